@@ -1,0 +1,212 @@
+//! Configuration read from the environment, checked once at start.
+//!
+//! Every variable has a default that works on a laptop, so `cargo run --example 05_full_server`
+//! needs none of them. A value that is present but wrong stops the program with a message that
+//! names the variable: a typo in `SESSION_TTL_SECS` must not silently become the default.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Everything the service can be told from outside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `REDIS_URL`. `None` means "not set": use 127.0.0.1:6379 if it answers, else a private
+    /// redis-server (see [`crate::redis_conn::connect_or_start`]).
+    pub redis_url: Option<String>,
+    /// `HOST`, default `127.0.0.1`.
+    pub host: IpAddr,
+    /// `PORT`, default `8002` (the original mini-project's port).
+    pub port: u16,
+    /// `SESSION_TTL_SECS`, default 1800: the idle timeout, renewed on every request.
+    pub session_ttl: Duration,
+    /// `SESSION_ABSOLUTE_TTL_SECS`, default 28800 (8 hours): no renewal goes past it.
+    pub absolute_ttl: Duration,
+    /// `COOKIE_SECURE`, default false: add `Secure` to the cookie (turn it on behind HTTPS).
+    pub cookie_secure: bool,
+    /// `REDIS_TIMEOUT_MS`, default 500: the longest a request waits for Redis before a 503.
+    pub redis_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            redis_url: None,
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8002,
+            session_ttl: Duration::from_secs(1800),
+            absolute_ttl: Duration::from_secs(28_800),
+            cookie_secure: false,
+            redis_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A variable that is set but cannot be used. The message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable at fault, e.g. `PORT`.
+    pub var: &'static str,
+    /// What was wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// The address the HTTP server binds: `HOST:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass a map instead of touching the
+    /// process environment (which is shared by every test thread).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let defaults = Config::default();
+        let get = |var: &str| lookup(var).filter(|value| !value.trim().is_empty());
+
+        let redis_url = match get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("unix://") => Some(url),
+            Some(url) => {
+                return Err(ConfigError {
+                    var: "REDIS_URL",
+                    message: format!("{url:?} must start with redis:// or unix://"),
+                });
+            }
+            None => None,
+        };
+        let host = parse(&get, "HOST", defaults.host, |v| {
+            v.parse::<IpAddr>().map_err(|_| "expected an IP address such as 127.0.0.1".into())
+        })?;
+        let port = parse(&get, "PORT", defaults.port, |v| {
+            v.parse::<u16>().map_err(|_| "expected a port number from 0 to 65535".into())
+        })?;
+        let session_ttl = parse(&get, "SESSION_TTL_SECS", defaults.session_ttl, positive_secs)?;
+        let absolute_ttl = parse(&get, "SESSION_ABSOLUTE_TTL_SECS", defaults.absolute_ttl, positive_secs)?;
+        if absolute_ttl < session_ttl {
+            return Err(ConfigError {
+                var: "SESSION_ABSOLUTE_TTL_SECS",
+                message: format!(
+                    "{}s is shorter than SESSION_TTL_SECS ({}s)",
+                    absolute_ttl.as_secs(),
+                    session_ttl.as_secs()
+                ),
+            });
+        }
+        let cookie_secure = parse(&get, "COOKIE_SECURE", defaults.cookie_secure, |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err("expected true or false".into()),
+            }
+        })?;
+        let redis_timeout =
+            parse(&get, "REDIS_TIMEOUT_MS", defaults.redis_timeout, |v| match v.parse::<u64>() {
+                Ok(ms) if (1..=60_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+                _ => Err("expected milliseconds from 1 to 60000".into()),
+            })?;
+
+        Ok(Config { redis_url, host, port, session_ttl, absolute_ttl, cookie_secure, redis_timeout })
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    convert: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(raw) => {
+            convert(raw.trim()).map_err(|message| ConfigError { var, message: format!("{raw:?}: {message}") })
+        }
+    }
+}
+
+/// Whole seconds, at least 1 and at most a year: Redis's EXPIRE takes seconds, and a zero TTL
+/// would delete every session the moment it is created.
+fn positive_secs(value: &str) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=31_536_000).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err("expected whole seconds from 1 to 31536000".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_original_service() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.addr().to_string(), "127.0.0.1:8002");
+        assert_eq!(config.session_ttl, Duration::from_secs(1800));
+        assert_eq!(config.absolute_ttl, Duration::from_secs(28_800));
+        assert_eq!(config.redis_timeout, Duration::from_millis(500));
+        assert!(!config.cookie_secure);
+        assert_eq!(config.redis_url, None);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let config = config(&[
+            ("REDIS_URL", "redis://10.0.0.1:7000"),
+            ("HOST", "0.0.0.0"),
+            ("PORT", "9000"),
+            ("SESSION_TTL_SECS", "60"),
+            ("SESSION_ABSOLUTE_TTL_SECS", "120"),
+            ("COOKIE_SECURE", "TRUE"),
+            ("REDIS_TIMEOUT_MS", "250"),
+        ])
+        .expect("valid");
+        assert_eq!(config.redis_url.as_deref(), Some("redis://10.0.0.1:7000"));
+        assert_eq!(config.addr().to_string(), "0.0.0.0:9000");
+        assert_eq!(config.session_ttl, Duration::from_secs(60));
+        assert_eq!(config.absolute_ttl, Duration::from_secs(120));
+        assert!(config.cookie_secure);
+        assert_eq!(config.redis_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("PORT", "80000"),
+            ("HOST", "localhost:1"),
+            ("SESSION_TTL_SECS", "0"),
+            ("SESSION_TTL_SECS", "ten"),
+            ("SESSION_ABSOLUTE_TTL_SECS", "-5"),
+            ("COOKIE_SECURE", "maybe"),
+            ("REDIS_TIMEOUT_MS", "0"),
+            ("REDIS_URL", "http://example"),
+        ] {
+            let err = config(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(&format!("invalid {var}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn absolute_ttl_may_not_be_shorter_than_idle_ttl() {
+        let err = config(&[("SESSION_TTL_SECS", "600"), ("SESSION_ABSOLUTE_TTL_SECS", "60")])
+            .expect_err("absolute < idle");
+        assert_eq!(err.var, "SESSION_ABSOLUTE_TTL_SECS");
+    }
+}

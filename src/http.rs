@@ -1,0 +1,281 @@
+//! The HTTP service: `app(state)` builds the router, `serve` runs it. Lesson 05.
+//!
+//! Handlers are thin: read the cookie, call the [`SessionStore`], shape the answer. Everything
+//! a handler can fail with is an [`ApiError`], which renders as `{"detail": ...}`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::ToSchema;
+
+use crate::cookies::{clear_session_cookie, read_session_cookie, session_cookie};
+use crate::error::{ApiError, ErrorBody};
+use crate::store::SessionStore;
+
+/// The largest request body accepted; a login body is a few dozen bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+/// The longest username accepted, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// What every handler shares. Cheap to clone: the store holds one shared Redis connection.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sessions in Redis.
+    pub store: SessionStore,
+    /// Add `Secure` to cookies (`COOKIE_SECURE`).
+    pub cookie_secure: bool,
+}
+
+/// `POST /login` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// 1 to 64 characters, no control characters.
+    #[schema(example = "alice", min_length = 1, max_length = 64)]
+    pub username: String,
+    /// Any password is accepted, as in the original mini-project: this workbook is about
+    /// sessions, not about checking passwords.
+    #[schema(example = "secret")]
+    pub password: String,
+}
+
+/// `POST /login` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Always `Login successful`.
+    #[schema(example = "Login successful")]
+    pub message: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+    /// The new session id (also in the `session_id` cookie).
+    #[schema(example = "0f8fad5b-d9cb-469f-a165-70867728950e")]
+    pub session_id: String,
+}
+
+/// `GET /profile` answer: exactly the two fields of the original.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileResponse {
+    /// Stable per username: `user_<n>`.
+    #[schema(example = "user_1")]
+    pub user_id: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+}
+
+/// `POST /logout` answer, and `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    /// What happened.
+    #[schema(example = "Logged out successfully")]
+    pub message: String,
+}
+
+// ANCHOR: app
+/// The whole service as a router, ready for `serve` or for tests on port 0.
+pub fn app(state: AppState) -> Router {
+    // Responses that carry or depend on a session must never be stored by a cache.
+    let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let sessions = Router::new()
+        .route("/login", post(login))
+        .route("/profile", get(profile))
+        .route("/logout", post(logout))
+        .layer(no_store);
+
+    Router::new()
+        .merge(sessions)
+        .route("/health", get(health))
+        .merge(crate::docs::docs_router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Logs method, path, status and latency; never headers, so never a cookie.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+// ANCHOR_END: app
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Checks a username: 1 to 64 characters, none of them control characters.
+pub fn validate_username(username: &str) -> Result<(), String> {
+    let chars = username.chars().count();
+    if chars == 0 || chars > MAX_USERNAME_CHARS {
+        return Err(format!("username must be 1 to {MAX_USERNAME_CHARS} characters"));
+    }
+    if username.chars().any(char::is_control) {
+        return Err("username must not contain control characters".into());
+    }
+    Ok(())
+}
+
+fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) -> Response {
+    (status, [(SET_COOKIE, cookie)], Json(body)).into_response()
+}
+
+// ANCHOR: login
+/// Log in: any password is accepted. Sets the `session_id` cookie.
+///
+/// A session already held by this browser is deleted in the same transaction (fixation defence).
+#[utoipa::path(
+    post, path = "/login", tag = "sessions",
+    request_body = LoginRequest,
+    params(("session_id" = Option<String>, Cookie, description = "A session this browser already holds; it is destroyed")),
+    responses(
+        (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
+            headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "Malformed JSON, missing fields or an invalid username", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    validate_username(&request.username)
+        .map_err(|detail| ApiError::Client(StatusCode::UNPROCESSABLE_ENTITY, detail))?;
+    let previous = read_session_cookie(&headers).id();
+    let (id, session) = state.store.login(&request.username, previous.as_ref()).await?;
+    tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
+    let cookie = session_cookie(&id, state.store.idle_ttl(), state.cookie_secure);
+    let body = LoginResponse {
+        message: "Login successful".into(),
+        username: session.username,
+        session_id: id.to_string(),
+    };
+    Ok(with_cookie(StatusCode::OK, cookie, body))
+}
+// ANCHOR_END: login
+
+// ANCHOR: profile
+/// The logged-in user. Renews the session (sliding TTL) and re-sends the cookie with a fresh
+/// `Max-Age`, so browser and Redis expire together.
+#[utoipa::path(
+    get, path = "/profile", tag = "sessions",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login")),
+    responses(
+        (status = 200, description = "The session's user; the TTL was renewed", body = ProfileResponse,
+            headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let id = read_session_cookie(&headers).id().ok_or(ApiError::InvalidSession)?;
+    let touched = state.store.touch(&id).await?.ok_or(ApiError::InvalidSession)?;
+    let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
+    let body = ProfileResponse { user_id: touched.session.user_id, username: touched.session.username };
+    Ok(with_cookie(StatusCode::OK, cookie, body))
+}
+// ANCHOR_END: profile
+
+// ANCHOR: logout
+/// Log out: deletes the session and clears the cookie. Idempotent: without a live session it
+/// still answers 200 and clears the cookie.
+#[utoipa::path(
+    post, path = "/logout", tag = "sessions",
+    params(("session_id" = Option<String>, Cookie, description = "The session to destroy")),
+    responses(
+        (status = 200, description = "Session destroyed (if there was one); cookie cleared", body = MessageResponse,
+            headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),
+        (status = 503, description = "Redis did not answer in time; the session may still exist", body = ErrorBody),
+    )
+)]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(id) = read_session_cookie(&headers).id() {
+        let deleted = state.store.destroy(&id).await?;
+        tracing::info!(session = %id.redacted(), deleted, "logout");
+    }
+    let body = MessageResponse { message: "Logged out successfully".into() };
+    Ok(with_cookie(StatusCode::OK, clear_session_cookie(state.cookie_secure), body))
+}
+// ANCHOR_END: logout
+
+/// Liveness of the session store: 200 when Redis answers `PING` in time.
+#[utoipa::path(
+    get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, description = "Redis answers", body = MessageResponse),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn health(State(state): State<AppState>) -> Result<Json<MessageResponse>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(MessageResponse { message: "ok".into() }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::Client(StatusCode::NOT_FOUND, "Not Found".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::Client(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(validate_username("alice").is_ok());
+        assert!(validate_username("Zoë Ångström").is_ok());
+        assert!(validate_username(&"é".repeat(64)).is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username(&"a".repeat(65)).is_err());
+        assert!(validate_username("bob\n").is_err());
+        assert!(validate_username("nul\0").is_err());
+        assert!(validate_username("del\u{7f}").is_err());
+    }
+}

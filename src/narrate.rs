@@ -1,0 +1,1 @@
+//! Narration (filled in with the lessons).

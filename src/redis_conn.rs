@@ -1,0 +1,342 @@
+//! Getting a Redis connection: the shared [`ConnectionManager`], and a private `redis-server`
+//! for learners who have none running and for every test.
+//!
+//! Introduced in lesson 01 (every lesson connects through [`connect_or_start`]) and used as is by
+//! the server in lesson 05.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Where a learner's Redis is when `REDIS_URL` is not set.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// How to install redis-server, printed when it is not on `PATH`.
+pub const INSTALL_HELP: &str = "redis-server was not found on PATH. Install it, then run this again:
+  Debian/Ubuntu: sudo apt-get install -y redis-server
+  Fedora:        sudo dnf install -y redis
+  macOS:         brew install redis
+  Docker:        docker run --rm -p 6379:6379 redis:7   (then REDIS_URL=redis://127.0.0.1:6379)";
+
+/// Opens the one shared, multiplexed connection the whole service uses.
+///
+/// Why one connection and not a pool: Redis executes commands one at a time anyway, and a
+/// multiplexed connection pipelines every concurrent request's commands onto one socket, so
+/// there is no per-request connect and no pool to size. The [`ConnectionManager`] reconnects by
+/// itself when Redis comes back after an outage.
+///
+/// `timeout` bounds both a connection attempt and every response, so a stalled Redis surfaces as
+/// an error instead of a request that hangs.
+pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(20))
+        .set_max_delay(Duration::from_millis(200));
+    ConnectionManager::new_with_config(client, config).await
+}
+
+/// Which Redis [`connect_or_start`] found.
+pub enum RedisOrigin {
+    /// `REDIS_URL` was set.
+    Configured,
+    /// Nothing was configured and a Redis answered on 127.0.0.1:6379.
+    LocalDefault,
+    /// Nothing answered, so a private redis-server was started; it stops when this is dropped.
+    Private(PrivateRedis),
+}
+
+/// A connection plus, when we started one, the private server behind it.
+pub struct RedisHandle {
+    /// The shared connection.
+    pub manager: ConnectionManager,
+    /// The URL it is connected to.
+    pub url: String,
+    /// Where it came from; holds the private server alive.
+    pub origin: RedisOrigin,
+}
+
+impl RedisHandle {
+    /// One sentence for the log or the lesson's first line.
+    pub fn describe(&self) -> String {
+        match &self.origin {
+            RedisOrigin::Configured => format!("using Redis at {} (REDIS_URL)", self.url),
+            RedisOrigin::LocalDefault => format!("using the Redis already running at {}", self.url),
+            RedisOrigin::Private(server) => format!(
+                "no Redis was running, so a private redis-server was started on port {port} \
+                 (it stops when this program exits); explore it with: redis-cli -p {port}",
+                port = server.port()
+            ),
+        }
+    }
+}
+
+/// Why no Redis could be had.
+#[derive(Debug)]
+pub enum SetupError {
+    /// `REDIS_URL` was set but did not answer after a few tries.
+    Unreachable { url: String, error: String },
+    /// Nothing answered and redis-server is not installed.
+    NotInstalled,
+    /// redis-server is installed but would not start.
+    StartFailed(String),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Unreachable { url, error } => {
+                write!(f, "cannot reach Redis at {url} (REDIS_URL): {error}")
+            }
+            SetupError::NotInstalled => f.write_str(INSTALL_HELP),
+            SetupError::StartFailed(why) => write!(f, "could not start a private redis-server: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Finds a Redis the way a learner expects:
+/// 1. `REDIS_URL` set: use it, retrying briefly (it may still be starting), else fail.
+/// 2. Not set: use 127.0.0.1:6379 if something answers PING there.
+/// 3. Otherwise start a private redis-server on a free port ([`PrivateRedis`]).
+pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Result<RedisHandle, SetupError> {
+    if let Some(url) = redis_url {
+        let mut last_error = String::new();
+        for attempt in 0..5 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+            match connect(url, timeout).await {
+                Ok(manager) => {
+                    return Ok(RedisHandle {
+                        manager,
+                        url: url.to_string(),
+                        origin: RedisOrigin::Configured,
+                    });
+                }
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        return Err(SetupError::Unreachable { url: url.to_string(), error: last_error });
+    }
+
+    if answers_ping(SocketAddr::from((Ipv4Addr::LOCALHOST, 6379)), Duration::from_millis(300)) {
+        if let Ok(manager) = connect(DEFAULT_REDIS_URL, timeout).await {
+            let url = DEFAULT_REDIS_URL.to_string();
+            return Ok(RedisHandle { manager, url, origin: RedisOrigin::LocalDefault });
+        }
+    }
+
+    let server = tokio::task::spawn_blocking(PrivateRedis::start)
+        .await
+        .map_err(|join| SetupError::StartFailed(join.to_string()))??;
+    let url = server.url();
+    let manager = connect(&url, timeout).await.map_err(|error| SetupError::StartFailed(error.to_string()))?;
+    Ok(RedisHandle { manager, url, origin: RedisOrigin::Private(server) })
+}
+
+/// True when something at `addr` answers the inline command `PING` with `+PONG`.
+fn answers_ping(addr: SocketAddr, timeout: Duration) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// A `redis-server` of our own: a free port on 127.0.0.1, no persistence
+/// (`--save "" --appendonly no`), its files in a temporary directory, killed by PID on drop.
+///
+/// Tests use one each, so they never touch a Redis they did not start and can run in parallel.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+}
+
+impl PrivateRedis {
+    /// Starts a server with the defaults above.
+    pub fn start() -> Result<PrivateRedis, SetupError> {
+        PrivateRedis::start_with_args(&[])
+    }
+
+    /// Starts a server with extra configuration, e.g. `["--appendonly", "yes"]`; later arguments
+    /// override the defaults.
+    pub fn start_with_args(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
+        if !on_path("redis-server") {
+            return Err(SetupError::NotInstalled);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("session-storage-redis-")
+            .tempdir()
+            .map_err(|e| SetupError::StartFailed(format!("temp dir: {e}")))?;
+        let mut server = PrivateRedis {
+            child: None,
+            port: 0,
+            dir,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        // The port is free when we pick it but another process could take it before redis-server
+        // binds it, so try a few ports.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            server.port = free_port().map_err(|e| SetupError::StartFailed(format!("free port: {e}")))?;
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(error) => last_error = error,
+            }
+        }
+        Err(SetupError::StartFailed(last_error))
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(["--daemonize", "no", "--loglevel", "warning"])
+            .arg("--logfile")
+            .arg(self.log_path())
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().map_err(|e| format!("spawn redis-server: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                return Err(format!("redis-server exited with {status}: {}", log.trim()));
+            }
+            if answers_ping(addr, Duration::from_millis(200)) {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("redis-server did not answer PING within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("redis.log")
+    }
+
+    /// The TCP port it listens on (127.0.0.1 only).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The directory holding its log and, when persistence is on, its data files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Freezes the server with SIGSTOP: connections stay open but nothing answers, which is what
+    /// an overloaded or swapping Redis looks like to a client.
+    pub fn pause(&self) -> std::io::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws a paused server with SIGCONT.
+    pub fn resume(&self) -> std::io::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> std::io::Result<()> {
+        let pid = self.pid().ok_or_else(|| std::io::Error::other("redis-server is not running"))?;
+        let status = Command::new("kill").args([signal, &pid.to_string()]).status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("kill {signal} {pid}: {status}")))
+        }
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and waits for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops cleanly with `SHUTDOWN` semantics (SIGTERM), so an AOF is flushed, and waits.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and directory (after [`kill`](Self::kill) or
+    /// [`terminate`](Self::terminate)), with the same arguments.
+    pub fn restart(&mut self) -> Result<(), SetupError> {
+        self.kill();
+        let mut last_error = String::new();
+        for _ in 0..50 {
+            match self.spawn() {
+                Ok(()) => return Ok(()),
+                Err(error) => last_error = error,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(SetupError::StartFailed(last_error))
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        // A paused server ignores SIGTERM but not SIGKILL.
+        self.kill();
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}

@@ -1,0 +1,395 @@
+//! The session store: how a login session lives in Redis.
+//!
+//! ## Layout
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session, with a TTL |
+//! | `users:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name |
+//! | `users:next_id` | string (counter) | the last `<n>` handed out |
+//!
+//! Nothing else is ever written.
+//!
+//! ## Why a hash and not a JSON string (lesson 01)
+//! A small hash is stored as a compact *listpack*: it costs no more memory than the JSON string,
+//! each field can be read alone (`HGET`), and Redis, redis-cli and `MONITOR` all show the fields by
+//! name, so an operator can read a session without a decoder.
+//!
+//! ## The three round trips (lessons 02 and 03)
+//! - [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
+//!   can ever exist without its TTL, even if the process dies between the two commands.
+//! - [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
+//!   `HSET` on a key that a logout just deleted would recreate a partial session with no TTL.
+//!   The TTL it sets is capped by the absolute lifetime, counted from `created_at`.
+//! - [`destroy`]: `DEL`.
+//!
+//! The free functions take any async connection so the lessons can call them directly; the
+//! [`SessionStore`] adds what the service needs around them: a timeout on every call and one
+//! error type.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::Script;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Prefix of every session key.
+pub const SESSION_PREFIX: &str = "session:";
+/// The user registry hash: username → `user_<n>`.
+pub const USER_IDS_KEY: &str = "users:ids";
+/// The counter behind `user_<n>`.
+pub const USER_SEQ_KEY: &str = "users:next_id";
+
+/// A session id: a random (v4) UUID, written in its canonical lowercase hyphenated form.
+///
+/// Parsing accepts only that form (36 characters), so a cookie value that merely *decodes* as a
+/// UUID (braces, no hyphens, upper case) is rejected like any other garbage, before Redis is asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(Uuid);
+
+impl SessionId {
+    /// A fresh random id: 122 random bits, so ids cannot be guessed.
+    pub fn new() -> SessionId {
+        SessionId(Uuid::new_v4())
+    }
+
+    /// Accepts only a canonical UUID (`8-4-4-4-12` lowercase hex).
+    pub fn parse(value: &str) -> Option<SessionId> {
+        if value.len() != 36 {
+            return None;
+        }
+        let uuid = Uuid::try_parse(value).ok()?;
+        let canonical = uuid.hyphenated().to_string();
+        (canonical == value).then_some(SessionId(uuid))
+    }
+
+    /// The Redis key, `session:<uuid>`.
+    pub fn key(&self) -> String {
+        format!("{SESSION_PREFIX}{}", self.0.hyphenated())
+    }
+
+    /// The first 8 characters, for log lines: enough to correlate, useless to hijack.
+    pub fn redacted(&self) -> String {
+        let full = self.0.hyphenated().to_string();
+        format!("{}…", &full[..8])
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        SessionId::new()
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+// ANCHOR: session
+/// What a session holds: exactly the original mini-project's three fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// `user_<n>`, stable for a username (see [`user_id_for`]).
+    pub user_id: String,
+    /// The name given at login.
+    pub username: String,
+    /// Unix seconds at login; the absolute lifetime counts from here.
+    pub created_at: u64,
+}
+
+impl Session {
+    /// The hash fields, in the order they are written.
+    pub fn to_fields(&self) -> [(&'static str, String); 3] {
+        [
+            ("user_id", self.user_id.clone()),
+            ("username", self.username.clone()),
+            ("created_at", self.created_at.to_string()),
+        ]
+    }
+
+    /// Rebuilds a session from `HGETALL`'s map. An empty map (missing key) or a partial one (a
+    /// field missing or `created_at` not a number) is `None`: a partial hash is never a session.
+    pub fn from_fields(fields: &HashMap<String, String>) -> Option<Session> {
+        Some(Session {
+            user_id: fields.get("user_id")?.clone(),
+            username: fields.get("username")?.clone(),
+            created_at: fields.get("created_at")?.parse().ok()?,
+        })
+    }
+}
+// ANCHOR_END: session
+
+/// Seconds since the Unix epoch, by this machine's clock.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+// ANCHOR: user_id
+static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local id = redis.call('HGET', KEYS[1], ARGV[1])
+        if id then return id end
+        id = 'user_' .. redis.call('INCR', KEYS[2])
+        redis.call('HSET', KEYS[1], ARGV[1], id)
+        return id
+        ",
+    )
+});
+
+/// The stable `user_<n>` for `username`, handing out the next number on a first login.
+///
+/// Why a script: "read, and if missing increment and write" as separate commands lets two first
+/// logins of the same name both miss and take two numbers. A script runs atomically in Redis, so
+/// the second one finds the first one's id. One round trip either way.
+pub async fn user_id_for<C: ConnectionLike>(con: &mut C, username: &str) -> redis::RedisResult<String> {
+    USER_ID_SCRIPT.key(USER_IDS_KEY).key(USER_SEQ_KEY).arg(username).invoke_async(con).await
+}
+// ANCHOR_END: user_id
+
+// ANCHOR: create_session
+/// Writes a new session and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
+///
+/// `replacing` is the session the browser already held, if any: it is deleted in the same
+/// transaction, so a login always ends with exactly one live session for that browser and an id
+/// planted before login (session fixation) is worthless afterwards.
+pub async fn create_session<C: ConnectionLike>(
+    con: &mut C,
+    id: &SessionId,
+    session: &Session,
+    idle_ttl: Duration,
+    replacing: Option<&SessionId>,
+) -> redis::RedisResult<()> {
+    let key = id.key();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    if let Some(old) = replacing {
+        pipe.del(old.key()).ignore();
+    }
+    pipe.cmd("HSET").arg(&key).arg(&session.to_fields()).ignore();
+    pipe.expire(&key, ttl_secs(idle_ttl)).ignore();
+    pipe.query_async(con).await
+}
+// ANCHOR_END: create_session
+
+// ANCHOR: touch
+static TOUCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local f = redis.call('HMGET', KEYS[1], 'user_id', 'username', 'created_at')
+        local created = f[3] and tonumber(f[3])
+        if not (f[1] and f[2] and created) then
+          if f[1] or f[2] or f[3] then redis.call('DEL', KEYS[1]) end
+          return false
+        end
+        local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
+        if left <= 0 then
+          redis.call('DEL', KEYS[1])
+          return false
+        end
+        local ttl = math.min(tonumber(ARGV[2]), left)
+        redis.call('EXPIRE', KEYS[1], ttl)
+        return {f[1], f[2], f[3], ttl}
+        ",
+    )
+});
+
+/// A session that [`touch`] found and renewed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Touched {
+    /// The session's fields.
+    pub session: Session,
+    /// The TTL just set: the idle TTL, or less when the absolute lifetime is closer.
+    pub ttl_secs: u64,
+}
+
+/// Reads a session and renews its TTL in one round trip: the sliding window.
+///
+/// Why a script and not `HGETALL` then `EXPIRE`: one round trip instead of two, and it is atomic,
+/// so a logout cannot land between the read and the renewal. It only ever calls `EXPIRE` on a key
+/// it has just seen whole, and never writes a field, so it cannot resurrect a deleted session.
+/// A partial hash (left by some other buggy writer) is deleted and reported as no session.
+///
+/// The new TTL is `min(idle_ttl, created_at + absolute_ttl - now)`; once that is zero the session
+/// is deleted: the absolute lifetime is a hard cap that activity cannot extend.
+pub async fn touch<C: ConnectionLike>(
+    con: &mut C,
+    id: &SessionId,
+    now: u64,
+    idle_ttl: Duration,
+    absolute_ttl: Duration,
+) -> redis::RedisResult<Option<Touched>> {
+    let reply: Option<(String, String, u64, u64)> = TOUCH_SCRIPT
+        .key(id.key())
+        .arg(now)
+        .arg(ttl_secs(idle_ttl))
+        .arg(ttl_secs(absolute_ttl))
+        .invoke_async(con)
+        .await?;
+    Ok(reply.map(|(user_id, username, created_at, ttl_secs)| Touched {
+        session: Session { user_id, username, created_at },
+        ttl_secs,
+    }))
+}
+// ANCHOR_END: touch
+
+// ANCHOR: destroy
+/// Logout: `DEL`. True when a session was there to delete.
+pub async fn destroy<C: ConnectionLike>(con: &mut C, id: &SessionId) -> redis::RedisResult<bool> {
+    let deleted: u64 = redis::cmd("DEL").arg(id.key()).query_async(con).await?;
+    Ok(deleted == 1)
+}
+// ANCHOR_END: destroy
+
+fn ttl_secs(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX)
+}
+
+/// Redis could not be asked in time, or answered with an error. The service answers 503.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable(pub String);
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "session store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// The service's handle on Redis: the shared connection, the two lifetimes, and a deadline on
+/// every call. Cheap to clone (the connection is shared, not copied).
+#[derive(Clone)]
+pub struct SessionStore {
+    con: ConnectionManager,
+    idle_ttl: Duration,
+    absolute_ttl: Duration,
+    timeout: Duration,
+}
+
+impl SessionStore {
+    /// Builds the store and loads its scripts into Redis, so the first request already costs one
+    /// `EVALSHA` (after a Redis restart the scripts are gone; redis-rs then sends `EVAL` once).
+    pub async fn new(
+        con: ConnectionManager,
+        idle_ttl: Duration,
+        absolute_ttl: Duration,
+        timeout: Duration,
+    ) -> Result<SessionStore, Unavailable> {
+        let store = SessionStore { con, idle_ttl, absolute_ttl, timeout };
+        let mut con = store.con.clone();
+        store
+            .bounded(async move {
+                USER_ID_SCRIPT.load_async(&mut con).await?;
+                TOUCH_SCRIPT.load_async(&mut con).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(store)
+    }
+
+    /// The idle TTL: how long a session lives without requests.
+    pub fn idle_ttl(&self) -> Duration {
+        self.idle_ttl
+    }
+
+    /// Runs one Redis call with the deadline. The connection manager has its own response
+    /// timeout, but a request can also wait on a reconnect; this bounds the whole call.
+    async fn bounded<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Unavailable> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(Unavailable(error.to_string())),
+            Err(_) => Err(Unavailable(format!("no answer within {} ms", self.timeout.as_millis()))),
+        }
+    }
+
+    /// Login: look up (or hand out) the user id, then create the session, deleting `replacing`.
+    /// Two round trips.
+    pub async fn login(
+        &self,
+        username: &str,
+        replacing: Option<&SessionId>,
+    ) -> Result<(SessionId, Session), Unavailable> {
+        let mut con = self.con.clone();
+        let user_id = self.bounded(user_id_for(&mut con, username)).await?;
+        let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
+        let id = SessionId::new();
+        self.bounded(create_session(&mut con, &id, &session, self.idle_ttl, replacing)).await?;
+        Ok((id, session))
+    }
+
+    /// An authenticated request: read and renew in one round trip.
+    pub async fn touch(&self, id: &SessionId) -> Result<Option<Touched>, Unavailable> {
+        let mut con = self.con.clone();
+        self.bounded(touch(&mut con, id, unix_now(), self.idle_ttl, self.absolute_ttl)).await
+    }
+
+    /// Logout: one `DEL`.
+    pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
+        let mut con = self.con.clone();
+        self.bounded(destroy(&mut con, id)).await
+    }
+
+    /// `PING`, for `/health`.
+    pub async fn ping(&self) -> Result<(), Unavailable> {
+        let mut con = self.con.clone();
+        self.bounded(async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_uuids_parse() {
+        let id = SessionId::new();
+        assert_eq!(SessionId::parse(&id.to_string()), Some(id));
+        let canonical = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert!(SessionId::parse(canonical).is_some());
+        for bad in [
+            "",
+            "not-a-uuid",
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+            "0f8fad5bd9cb469fa16570867728950e",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950e ",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+        ] {
+            assert_eq!(SessionId::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn key_and_redacted_form() {
+        let id = SessionId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").expect("canonical");
+        assert_eq!(id.key(), "session:0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(id.redacted(), "0f8fad5b…");
+    }
+
+    #[test]
+    fn fields_round_trip_and_partial_hashes_are_rejected() {
+        let session =
+            Session { user_id: "user_1".into(), username: "alice".into(), created_at: 1_700_000_000 };
+        let map: HashMap<String, String> =
+            session.to_fields().iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        assert_eq!(Session::from_fields(&map), Some(session));
+        for missing in ["user_id", "username", "created_at"] {
+            let mut partial = map.clone();
+            partial.remove(missing);
+            assert_eq!(Session::from_fields(&partial), None, "without {missing}");
+        }
+        let mut bad_time = map.clone();
+        bad_time.insert("created_at".into(), "yesterday".into());
+        assert_eq!(Session::from_fields(&bad_time), None);
+        assert_eq!(Session::from_fields(&HashMap::new()), None);
+    }
+}

@@ -1,0 +1,475 @@
+//! Lesson 05: the full server, over real HTTP against a private Redis.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// What the walkthrough snapshots at each step: the HTTP exchange and what Redis then holds.
+async fn step(app: &TestApp, request: &str, response: reqwest::Response, session_id: &str) -> Value {
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().expect("ascii").to_string());
+    let headers = json!({
+        "content-type": header("content-type"),
+        "cache-control": header("cache-control"),
+        "set-cookie": header("set-cookie"),
+    });
+    let body: Value = response.json().await.expect("JSON body");
+    let key = format!("session:{session_id}");
+    let fields: BTreeMap<String, String> = app.cmd(&["HGETALL", &key]).await;
+    let ttl: i64 = app.cmd(&["TTL", &key]).await;
+    json!({
+        "request": request,
+        "status": status,
+        "headers": headers,
+        "body": body,
+        "redis": { "key": "session:[uuid]", "fields": fields, "ttl": ttl },
+    })
+}
+
+#[tokio::test]
+async fn walkthrough_login_profile_logout_profile() {
+    let app = TestApp::start().await;
+    let client = browser();
+
+    let response = login(&client, &app, "alice").await;
+    let cookie = set_cookie(&response).expect("login sets a cookie");
+    let session_id = cookie
+        .strip_prefix("session_id=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("cookie value")
+        .to_string();
+    assert!(is_uuid_v4(&session_id));
+    let login_step = step(&app, "POST /login {\"username\":\"alice\",\"password\":\"pw\"}", response, &session_id).await;
+    assert_eq!(login_step["body"]["session_id"], session_id.as_str());
+    insta::assert_yaml_snapshot!("step_1_login", login_step, {
+        ".body.session_id" => uuid_redaction(),
+        ".headers[\"set-cookie\"]" => embedded_uuid_redaction(),
+        ".redis.fields.created_at" => unix_time_redaction(),
+        ".redis.ttl" => ttl_redaction(1800),
+    });
+
+    // Age the session a little, so the renewal is visible.
+    let _: i64 = app.cmd(&["EXPIRE", &format!("session:{session_id}"), "600"]).await;
+    let response = client.get(app.url("/profile")).send().await.expect("profile");
+    let profile_step = step(&app, "GET /profile (cookie sent by the client)", response, &session_id).await;
+    insta::assert_yaml_snapshot!("step_2_profile", profile_step, {
+        ".headers[\"set-cookie\"]" => embedded_uuid_redaction(),
+        ".redis.fields.created_at" => unix_time_redaction(),
+        ".redis.ttl" => ttl_redaction(1800),
+    });
+
+    let response = client.post(app.url("/logout")).send().await.expect("logout");
+    let logout_step = step(&app, "POST /logout", response, &session_id).await;
+    insta::assert_yaml_snapshot!("step_3_logout", logout_step);
+
+    let response = client.get(app.url("/profile")).send().await.expect("profile again");
+    let after_step = step(&app, "GET /profile (after logout)", response, &session_id).await;
+    insta::assert_yaml_snapshot!("step_4_profile_after_logout", after_step);
+
+    assert!(app.session_keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn profile_slides_the_ttl_and_the_cookie() {
+    let app = TestApp::start().await;
+    let id = login_id(&app, "alice").await;
+    let key = format!("session:{id}");
+    let _: i64 = app.cmd(&["PEXPIRE", &key, "5000"]).await;
+    let before: i64 = app.cmd(&["TTL", &key]).await;
+    assert!((1..=5).contains(&before), "aged TTL {before}");
+
+    let response = profile_with(&app, &id).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(max_age(&set_cookie(&response).expect("renewal re-sends the cookie")), 1800);
+    let after: i64 = app.cmd(&["TTL", &key]).await;
+    assert!((1790..=1800).contains(&after), "renewed TTL {after}");
+    let fields: BTreeMap<String, String> = app.cmd(&["HGETALL", &key]).await;
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["created_at", "user_id", "username"]);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = TestApp::start_with(Settings { idle_ttl: Duration::from_secs(1), ..Settings::default() }).await;
+    let id = login_id(&app, "alice").await;
+    assert_eq!(profile_with(&app, &id).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let response = profile_with(&app, &id).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "Session expired or invalid"}));
+    assert!(app.session_keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_caps_a_busy_session() {
+    let settings =
+        Settings { idle_ttl: Duration::from_secs(2), absolute_ttl: Duration::from_secs(3), ..Settings::default() };
+    let app = TestApp::start_with(settings).await;
+    let started = Instant::now();
+    let id = login_id(&app, "alice").await;
+    let key = format!("session:{id}");
+    let mut last_ok = Duration::ZERO;
+    let ended = loop {
+        let response = profile_with(&app, &id).await;
+        if response.status() == 401 {
+            break started.elapsed();
+        }
+        assert_eq!(response.status(), 200);
+        last_ok = started.elapsed();
+        // Max-Age and the Redis TTL never promise more than the absolute lifetime has left.
+        let left = 3.0 - last_ok.as_secs_f64();
+        let cookie_age = max_age(&set_cookie(&response).expect("cookie")) as f64;
+        assert!(cookie_age <= 2.0 && cookie_age <= left + 1.0, "Max-Age {cookie_age} with {left:.2}s left");
+        let ttl: i64 = app.cmd(&["TTL", &key]).await;
+        assert!(ttl as f64 <= left + 1.0, "TTL {ttl} with {left:.2}s left");
+        assert!(started.elapsed() < Duration::from_secs(6), "the session outlived its absolute lifetime");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // created_at has whole-second resolution, so the cap bites between 2 and 3 s after login.
+    assert!(ended >= Duration::from_millis(1900), "ended after {ended:?}, too early");
+    assert!(ended <= Duration::from_millis(3500), "ended after {ended:?}, too late");
+    assert!(last_ok >= Duration::from_millis(1500), "was refused while still young ({last_ok:?})");
+    assert!(app.session_keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn login_with_a_session_replaces_it() {
+    let app = TestApp::start().await;
+    let client = browser();
+    let first = login(&client, &app, "alice").await.json::<Value>().await.expect("json");
+    let first_id = first["session_id"].as_str().expect("id").to_string();
+    let second = login(&client, &app, "alice").await.json::<Value>().await.expect("json");
+    let second_id = second["session_id"].as_str().expect("id").to_string();
+    assert_ne!(first_id, second_id);
+    assert_eq!(app.session_keys().await, vec![format!("session:{second_id}")]);
+    assert_eq!(profile_with(&app, &first_id).await.status(), 401);
+    assert_eq!(profile_with(&app, &second_id).await.status(), 200);
+
+    // A planted id (fixation): the attacker's cookie is replaced, not adopted.
+    let planted = login_id(&app, "mallory").await;
+    let victim = plain_client()
+        .post(app.url("/login"))
+        .header("cookie", format!("session_id={planted}"))
+        .json(&json!({"username": "bob", "password": "pw"}))
+        .send()
+        .await
+        .expect("login");
+    let victim_id = victim.json::<Value>().await.expect("json")["session_id"].as_str().expect("id").to_string();
+    assert_ne!(victim_id, planted);
+    assert_eq!(profile_with(&app, &planted).await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_ids_are_stable_even_when_first_logins_race() {
+    let app = TestApp::start().await;
+    let user_id = |app: &TestApp, name: &'static str| {
+        let client = plain_client();
+        let url = app.url("/login");
+        async move {
+            let body: Value = client
+                .post(url)
+                .json(&json!({"username": name, "password": "pw"}))
+                .send()
+                .await
+                .expect("login")
+                .json()
+                .await
+                .expect("json");
+            let id = body["session_id"].as_str().expect("id").to_string();
+            (id, body)
+        }
+    };
+    let mut racing = Vec::new();
+    for _ in 0..20 {
+        racing.push(tokio::spawn(user_id(&app, "carol")));
+    }
+    let mut ids = Vec::new();
+    for task in racing {
+        let (session, _) = task.await.expect("task");
+        let profile: Value = profile_with(&app, &session).await.json().await.expect("json");
+        ids.push(profile["user_id"].as_str().expect("user_id").to_string());
+    }
+    ids.dedup();
+    assert_eq!(ids, vec!["user_1"], "20 racing first logins of one name share one id");
+
+    let (dave, _) = user_id(&app, "dave").await;
+    let (carol, _) = user_id(&app, "carol").await;
+    let dave: Value = profile_with(&app, &dave).await.json().await.expect("json");
+    let carol: Value = profile_with(&app, &carol).await.json().await.expect("json");
+    assert_eq!(dave, json!({"user_id": "user_2", "username": "dave"}));
+    assert_eq!(carol, json!({"user_id": "user_1", "username": "carol"}));
+    let next: String = app.cmd(&["GET", "users:next_id"]).await;
+    assert_eq!(next, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_racing_profiles_leaves_nothing_behind() {
+    let app = TestApp::start().await;
+    for round in 0..5 {
+        let id = login_id(&app, &format!("racer{round}")).await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let client = plain_client();
+            let cookie = format!("session_id={id}");
+            let url = if i == 20 { app.url("/logout") } else { app.url("/profile") };
+            tasks.push(tokio::spawn(async move {
+                let request = if i == 20 { client.post(url) } else { client.get(url) };
+                request.header("cookie", cookie).send().await.expect("request").status().as_u16()
+            }));
+        }
+        for task in tasks {
+            let status = task.await.expect("task");
+            assert!(status == 200 || status == 401, "status {status}");
+        }
+        let exists: i64 = app.cmd(&["EXISTS", &format!("session:{id}")]).await;
+        assert_eq!(exists, 0, "round {round}: the session came back after logout");
+    }
+    for key in app.session_keys().await {
+        let ttl: i64 = app.cmd(&["TTL", &key]).await;
+        assert!(ttl > 0, "{key} has no TTL");
+    }
+}
+
+/// One bad request and the answer it must get.
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    content_type: Option<&'static str>,
+    cookie: Option<String>,
+    body: Vec<u8>,
+    status: u16,
+    detail: &'static str,
+}
+
+fn case(name: &'static str, method: &'static str, path: &'static str, status: u16, detail: &'static str) -> Case {
+    Case { name, method, path, content_type: None, cookie: None, body: Vec::new(), status, detail }
+}
+
+fn login_body(name: &'static str, body: impl Into<Vec<u8>>, status: u16, detail: &'static str) -> Case {
+    Case {
+        content_type: Some("application/json"),
+        body: body.into(),
+        ..case(name, "POST", "/login", status, detail)
+    }
+}
+
+fn profile_cookie(name: &'static str, cookie: String) -> Case {
+    Case { cookie: Some(cookie), ..case(name, "GET", "/profile", 401, "Session expired or invalid") }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
+    let app = TestApp::start().await;
+    let live = login_id(&app, "alice").await;
+    let huge_name = format!(r#"{{"username":"{}","password":"pw"}}"#, "a".repeat(65));
+    let cases = vec![
+        login_body("malformed JSON", "{\"username\": \"alice\",", 422, "Malformed JSON: "),
+        login_body("not an object", "[1,2]", 422, "Invalid body: "),
+        login_body("missing username", r#"{"password":"pw"}"#, 422, "Invalid body: missing field `username`"),
+        login_body("missing password", r#"{"username":"alice"}"#, 422, "Invalid body: missing field `password`"),
+        login_body("username is a number", r#"{"username":7,"password":"pw"}"#, 422, "Invalid body: "),
+        login_body("empty username", r#"{"username":"","password":"pw"}"#, 422, "username must be 1 to 64 characters"),
+        login_body("65-character username", huge_name, 422, "username must be 1 to 64 characters"),
+        login_body(
+            "control character",
+            r#"{"username":"al\u0007ice","password":"pw"}"#,
+            422,
+            "username must not contain control characters",
+        ),
+        login_body("2 MB body", vec![b' '; 2 * 1024 * 1024], 413, "Request body too large"),
+        Case {
+            content_type: Some("text/plain"),
+            body: br#"{"username":"alice","password":"pw"}"#.to_vec(),
+            ..case("wrong content type", "POST", "/login", 415, "Content-Type must be application/json")
+        },
+        Case {
+            body: br#"{"username":"alice","password":"pw"}"#.to_vec(),
+            ..case("no content type", "POST", "/login", 415, "Content-Type must be application/json")
+        },
+        case("no cookie", "GET", "/profile", 401, "Session expired or invalid"),
+        profile_cookie("non-UUID cookie", "session_id=not-a-uuid".into()),
+        profile_cookie("empty cookie", "session_id=".into()),
+        profile_cookie("upper-case UUID", format!("session_id={}", live.to_uppercase())),
+        profile_cookie("UUID without hyphens", format!("session_id={}", live.replace('-', ""))),
+        profile_cookie("oversized cookie", format!("session_id={}", "a".repeat(6000))),
+        profile_cookie("duplicated cookie", format!("session_id={live}; session_id={live}")),
+        profile_cookie("injection attempt", "session_id=*\r".trim_end().to_string()),
+        case("unknown route", "GET", "/admin", 404, "Not Found"),
+        case("unknown method", "DELETE", "/login", 405, "Method Not Allowed"),
+        case("GET on logout", "GET", "/logout", 405, "Method Not Allowed"),
+    ];
+
+    let client = plain_client();
+    for case in cases {
+        app.reset_stats().await;
+        let method = reqwest::Method::from_bytes(case.method.as_bytes()).expect("method");
+        let mut request = client.request(method, app.url(case.path)).body(case.body.clone());
+        if let Some(content_type) = case.content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(cookie) = &case.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let status = response.status().as_u16();
+        assert_eq!(status, case.status, "{}", case.name);
+        assert_eq!(
+            response.headers().get("content-type").map(|v| v.to_str().expect("ascii")),
+            Some("application/json"),
+            "{}",
+            case.name
+        );
+        let body: Value = response.json().await.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let detail = body["detail"].as_str().unwrap_or_else(|| panic!("{}: no detail in {body}", case.name));
+        assert!(detail.starts_with(case.detail), "{}: detail {detail:?}", case.name);
+        assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{}: {body}", case.name);
+        // Nothing malformed is worth a Redis command.
+        assert_eq!(app.command_calls().await, BTreeMap::new(), "{}: Redis was asked", case.name);
+    }
+    // And nothing was lost: the live session still works.
+    assert_eq!(profile_with(&app, &live).await.status(), 200);
+    assert_eq!(app.session_keys().await.len(), 1);
+}
+
+fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(name, n)| (name.to_string(), *n)).collect()
+}
+
+#[tokio::test]
+async fn round_trips_counted_by_redis() {
+    let app = TestApp::start().await;
+    let client = browser();
+    login(&client, &app, "warmup").await;
+
+    app.reset_stats().await;
+    assert_eq!(login(&client, &app, "alice").await.status(), 200);
+    // Two round trips: the registry script (EVALSHA) and one MULTI ... EXEC carrying the old
+    // session's DEL, the HSET and the EXPIRE.
+    assert_eq!(
+        app.command_calls().await,
+        calls(&[("del", 1), ("evalsha", 1), ("exec", 1), ("expire", 1), ("hget", 1), ("hset", 2), ("incr", 1), ("multi", 1)])
+    );
+
+    app.reset_stats().await;
+    assert_eq!(client.get(app.url("/profile")).send().await.expect("profile").status(), 200);
+    // One round trip: EVALSHA; HMGET and EXPIRE run inside the script. No HSET.
+    assert_eq!(app.command_calls().await, calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1)]));
+
+    app.reset_stats().await;
+    assert_eq!(client.post(app.url("/logout")).send().await.expect("logout").status(), 200);
+    assert_eq!(app.command_calls().await, calls(&[("del", 1)]));
+}
+
+#[tokio::test]
+async fn cookie_secure_adds_the_secure_attribute() {
+    let app = TestApp::start_with(Settings { cookie_secure: true, ..Settings::default() }).await;
+    let response = login(&plain_client(), &app, "alice").await;
+    let cookie = set_cookie(&response).expect("cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Lax") && cookie.contains("; Path=/"));
+    let logout = plain_client().post(app.url("/logout")).send().await.expect("logout");
+    assert_eq!(set_cookie(&logout).expect("cookie"), "session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0");
+}
+
+#[tokio::test]
+async fn logout_without_a_session_still_clears_the_cookie() {
+    let app = TestApp::start().await;
+    for cookie in [None, Some("session_id=garbage".to_string()), Some(format!("session_id={}", uuid_v4()))] {
+        let mut request = plain_client().post(app.url("/logout"));
+        if let Some(cookie) = &cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("logout");
+        assert_eq!(response.status(), 200, "{cookie:?}");
+        assert_eq!(set_cookie(&response).as_deref(), Some("session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"));
+        assert_eq!(response.json::<Value>().await.expect("json"), json!({"message": "Logged out successfully"}));
+    }
+}
+
+fn uuid_v4() -> String {
+    session_storage::SessionId::new().to_string()
+}
+
+#[tokio::test]
+async fn docs_and_openapi_are_served() {
+    let app = TestApp::start().await;
+    let client = plain_client();
+    let page = client.get(app.url("/docs/")).send().await.expect("docs");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("swagger-ui"));
+    let spec: Value = client.get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
+    let paths = spec["paths"].as_object().expect("paths");
+    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile"]);
+    for (path, method, statuses) in [
+        ("/login", "post", vec!["200", "413", "415", "422", "503"]),
+        ("/profile", "get", vec!["200", "401", "503"]),
+        ("/logout", "post", vec!["200", "503"]),
+        ("/health", "get", vec!["200", "503"]),
+    ] {
+        let responses = spec["paths"][path][method]["responses"].as_object().expect("responses");
+        assert_eq!(responses.keys().collect::<Vec<_>>(), statuses, "{path}");
+    }
+    let health = client.get(app.url("/health")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
+    let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
+    let mut app = TestApp::start_with(settings).await;
+    let id = login_id(&app, "alice").await;
+    let client = plain_client();
+
+    // Paused: connections stay open, nothing answers.
+    // (The logout names another session: a command that timed out on our side is still queued
+    // on the socket, and a paused Redis runs it when it wakes up.)
+    app.redis().pause().expect("SIGSTOP");
+    let other = uuid_v4();
+    for (method, path, cookie) in
+        [("GET", "/profile", &id), ("POST", "/login", &id), ("POST", "/logout", &other), ("GET", "/health", &id)]
+    {
+        let started = Instant::now();
+        let request = client
+            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), app.url(path))
+            .header("cookie", format!("session_id={cookie}"))
+            .json(&json!({"username": "bob", "password": "pw"}));
+        let response = request.send().await.expect("request");
+        let took = started.elapsed();
+        assert_eq!(response.status(), 503, "{method} {path} while paused");
+        assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "Session store unavailable"}));
+        assert!(took < Duration::from_millis(1500), "{method} {path} took {took:?}");
+    }
+    let docs = client.get(app.url("/docs/")).send().await.expect("docs");
+    assert_eq!(docs.status(), 200, "docs do not need Redis");
+    app.redis().resume().expect("SIGCONT");
+    assert_eq!(profile_with(&app, &id).await.status(), 200, "back after SIGCONT");
+
+    // Killed: the connection drops.
+    app.redis_mut().kill();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = profile_with(&app, &id).await;
+        assert_eq!(response.status(), 503);
+        assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+    }
+    // Back (empty: no persistence): the same server reconnects by itself; old sessions are a
+    // clean 401, new logins work.
+    app.redis_mut().restart().expect("restart redis");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let recovered = loop {
+        let response = login(&client, &app, "alice").await;
+        if response.status() == 200 {
+            break response.json::<Value>().await.expect("json");
+        }
+        assert_eq!(response.status(), 503);
+        assert!(Instant::now() < deadline, "no recovery within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(profile_with(&app, &id).await.status(), 401);
+    let new_id = recovered["session_id"].as_str().expect("id");
+    assert_eq!(profile_with(&app, new_id).await.status(), 200);
+}

@@ -1,0 +1,282 @@
+//! Shared by the integration tests: a private redis-server, the real service on port 0, an
+//! admin connection to look inside Redis, and readers for Redis's own counters.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use session_storage::redis_conn::{PrivateRedis, connect};
+use session_storage::{AppState, SessionStore, app, serve};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Settings a test may change; the rest are the service's defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub idle_ttl: Duration,
+    pub absolute_ttl: Duration,
+    pub timeout: Duration,
+    pub cookie_secure: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idle_ttl: Duration::from_secs(1800),
+            absolute_ttl: Duration::from_secs(28_800),
+            timeout: Duration::from_millis(500),
+            cookie_secure: false,
+        }
+    }
+}
+
+/// The service on 127.0.0.1:<random port>, backed by its own redis-server.
+pub struct TestApp {
+    redis: Option<PrivateRedis>,
+    pub addr: SocketAddr,
+    pub admin: MultiplexedConnection,
+    pub settings: Settings,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        TestApp::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> TestApp {
+        let redis = PrivateRedis::start().expect("start a private redis-server");
+        TestApp::serve_on(redis, settings).await
+    }
+
+    /// Serves the app against an already running private Redis.
+    pub async fn serve_on(redis: PrivateRedis, settings: Settings) -> TestApp {
+        let manager = connect(&redis.url(), settings.timeout).await.expect("connect");
+        let store = SessionStore::new(manager, settings.idle_ttl, settings.absolute_ttl, settings.timeout)
+            .await
+            .expect("load scripts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = app(AppState { store, cookie_secure: settings.cookie_secure });
+        let server = tokio::spawn(serve(listener, router, async move {
+            let _ = rx.await;
+        }));
+        let admin = admin_connection(&redis).await;
+        TestApp { redis: Some(redis), addr, admin, settings, shutdown: Some(tx), server: Some(server) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the HTTP server (graceful), keeping Redis, and hands the Redis back.
+    pub async fn stop_server(mut self) -> PrivateRedis {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+        self.redis.take().expect("redis is held until the app is dropped")
+    }
+
+    /// The private redis-server behind this app.
+    pub fn redis(&self) -> &PrivateRedis {
+        self.redis.as_ref().expect("redis is held until the app is dropped")
+    }
+
+    /// The private redis-server, to kill or restart it.
+    pub fn redis_mut(&mut self) -> &mut PrivateRedis {
+        self.redis.as_mut().expect("redis is held until the app is dropped")
+    }
+
+    /// Runs a command on the admin connection (counts in Redis's stats: reset after).
+    pub async fn cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        let mut admin = self.admin.clone();
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.query_async(&mut admin).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// Every `session:*` key, by SCAN.
+    pub async fn session_keys(&self) -> Vec<String> {
+        scan(&self.admin, "session:*").await
+    }
+
+    /// Every key in the database, by SCAN.
+    pub async fn all_keys(&self) -> Vec<String> {
+        scan(&self.admin, "*").await
+    }
+
+    /// Forgets Redis's per-command counters.
+    pub async fn reset_stats(&self) {
+        let _: () = self.cmd(&["CONFIG", "RESETSTAT"]).await;
+    }
+
+    /// Calls per command since the last reset, leaving out the admin's own CONFIG and INFO.
+    pub async fn command_calls(&self) -> BTreeMap<String, u64> {
+        let info: String = self.cmd(&["INFO", "commandstats"]).await;
+        parse_commandstats(&info).into_iter().filter(|(name, _)| !name.starts_with("info") && !name.starts_with("config")).collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+pub async fn admin_connection(redis: &PrivateRedis) -> MultiplexedConnection {
+    let client = redis::Client::open(redis.url()).expect("url");
+    client.get_multiplexed_async_connection().await.expect("admin connection")
+}
+
+pub async fn scan(admin: &MultiplexedConnection, pattern: &str) -> Vec<String> {
+    let mut admin = admin.clone();
+    let mut keys = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut admin)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys
+}
+
+/// `cmdstat_hget:calls=2,usec=...` lines → {"hget": 2}.
+pub fn parse_commandstats(info: &str) -> BTreeMap<String, u64> {
+    info.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("cmdstat_")?;
+            let (name, stats) = rest.split_once(':')?;
+            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect()
+}
+
+/// A client that keeps cookies, like a browser.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().expect("client")
+}
+
+/// A client that keeps nothing: the test sets every header itself.
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("client")
+}
+
+/// The value of the single `Set-Cookie` header, if any.
+pub fn set_cookie(response: &reqwest::Response) -> Option<String> {
+    let mut all = response.headers().get_all("set-cookie").iter();
+    let first = all.next()?.to_str().expect("ascii").to_string();
+    assert!(all.next().is_none(), "more than one Set-Cookie");
+    Some(first)
+}
+
+/// The `Max-Age` of a Set-Cookie value.
+pub fn max_age(set_cookie: &str) -> u64 {
+    set_cookie
+        .split("; ")
+        .find_map(|attr| attr.strip_prefix("Max-Age="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Max-Age in {set_cookie}"))
+}
+
+pub async fn login(client: &reqwest::Client, app: &TestApp, username: &str) -> reqwest::Response {
+    client
+        .post(app.url("/login"))
+        .json(&serde_json::json!({"username": username, "password": "pw"}))
+        .send()
+        .await
+        .expect("login request")
+}
+
+/// Logs in with a plain client and returns the session id.
+pub async fn login_id(app: &TestApp, username: &str) -> String {
+    let response = login(&plain_client(), app, username).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    body["session_id"].as_str().expect("session_id").to_string()
+}
+
+pub async fn profile_with(app: &TestApp, session_id: &str) -> reqwest::Response {
+    plain_client()
+        .get(app.url("/profile"))
+        .header("cookie", format!("session_id={session_id}"))
+        .send()
+        .await
+        .expect("profile request")
+}
+
+/// Redaction for a canonical UUID v4: checks the shape, then hides the random value.
+pub fn uuid_redaction() -> insta::internals::Redaction {
+    insta::dynamic_redaction(|value, path| {
+        let text = value.as_str().unwrap_or_else(|| panic!("{path}: not a string"));
+        assert!(is_uuid_v4(text), "{path}: {text:?} is not a canonical UUID v4");
+        "[uuid]"
+    })
+}
+
+/// Redaction for a string that embeds one UUID v4 (a cookie header): checks it, then hides it.
+pub fn embedded_uuid_redaction() -> insta::internals::Redaction {
+    insta::dynamic_redaction(|value, path| {
+        let text = value.as_str().unwrap_or_else(|| panic!("{path}: not a string"));
+        let re = uuid_regex();
+        assert_eq!(re.find_iter(text).count(), 1, "{path}: {text:?} should hold one UUID v4");
+        re.replace(text, "[uuid]").into_owned()
+    })
+}
+
+/// Redaction for unix seconds: a whole number within a minute of now.
+pub fn unix_time_redaction() -> insta::internals::Redaction {
+    insta::dynamic_redaction(|value, path| {
+        let text = value.as_str().map(str::to_string).or_else(|| value.as_u64().map(|n| n.to_string())).unwrap_or_default();
+        let secs: u64 = text.parse().unwrap_or_else(|_| panic!("{path}: {text:?} is not unix seconds"));
+        let now = session_storage::store::unix_now();
+        assert!(secs <= now && now - secs < 60, "{path}: {secs} is not within a minute of {now}");
+        "[unix time]"
+    })
+}
+
+/// Redaction for a TTL in seconds that should be just under `full`: in `full-10..=full`.
+pub fn ttl_redaction(full: u64) -> insta::internals::Redaction {
+    insta::dynamic_redaction(move |value, path| {
+        let ttl = value.as_i64().unwrap_or_else(|| panic!("{path}: {value:?} is not a TTL"));
+        assert!(
+            (full as i64 - 10..=full as i64).contains(&ttl),
+            "{path}: TTL {ttl} is not within 10 s under {full}"
+        );
+        format!("[ttl {}..={full}]", full - 10)
+    })
+}
+
+pub fn uuid_regex() -> regex::Regex {
+    regex::Regex::new("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}").expect("regex")
+}
+
+pub fn is_uuid_v4(text: &str) -> bool {
+    text.len() == 36 && uuid_regex().is_match(text)
+}
