@@ -128,11 +128,11 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
         return Err(SetupError::Unreachable { url: url.to_string(), error: last_error });
     }
 
-    if answers_ping(SocketAddr::from((Ipv4Addr::LOCALHOST, 6379)), Duration::from_millis(300)) {
-        if let Ok(manager) = connect(DEFAULT_REDIS_URL, timeout).await {
-            let url = DEFAULT_REDIS_URL.to_string();
-            return Ok(RedisHandle { manager, url, origin: RedisOrigin::LocalDefault });
-        }
+    if answers_ping(SocketAddr::from((Ipv4Addr::LOCALHOST, 6379)), Duration::from_millis(300))
+        && let Ok(manager) = connect(DEFAULT_REDIS_URL, timeout).await
+    {
+        let url = DEFAULT_REDIS_URL.to_string();
+        return Ok(RedisHandle { manager, url, origin: RedisOrigin::LocalDefault });
     }
 
     let server = tokio::task::spawn_blocking(PrivateRedis::start)

@@ -16,12 +16,12 @@
 //! name, so an operator can read a session without a decoder.
 //!
 //! ## The three round trips (lessons 02 and 03)
-//! - [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
+//! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
 //!   can ever exist without its TTL, even if the process dies between the two commands.
-//! - [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
+//! - Reading and renewing, with [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
 //!   `HSET` on a key that a logout just deleted would recreate a partial session with no TTL.
 //!   The TTL it sets is capped by the absolute lifetime, counted from `created_at`.
-//! - [`destroy`]: `DEL`.
+//! - Logging out, with [`destroy`]: one `DEL`.
 //!
 //! The free functions take any async connection so the lessons can call them directly; the
 //! [`SessionStore`] adds what the service needs around them: a timeout on every call and one
@@ -66,11 +66,6 @@ impl SessionId {
         let uuid = Uuid::try_parse(value).ok()?;
         let canonical = uuid.hyphenated().to_string();
         (canonical == value).then_some(SessionId(uuid))
-    }
-
-    /// The Redis key, `session:<uuid>`.
-    pub fn key(&self) -> String {
-        format!("{SESSION_PREFIX}{}", self.0.hyphenated())
     }
 
     /// The first 8 characters, for log lines: enough to correlate, useless to hijack.
@@ -126,6 +121,38 @@ impl Session {
 }
 // ANCHOR_END: session
 
+/// The names of the keys the service writes, with an optional namespace in front.
+///
+/// The service uses no namespace (`session:<uuid>`, `users:ids`, `users:next_id`, as in the
+/// original). The lessons use their own (`lesson04:session:<uuid>`, ...) so that they never
+/// touch a real session in the Redis they run against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Every key starts with `prefix`, e.g. `lesson04:`.
+    pub fn prefixed(prefix: impl Into<String>) -> Keys {
+        Keys { prefix: prefix.into() }
+    }
+
+    /// `session:<uuid>`.
+    pub fn session(&self, id: &SessionId) -> String {
+        format!("{}{SESSION_PREFIX}{id}", self.prefix)
+    }
+
+    /// `users:ids`, the registry hash.
+    pub fn user_ids(&self) -> String {
+        format!("{}{USER_IDS_KEY}", self.prefix)
+    }
+
+    /// `users:next_id`, the registry counter.
+    pub fn user_seq(&self) -> String {
+        format!("{}{USER_SEQ_KEY}", self.prefix)
+    }
+}
+
 /// Seconds since the Unix epoch, by this machine's clock.
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
@@ -149,57 +176,64 @@ static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
 /// Why a script: "read, and if missing increment and write" as separate commands lets two first
 /// logins of the same name both miss and take two numbers. A script runs atomically in Redis, so
 /// the second one finds the first one's id. One round trip either way.
-pub async fn user_id_for<C: ConnectionLike>(con: &mut C, username: &str) -> redis::RedisResult<String> {
-    USER_ID_SCRIPT.key(USER_IDS_KEY).key(USER_SEQ_KEY).arg(username).invoke_async(con).await
+pub async fn user_id_for<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    username: &str,
+) -> redis::RedisResult<String> {
+    USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_seq()).arg(username).invoke_async(con).await
 }
 // ANCHOR_END: user_id
 
 // ANCHOR: create_session
-/// Writes a new session and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
+/// Writes a new session at `key` and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
 ///
-/// `replacing` is the session the browser already held, if any: it is deleted in the same
+/// `replacing` is the key of the session the browser already held, if any: it is deleted in the same
 /// transaction, so a login always ends with exactly one live session for that browser and an id
 /// planted before login (session fixation) is worthless afterwards.
 pub async fn create_session<C: ConnectionLike>(
     con: &mut C,
-    id: &SessionId,
+    key: &str,
     session: &Session,
     idle_ttl: Duration,
-    replacing: Option<&SessionId>,
+    replacing: Option<&str>,
 ) -> redis::RedisResult<()> {
-    let key = id.key();
     let mut pipe = redis::pipe();
     pipe.atomic();
     if let Some(old) = replacing {
-        pipe.del(old.key()).ignore();
+        pipe.del(old).ignore();
     }
-    pipe.cmd("HSET").arg(&key).arg(&session.to_fields()).ignore();
-    pipe.expire(&key, ttl_secs(idle_ttl)).ignore();
+    pipe.cmd("HSET").arg(key).arg(&session.to_fields()).ignore();
+    pipe.expire(key, ttl_secs(idle_ttl)).ignore();
     pipe.query_async(con).await
 }
 // ANCHOR_END: create_session
 
 // ANCHOR: touch
-static TOUCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local f = redis.call('HMGET', KEYS[1], 'user_id', 'username', 'created_at')
-        local created = f[3] and tonumber(f[3])
-        if not (f[1] and f[2] and created) then
-          if f[1] or f[2] or f[3] then redis.call('DEL', KEYS[1]) end
-          return false
-        end
-        local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
-        if left <= 0 then
-          redis.call('DEL', KEYS[1])
-          return false
-        end
-        local ttl = math.min(tonumber(ARGV[2]), left)
-        redis.call('EXPIRE', KEYS[1], ttl)
-        return {f[1], f[2], f[3], ttl}
-        ",
-    )
-});
+static TOUCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TOUCH_SOURCE));
+
+/// The read-and-renew script itself, so lesson 03 can show its source and call it by hand.
+pub fn touch_script() -> &'static Script {
+    &TOUCH_SCRIPT
+}
+
+/// The Lua source of [`touch_script`].
+pub const TOUCH_SOURCE: &str = r"
+local f = redis.call('HMGET', KEYS[1], 'user_id', 'username', 'created_at')
+local created = f[3] and tonumber(f[3])
+if not (f[1] and f[2] and created) then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
+if left <= 0 then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+local ttl = math.min(tonumber(ARGV[2]), left)
+redis.call('EXPIRE', KEYS[1], ttl)
+return {f[1], f[2], f[3], ttl}
+";
 
 /// A session that [`touch`] found and renewed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,19 +249,20 @@ pub struct Touched {
 /// Why a script and not `HGETALL` then `EXPIRE`: one round trip instead of two, and it is atomic,
 /// so a logout cannot land between the read and the renewal. It only ever calls `EXPIRE` on a key
 /// it has just seen whole, and never writes a field, so it cannot resurrect a deleted session.
-/// A partial hash (left by some other buggy writer) is deleted and reported as no session.
+/// A partial hash (left by some other, buggy, writer) is deleted and reported as no session;
+/// for a missing key that `DEL` is a no-op.
 ///
 /// The new TTL is `min(idle_ttl, created_at + absolute_ttl - now)`; once that is zero the session
 /// is deleted: the absolute lifetime is a hard cap that activity cannot extend.
 pub async fn touch<C: ConnectionLike>(
     con: &mut C,
-    id: &SessionId,
+    key: &str,
     now: u64,
     idle_ttl: Duration,
     absolute_ttl: Duration,
 ) -> redis::RedisResult<Option<Touched>> {
     let reply: Option<(String, String, u64, u64)> = TOUCH_SCRIPT
-        .key(id.key())
+        .key(key)
         .arg(now)
         .arg(ttl_secs(idle_ttl))
         .arg(ttl_secs(absolute_ttl))
@@ -242,8 +277,8 @@ pub async fn touch<C: ConnectionLike>(
 
 // ANCHOR: destroy
 /// Logout: `DEL`. True when a session was there to delete.
-pub async fn destroy<C: ConnectionLike>(con: &mut C, id: &SessionId) -> redis::RedisResult<bool> {
-    let deleted: u64 = redis::cmd("DEL").arg(id.key()).query_async(con).await?;
+pub async fn destroy<C: ConnectionLike>(con: &mut C, key: &str) -> redis::RedisResult<bool> {
+    let deleted: u64 = redis::cmd("DEL").arg(key).query_async(con).await?;
     Ok(deleted == 1)
 }
 // ANCHOR_END: destroy
@@ -269,6 +304,7 @@ impl std::error::Error for Unavailable {}
 #[derive(Clone)]
 pub struct SessionStore {
     con: ConnectionManager,
+    keys: Keys,
     idle_ttl: Duration,
     absolute_ttl: Duration,
     timeout: Duration,
@@ -283,7 +319,7 @@ impl SessionStore {
         absolute_ttl: Duration,
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
-        let store = SessionStore { con, idle_ttl, absolute_ttl, timeout };
+        let store = SessionStore { con, keys: Keys::default(), idle_ttl, absolute_ttl, timeout };
         let mut con = store.con.clone();
         store
             .bounded(async move {
@@ -293,6 +329,16 @@ impl SessionStore {
             })
             .await?;
         Ok(store)
+    }
+
+    /// The same store writing its keys under `keys`' namespace (lesson 04 uses `lesson04:`).
+    pub fn with_keys(self, keys: Keys) -> SessionStore {
+        SessionStore { keys, ..self }
+    }
+
+    /// The key names this store writes.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The idle TTL: how long a session lives without requests.
@@ -318,23 +364,26 @@ impl SessionStore {
         replacing: Option<&SessionId>,
     ) -> Result<(SessionId, Session), Unavailable> {
         let mut con = self.con.clone();
-        let user_id = self.bounded(user_id_for(&mut con, username)).await?;
+        let user_id = self.bounded(user_id_for(&mut con, &self.keys, username)).await?;
         let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
         let id = SessionId::new();
-        self.bounded(create_session(&mut con, &id, &session, self.idle_ttl, replacing)).await?;
+        let key = self.keys.session(&id);
+        let old = replacing.map(|old| self.keys.session(old));
+        self.bounded(create_session(&mut con, &key, &session, self.idle_ttl, old.as_deref())).await?;
         Ok((id, session))
     }
 
     /// An authenticated request: read and renew in one round trip.
     pub async fn touch(&self, id: &SessionId) -> Result<Option<Touched>, Unavailable> {
         let mut con = self.con.clone();
-        self.bounded(touch(&mut con, id, unix_now(), self.idle_ttl, self.absolute_ttl)).await
+        let key = self.keys.session(id);
+        self.bounded(touch(&mut con, &key, unix_now(), self.idle_ttl, self.absolute_ttl)).await
     }
 
     /// Logout: one `DEL`.
     pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
         let mut con = self.con.clone();
-        self.bounded(destroy(&mut con, id)).await
+        self.bounded(destroy(&mut con, &self.keys.session(id))).await
     }
 
     /// `PING`, for `/health`.
@@ -371,7 +420,13 @@ mod tests {
     #[test]
     fn key_and_redacted_form() {
         let id = SessionId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").expect("canonical");
-        assert_eq!(id.key(), "session:0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(Keys::default().session(&id), "session:0f8fad5b-d9cb-469f-a165-70867728950e");
+        let lesson = Keys::prefixed("lesson04:");
+        assert_eq!(lesson.session(&id), "lesson04:session:0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(
+            (lesson.user_ids(), lesson.user_seq()),
+            ("lesson04:users:ids".into(), "lesson04:users:next_id".into())
+        );
         assert_eq!(id.redacted(), "0f8fad5b…");
     }
 

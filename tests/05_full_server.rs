@@ -43,7 +43,8 @@ async fn walkthrough_login_profile_logout_profile() {
         .expect("cookie value")
         .to_string();
     assert!(is_uuid_v4(&session_id));
-    let login_step = step(&app, "POST /login {\"username\":\"alice\",\"password\":\"pw\"}", response, &session_id).await;
+    let login_step =
+        step(&app, "POST /login {\"username\":\"alice\",\"password\":\"pw\"}", response, &session_id).await;
     assert_eq!(login_step["body"]["session_id"], session_id.as_str());
     insta::assert_yaml_snapshot!("step_1_login", login_step, {
         ".body.session_id" => uuid_redaction(),
@@ -99,14 +100,20 @@ async fn an_idle_session_expires() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let response = profile_with(&app, &id).await;
     assert_eq!(response.status(), 401);
-    assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "Session expired or invalid"}));
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({"detail": "Session expired or invalid"})
+    );
     assert!(app.session_keys().await.is_empty());
 }
 
 #[tokio::test]
 async fn the_absolute_lifetime_caps_a_busy_session() {
-    let settings =
-        Settings { idle_ttl: Duration::from_secs(2), absolute_ttl: Duration::from_secs(3), ..Settings::default() };
+    let settings = Settings {
+        idle_ttl: Duration::from_secs(2),
+        absolute_ttl: Duration::from_secs(3),
+        ..Settings::default()
+    };
     let app = TestApp::start_with(settings).await;
     let started = Instant::now();
     let id = login_id(&app, "alice").await;
@@ -157,7 +164,8 @@ async fn login_with_a_session_replaces_it() {
         .send()
         .await
         .expect("login");
-    let victim_id = victim.json::<Value>().await.expect("json")["session_id"].as_str().expect("id").to_string();
+    let victim_id =
+        victim.json::<Value>().await.expect("json")["session_id"].as_str().expect("id").to_string();
     assert_ne!(victim_id, planted);
     assert_eq!(profile_with(&app, &planted).await.status(), 401);
 }
@@ -245,7 +253,13 @@ struct Case {
     detail: &'static str,
 }
 
-fn case(name: &'static str, method: &'static str, path: &'static str, status: u16, detail: &'static str) -> Case {
+fn case(
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    status: u16,
+    detail: &'static str,
+) -> Case {
     Case { name, method, path, content_type: None, cookie: None, body: Vec::new(), status, detail }
 }
 
@@ -270,9 +284,19 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
         login_body("malformed JSON", "{\"username\": \"alice\",", 422, "Malformed JSON: "),
         login_body("not an object", "[1,2]", 422, "Invalid body: "),
         login_body("missing username", r#"{"password":"pw"}"#, 422, "Invalid body: missing field `username`"),
-        login_body("missing password", r#"{"username":"alice"}"#, 422, "Invalid body: missing field `password`"),
+        login_body(
+            "missing password",
+            r#"{"username":"alice"}"#,
+            422,
+            "Invalid body: missing field `password`",
+        ),
         login_body("username is a number", r#"{"username":7,"password":"pw"}"#, 422, "Invalid body: "),
-        login_body("empty username", r#"{"username":"","password":"pw"}"#, 422, "username must be 1 to 64 characters"),
+        login_body(
+            "empty username",
+            r#"{"username":"","password":"pw"}"#,
+            422,
+            "username must be 1 to 64 characters",
+        ),
         login_body("65-character username", huge_name, 422, "username must be 1 to 64 characters"),
         login_body(
             "control character",
@@ -351,7 +375,16 @@ async fn round_trips_counted_by_redis() {
     // session's DEL, the HSET and the EXPIRE.
     assert_eq!(
         app.command_calls().await,
-        calls(&[("del", 1), ("evalsha", 1), ("exec", 1), ("expire", 1), ("hget", 1), ("hset", 2), ("incr", 1), ("multi", 1)])
+        calls(&[
+            ("del", 1),
+            ("evalsha", 1),
+            ("exec", 1),
+            ("expire", 1),
+            ("hget", 1),
+            ("hset", 2),
+            ("incr", 1),
+            ("multi", 1)
+        ])
     );
 
     app.reset_stats().await;
@@ -370,9 +403,14 @@ async fn cookie_secure_adds_the_secure_attribute() {
     let response = login(&plain_client(), &app, "alice").await;
     let cookie = set_cookie(&response).expect("cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
-    assert!(cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Lax") && cookie.contains("; Path=/"));
+    assert!(
+        cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Lax") && cookie.contains("; Path=/")
+    );
     let logout = plain_client().post(app.url("/logout")).send().await.expect("logout");
-    assert_eq!(set_cookie(&logout).expect("cookie"), "session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0");
+    assert_eq!(
+        set_cookie(&logout).expect("cookie"),
+        "session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
+    );
 }
 
 #[tokio::test]
@@ -385,8 +423,14 @@ async fn logout_without_a_session_still_clears_the_cookie() {
         }
         let response = request.send().await.expect("logout");
         assert_eq!(response.status(), 200, "{cookie:?}");
-        assert_eq!(set_cookie(&response).as_deref(), Some("session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"));
-        assert_eq!(response.json::<Value>().await.expect("json"), json!({"message": "Logged out successfully"}));
+        assert_eq!(
+            set_cookie(&response).as_deref(),
+            Some("session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+        );
+        assert_eq!(
+            response.json::<Value>().await.expect("json"),
+            json!({"message": "Logged out successfully"})
+        );
     }
 }
 
@@ -401,7 +445,8 @@ async fn docs_and_openapi_are_served() {
     let page = client.get(app.url("/docs/")).send().await.expect("docs");
     assert_eq!(page.status(), 200);
     assert!(page.text().await.expect("html").contains("swagger-ui"));
-    let spec: Value = client.get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
+    let spec: Value =
+        client.get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
     let paths = spec["paths"].as_object().expect("paths");
     assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile"]);
     for (path, method, statuses) in [
@@ -429,9 +474,12 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
     // on the socket, and a paused Redis runs it when it wakes up.)
     app.redis().pause().expect("SIGSTOP");
     let other = uuid_v4();
-    for (method, path, cookie) in
-        [("GET", "/profile", &id), ("POST", "/login", &id), ("POST", "/logout", &other), ("GET", "/health", &id)]
-    {
+    for (method, path, cookie) in [
+        ("GET", "/profile", &id),
+        ("POST", "/login", &id),
+        ("POST", "/logout", &other),
+        ("GET", "/health", &id),
+    ] {
         let started = Instant::now();
         let request = client
             .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), app.url(path))
@@ -440,7 +488,10 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
         let response = request.send().await.expect("request");
         let took = started.elapsed();
         assert_eq!(response.status(), 503, "{method} {path} while paused");
-        assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "Session store unavailable"}));
+        assert_eq!(
+            response.json::<Value>().await.expect("json"),
+            json!({"detail": "Session store unavailable"})
+        );
         assert!(took < Duration::from_millis(1500), "{method} {path} took {took:?}");
     }
     let docs = client.get(app.url("/docs/")).send().await.expect("docs");

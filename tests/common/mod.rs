@@ -122,7 +122,10 @@ impl TestApp {
     /// Calls per command since the last reset, leaving out the admin's own CONFIG and INFO.
     pub async fn command_calls(&self) -> BTreeMap<String, u64> {
         let info: String = self.cmd(&["INFO", "commandstats"]).await;
-        parse_commandstats(&info).into_iter().filter(|(name, _)| !name.starts_with("info") && !name.starts_with("config")).collect()
+        parse_commandstats(&info)
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with("info") && !name.starts_with("config"))
+            .collect()
     }
 }
 
@@ -253,7 +256,11 @@ pub fn embedded_uuid_redaction() -> insta::internals::Redaction {
 /// Redaction for unix seconds: a whole number within a minute of now.
 pub fn unix_time_redaction() -> insta::internals::Redaction {
     insta::dynamic_redaction(|value, path| {
-        let text = value.as_str().map(str::to_string).or_else(|| value.as_u64().map(|n| n.to_string())).unwrap_or_default();
+        let text = value
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| value.as_u64().map(|n| n.to_string()))
+            .unwrap_or_default();
         let secs: u64 = text.parse().unwrap_or_else(|_| panic!("{path}: {text:?} is not unix seconds"));
         let now = session_storage::store::unix_now();
         assert!(secs <= now && now - secs < 60, "{path}: {secs} is not within a minute of {now}");
@@ -279,4 +286,52 @@ pub fn uuid_regex() -> regex::Regex {
 
 pub fn is_uuid_v4(text: &str) -> bool {
     text.len() == 36 && uuid_regex().is_match(text)
+}
+
+/// A private Redis and a connection to it, for a lesson.
+pub async fn lesson_redis() -> (PrivateRedis, redis::aio::ConnectionManager) {
+    let redis = PrivateRedis::start().expect("start a private redis-server");
+    let con = connect(&redis.url(), Duration::from_secs(2)).await.expect("connect");
+    (redis, con)
+}
+
+/// Snapshots every step of a lesson's transcript, one snapshot per step, after the filters
+/// below. Each filter matches only values of the expected shape, so anything else shows up in
+/// the diff instead of being hidden.
+///
+/// Snapshots land in `tests/snapshots/<lesson>__step_NN_<title>.snap`.
+pub fn assert_steps(lesson: &str, narrator: &session_storage::narrate::Narrator) {
+    assert!(narrator.steps().len() >= 4, "a lesson has several steps");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    for (pattern, replacement) in [
+        // Random session ids (UUID v4 only).
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", "[uuid]"),
+        // Unix seconds from this decade.
+        (r"\b1[7-9][0-9]{8}\b", "[unix time]"),
+        // The port the lesson's server got.
+        (r"127\.0\.0\.1:[0-9]{2,5}\b", "127.0.0.1:[port]"),
+        // MEMORY USAGE depends on the Redis build; keep the shape (2-4 digit byte counts).
+        (r"(redis> MEMORY USAGE \S+\n  )\(integer\) [0-9]{2,4}\n", "$1(integer) [bytes]\n"),
+        // TTL jitter: a TTL read up to 10 s after it was set to 1800, 900 or 600 shows as set.
+        (r"(redis> TTL \S+\n  )\(integer\) 1(79[0-9]|800)\n", "$1(integer) 1800\n"),
+        (r"(redis> TTL \S+\n  )\(integer\) (89[0-9]|900)\n", "$1(integer) 900\n"),
+        (r"(redis> TTL \S+\n  )\(integer\) (59[0-9]|600)\n", "$1(integer) 600\n"),
+        (r"(redis> PTTL \S+\n  )\(integer\) 1(79[0-9]{4}|800000)\n", "$1(integer) [1790000..=1800000]\n"),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings.bind(|| {
+        for step in narrator.steps() {
+            insta::assert_snapshot!(format!("{lesson}__{}", step.snapshot_name()), step.text);
+        }
+    });
+}
+
+/// The lesson deleted everything it wrote.
+pub async fn assert_no_keys_left(con: &mut redis::aio::ConnectionManager) {
+    let size: u64 = redis::cmd("DBSIZE").query_async(con).await.expect("DBSIZE");
+    assert_eq!(size, 0, "the lesson left keys behind");
 }

@@ -1,0 +1,145 @@
+//! # Lesson 04: the cookie flow
+//!
+//! What you will learn: how the browser and the server pass the session id back and forth in a
+//! cookie, what each `Set-Cookie` attribute is for, and what Redis holds after each step. The
+//! lesson starts the real service in-process on a free port and talks to it over real HTTP.
+//!
+//! Run it: `cargo run --example 04_cookie_flow`. Keys it writes start with `lesson04:` and are
+//! deleted at the end.
+//!
+//! Redis commands: HGETALL, TTL, EXISTS, DEL (and the service's own EVALSHA, MULTI/EXEC, DEL).
+//!
+//! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
+//! Exercises: `lessons/src/ex04_cookie_flow.rs`.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use session_storage::narrate::{Narrator, connect_for_lesson, exit_code};
+use session_storage::store::Keys;
+use session_storage::{AppState, SessionStore, app, serve};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut out = Narrator::stdout();
+    let Some(redis) = connect_for_lesson(&mut out).await else { return std::process::ExitCode::FAILURE };
+    exit_code(run(&mut out, &mut redis.manager.clone()).await)
+}
+
+fn io_error(error: impl std::fmt::Display) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::other(error.to_string()))
+}
+
+/// Prints one HTTP exchange the way `curl -v` would, and returns the response's Set-Cookie and
+/// body.
+async fn exchange(
+    out: &mut Narrator,
+    request: reqwest::RequestBuilder,
+) -> redis::RedisResult<(Option<String>, serde_json::Value)> {
+    let request = request.build().map_err(io_error)?;
+    out.say(&format!("> {} {}", request.method(), request.url().path()));
+    for (name, value) in request.headers() {
+        out.say(&format!("> {name}: {}", value.to_str().unwrap_or("(binary)")));
+    }
+    if let Some(body) = request.body().and_then(|b| b.as_bytes()) {
+        out.say(&format!(">\n> {}", String::from_utf8_lossy(body)));
+    }
+    let response = reqwest::Client::new().execute(request).await.map_err(io_error)?;
+    out.say(&format!("< {}", response.status()));
+    let set_cookie = response.headers().get("set-cookie").map(|v| v.to_str().unwrap_or("").to_string());
+    if let Some(cookie) = &set_cookie {
+        out.say(&format!("< set-cookie: {cookie}"));
+    }
+    let text = response.text().await.map_err(io_error)?;
+    out.say(&format!("<\n< {text}"));
+    let body: serde_json::Value = serde_json::from_str(&text).map_err(io_error)?;
+    Ok((set_cookie, body))
+}
+
+/// The lesson, step by step. The test calls this with a capturing narrator.
+pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::RedisResult<()> {
+    out.title("Lesson 04: the cookie flow");
+    let keys = Keys::prefixed("lesson04:");
+
+    // ANCHOR: start_server
+    out.step("Start the service on a free port");
+    let store = SessionStore::new(
+        con.clone(),
+        Duration::from_secs(1800),
+        Duration::from_secs(28_800),
+        Duration::from_secs(2),
+    )
+    .await
+    .map_err(io_error)?
+    .with_keys(keys.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, app(AppState { store, cookie_secure: false }), async move {
+        let _ = stopped.await;
+    }));
+    out.say(&format!("app(state) is serving on {base}, with its keys under lesson04:"));
+    // ANCHOR_END: start_server
+    let client = reqwest::Client::new();
+
+    // ANCHOR: login
+    out.step("Log in: the server sets the cookie");
+    let login = client
+        .post(format!("{base}/login"))
+        .json(&serde_json::json!({"username": "alice", "password": "secret"}));
+    let (set_cookie, body) = exchange(out, login).await?;
+    let set_cookie = set_cookie.ok_or_else(|| io_error("login set no cookie"))?;
+    out.say("The attributes, one by one:");
+    out.say("  session_id=<id>  the only thing the browser stores: a random id, no user data");
+    out.say("  HttpOnly         page JavaScript cannot read it, so an XSS bug cannot steal it");
+    out.say("  SameSite=Lax     not sent with cross-site POSTs: a first defence against CSRF");
+    out.say("  Path=/           sent with every path of this site");
+    out.say("  Max-Age=1800     the browser drops it after 30 idle minutes, as Redis does");
+    out.say("  (Secure)         added with COOKIE_SECURE=true: only ever sent over HTTPS");
+    let session_id = body["session_id"].as_str().ok_or_else(|| io_error("no session_id"))?.to_string();
+    let key =
+        keys.session(&session_storage::SessionId::parse(&session_id).ok_or_else(|| io_error("bad id"))?);
+    out.say("Redis now holds:");
+    let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
+    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    // ANCHOR_END: login
+
+    // ANCHOR: profile
+    out.step("Use the session: the browser sends the cookie back");
+    let cookie = set_cookie.split(';').next().unwrap_or_default().to_string();
+    let _: bool = out.redis(con, &["EXPIRE", &key, "900"]).await?;
+    out.say("(Aged to 15 minutes, so the renewal shows.) The browser sends only name=value:");
+    let profile = client.get(format!("{base}/profile")).header("cookie", &cookie);
+    exchange(out, profile).await?;
+    out.say("The server renewed the session in Redis and sent the cookie again with a fresh Max-Age:");
+    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    // ANCHOR_END: profile
+
+    // ANCHOR: logout
+    out.step("Log out: the session is deleted and the cookie cleared");
+    let logout = client.post(format!("{base}/logout")).header("cookie", &cookie);
+    exchange(out, logout).await?;
+    out.say("Max-Age=0 with the same name and Path tells the browser to delete its cookie now.");
+    let _: bool = out.redis(con, &["EXISTS", &key]).await?;
+    // ANCHOR_END: logout
+
+    out.step("An old cookie is worthless");
+    out.say("Someone who copied the cookie before logout tries it:");
+    let replay = client.get(format!("{base}/profile")).header("cookie", &cookie);
+    exchange(out, replay).await?;
+    out.say("The session is gone from Redis, so the id means nothing: logout is instant and central.");
+
+    out.step("Cleaning up");
+    let _ = stop.send(());
+    let _ = server.await;
+    let _: u64 = out.redis(con, &["DEL", &keys.user_ids(), &keys.user_seq()]).await?;
+
+    out.try_it_yourself(&[
+        "(with the server running: cargo run --example 05_full_server)",
+        "SCAN 0 MATCH session:* COUNT 100",
+        "HGETALL session:<id from the login answer>",
+        "TTL session:<id>",
+        "DEL session:<id>        (logs that user out at once)",
+    ]);
+    Ok(())
+}

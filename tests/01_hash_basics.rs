@@ -1,0 +1,19 @@
+//! Lesson 01 (hash basics): the transcript of `examples/01_hash_basics.rs`, one snapshot per step, against a
+//! private Redis. Read the snapshots in `tests/snapshots/01_hash_basics__step_*.snap`.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/01_hash_basics.rs"]
+mod lesson;
+
+use session_storage::narrate::Narrator;
+
+#[tokio::test]
+async fn transcript_per_step() {
+    let (_redis, mut con) = common::lesson_redis().await;
+    let mut out = Narrator::capture();
+    lesson::run(&mut out, &mut con).await.expect("the lesson runs");
+    common::assert_steps("01_hash_basics", &out);
+    common::assert_no_keys_left(&mut con).await;
+}

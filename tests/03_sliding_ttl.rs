@@ -1,0 +1,19 @@
+//! Lesson 03 (sliding ttl): the transcript of `examples/03_sliding_ttl.rs`, one snapshot per step, against a
+//! private Redis. Read the snapshots in `tests/snapshots/03_sliding_ttl__step_*.snap`.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/03_sliding_ttl.rs"]
+mod lesson;
+
+use session_storage::narrate::Narrator;
+
+#[tokio::test]
+async fn transcript_per_step() {
+    let (_redis, mut con) = common::lesson_redis().await;
+    let mut out = Narrator::capture();
+    lesson::run(&mut out, &mut con).await.expect("the lesson runs");
+    common::assert_steps("03_sliding_ttl", &out);
+    common::assert_no_keys_left(&mut con).await;
+}
