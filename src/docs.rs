@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ErrorBody;
-use crate::http::{AppState, LoginRequest, LoginResponse, MessageResponse, ProfileResponse};
+use crate::http::{AppState, LoginRequest, LoginResponse, MessageResponse, ProfileResponse, SessionInfo};
 
 /// The OpenAPI document.
 #[derive(OpenApi)]
@@ -17,8 +17,8 @@ use crate::http::{AppState, LoginRequest, LoginResponse, MessageResponse, Profil
         description = "Login sessions stored as Redis hashes, with a sliding 30-minute TTL. \
             Log in with any password; the session travels in the HttpOnly `session_id` cookie."
     ),
-    paths(crate::http::login, crate::http::profile, crate::http::logout, crate::http::health),
-    components(schemas(LoginRequest, LoginResponse, ProfileResponse, MessageResponse, ErrorBody)),
+    paths(crate::http::login, crate::http::profile, crate::http::session_info, crate::http::logout, crate::http::health),
+    components(schemas(LoginRequest, LoginResponse, ProfileResponse, SessionInfo, MessageResponse, ErrorBody)),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),
         (name = "operations", description = "For load balancers and operators"),

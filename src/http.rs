@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use crate::cookies::{clear_session_cookie, read_session_cookie, session_cookie};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::SessionStore;
+use crate::store::{SessionStore, Touched};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -75,6 +75,24 @@ pub struct ProfileResponse {
     pub username: String,
 }
 
+/// `GET /session` answer: what the store knows about the caller's session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// Stable per username: `user_<n>`.
+    #[schema(example = "user_1")]
+    pub user_id: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+    /// Unix seconds at login.
+    #[schema(example = 1_795_850_860)]
+    pub created_at: u64,
+    /// Seconds until the session expires if unused: the idle TTL just set, or less when the
+    /// absolute lifetime is closer.
+    #[schema(example = 1800)]
+    pub expires_in: u64,
+}
+
 /// `POST /logout` answer, and `GET /health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
@@ -92,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .route("/login", post(login))
         .route("/profile", get(profile))
         .route("/logout", post(logout))
+        .route("/session", get(session_info))
         .layer(no_store);
 
     Router::new()
@@ -144,6 +163,7 @@ pub async fn shutdown_signal() {
     }
 }
 
+// ANCHOR: validate_username
 /// Checks a username: 1 to 64 characters, none of them control characters.
 pub fn validate_username(username: &str) -> Result<(), String> {
     let chars = username.chars().count();
@@ -155,6 +175,7 @@ pub fn validate_username(username: &str) -> Result<(), String> {
     }
     Ok(())
 }
+// ANCHOR_END: validate_username
 
 fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) -> Response {
     (status, [(SET_COOKIE, cookie)], Json(body)).into_response()
@@ -212,13 +233,49 @@ pub async fn login(
     )
 )]
 pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let id = read_session_cookie(&headers).id().ok_or(ApiError::InvalidSession)?;
-    let touched = state.store.touch(&id).await?.ok_or(ApiError::InvalidSession)?;
-    let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
+    let (touched, cookie) = authenticate(&state, &headers).await?;
     let body = ProfileResponse { user_id: touched.session.user_id, username: touched.session.username };
     Ok(with_cookie(StatusCode::OK, cookie, body))
 }
 // ANCHOR_END: profile
+
+// ANCHOR: authenticate
+/// What every authenticated route does first: find the cookie, read and renew the session in
+/// one round trip, and build the renewed cookie. A missing, malformed (no Redis call),
+/// unknown or expired session is a 401.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Touched, HeaderValue), ApiError> {
+    let id = read_session_cookie(headers).id().ok_or(ApiError::InvalidSession)?;
+    let touched = state.store.touch(&id).await?.ok_or(ApiError::InvalidSession)?;
+    let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
+    Ok((touched, cookie))
+}
+// ANCHOR_END: authenticate
+
+// ANCHOR: session_info
+/// The caller's session as the store sees it, including how long it has left. Like every
+/// authenticated request, it renews the session.
+#[utoipa::path(
+    get, path = "/session", tag = "sessions",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login")),
+    responses(
+        (status = 200, description = "The session; the TTL was renewed", body = SessionInfo,
+            headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (touched, cookie) = authenticate(&state, &headers).await?;
+    let Touched { session, ttl_secs } = touched;
+    let body = SessionInfo {
+        user_id: session.user_id,
+        username: session.username,
+        created_at: session.created_at,
+        expires_in: ttl_secs,
+    };
+    Ok(with_cookie(StatusCode::OK, cookie, body))
+}
+// ANCHOR_END: session_info
 
 // ANCHOR: logout
 /// Log out: deletes the session and clears the cookie. Idempotent: without a live session it

@@ -448,10 +448,11 @@ async fn docs_and_openapi_are_served() {
     let spec: Value =
         client.get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile"]);
+    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile", "/session"]);
     for (path, method, statuses) in [
         ("/login", "post", vec!["200", "413", "415", "422", "503"]),
         ("/profile", "get", vec!["200", "401", "503"]),
+        ("/session", "get", vec!["200", "401", "503"]),
         ("/logout", "post", vec!["200", "503"]),
         ("/health", "get", vec!["200", "503"]),
     ] {
@@ -523,4 +524,27 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
     assert_eq!(profile_with(&app, &id).await.status(), 401);
     let new_id = recovered["session_id"].as_str().expect("id");
     assert_eq!(profile_with(&app, new_id).await.status(), 200);
+}
+
+#[tokio::test]
+async fn session_route_shows_the_remaining_lifetime() {
+    let settings = Settings { absolute_ttl: Duration::from_secs(3600), ..Settings::default() };
+    let app = TestApp::start_with(settings).await;
+    let id = login_id(&app, "alice").await;
+    let response = plain_client()
+        .get(app.url("/session"))
+        .header("cookie", format!("session_id={id}"))
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(response.status(), 200);
+    assert_eq!(max_age(&set_cookie(&response).expect("renewed cookie")), 1800);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["user_id"], "user_1");
+    assert_eq!(body["username"], "alice");
+    assert_eq!(body["expires_in"], 1800);
+    let created_at = body["created_at"].as_u64().expect("created_at");
+    assert!(session_storage::store::unix_now() - created_at < 60);
+    let anonymous = plain_client().get(app.url("/session")).send().await.expect("session");
+    assert_eq!(anonymous.status(), 401);
 }
