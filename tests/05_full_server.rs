@@ -32,6 +32,9 @@ async fn step(app: &TestApp, request: &str, response: reqwest::Response, session
 
 #[tokio::test]
 async fn walkthrough_login_profile_logout_profile() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_omit_expression(true);
+    let _guard = settings.bind_to_scope();
     let app = TestApp::start().await;
     let client = browser();
 

@@ -24,6 +24,14 @@ fn alice(created_at: u64) -> Session {
     Session { user_id: "user_1".into(), username: "alice".into(), created_at }
 }
 
+/// Every exercise snapshot: no expression line in the header, so the book can include the
+/// result from line 4 on.
+fn settings() -> insta::internals::SettingsBindDropGuard {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_omit_expression(true);
+    settings.bind_to_scope()
+}
+
 async fn cmd<T: redis::FromRedisValue>(con: &mut ConnectionManager, args: &[&str]) -> T {
     let mut cmd = redis::cmd(args[0]);
     for arg in &args[1..] {
@@ -38,6 +46,7 @@ async fn hash(con: &mut ConnectionManager, key: &str) -> BTreeMap<String, String
 
 #[tokio::test]
 async fn ex01a_session_fields() {
+    let _settings = settings();
     let (_redis, mut con) = lesson_redis().await;
     let session = alice(1_700_000_000);
     let fields = ex01_hash_basics::session_fields(&session);
@@ -59,6 +68,7 @@ async fn ex01a_session_fields() {
 
 #[tokio::test]
 async fn ex01b_session_from_fields() {
+    let _settings = settings();
     let full: HashMap<String, String> =
         [("user_id", "user_1"), ("username", "alice"), ("created_at", "1700000000")]
             .into_iter()
@@ -91,6 +101,7 @@ async fn ex01b_session_from_fields() {
 
 #[tokio::test]
 async fn ex02a_create_session_atomically() {
+    let _settings = settings();
     let (_redis, mut con) = lesson_redis().await;
     let _: () = cmd(&mut con, &["HSET", "ex02:old", "user_id", "user_1"]).await;
     let _: () = cmd(&mut con, &["CONFIG", "RESETSTAT"]).await;
@@ -117,6 +128,7 @@ async fn ex02a_create_session_atomically() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex02b_user_ids_are_stable() {
+    let _settings = settings();
     let (_redis, con) = lesson_redis().await;
     let keys = Keys::prefixed("ex02:");
     let mut racing = Vec::new();
@@ -146,6 +158,7 @@ async fn ex02b_user_ids_are_stable() {
 
 #[tokio::test]
 async fn ex03a_read_and_renew() {
+    let _settings = settings();
     let (_redis, mut con) = lesson_redis().await;
     let now = unix_now();
     create_session(&mut con, "ex03:live", &alice(now), IDLE, None).await.expect("create");
@@ -180,6 +193,7 @@ async fn ex03a_read_and_renew() {
 
 #[tokio::test]
 async fn ex03b_absolute_cap() {
+    let _settings = settings();
     let (_redis, mut con) = lesson_redis().await;
     let now = unix_now();
     let absolute = ABSOLUTE.as_secs();
@@ -220,6 +234,7 @@ fn cookie_attributes(value: &axum::http::HeaderValue) -> Value {
 
 #[tokio::test]
 async fn ex04a_session_cookie() {
+    let _settings = settings();
     let id = SessionId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").expect("canonical");
     let outcome = json!({
         "plain_http": cookie_attributes(&ex04_cookie_flow::session_cookie(&id, IDLE, false)),
@@ -230,6 +245,7 @@ async fn ex04a_session_cookie() {
 
 #[tokio::test]
 async fn ex04b_clear_session_cookie() {
+    let _settings = settings();
     let outcome = json!({
         "plain_http": cookie_attributes(&ex04_cookie_flow::clear_session_cookie(false)),
         "secure": cookie_attributes(&ex04_cookie_flow::clear_session_cookie(true)),
@@ -239,6 +255,7 @@ async fn ex04b_clear_session_cookie() {
 
 #[tokio::test]
 async fn ex05a_session_route() {
+    let _settings = settings();
     let (_redis, con) = lesson_redis().await;
     let store = SessionStore::new(con, IDLE, ABSOLUTE, Duration::from_secs(2)).await.expect("store");
     let router = Router::new()
@@ -273,6 +290,7 @@ async fn ex05a_session_route() {
 
 #[tokio::test]
 async fn ex05b_validate_username() {
+    let _settings = settings();
     let names = [
         "alice".to_string(),
         "Zoë".to_string(),
