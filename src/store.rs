@@ -30,7 +30,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Script;
@@ -126,15 +127,17 @@ impl Session {
 /// The service uses no namespace (`session:<uuid>`, `users:ids`, `users:next_id`, as in the
 /// original). The lessons use their own (`lesson04:session:<uuid>`, ...) so that they never
 /// touch a real session in the Redis they run against.
+///
+/// The prefix is shared (`Arc<str>`), so cloning the store for every request allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Keys {
-    prefix: String,
+    prefix: Arc<str>,
 }
 
 impl Keys {
     /// Every key starts with `prefix`, e.g. `lesson04:`.
-    pub fn prefixed(prefix: impl Into<String>) -> Keys {
-        Keys { prefix: prefix.into() }
+    pub fn prefixed(prefix: &str) -> Keys {
+        Keys { prefix: Arc::from(prefix) }
     }
 
     /// `session:<uuid>`.
@@ -304,6 +307,7 @@ impl std::error::Error for Unavailable {}
 #[derive(Clone)]
 pub struct SessionStore {
     con: ConnectionManager,
+    round_trips: Arc<AtomicU64>,
     keys: Keys,
     idle_ttl: Duration,
     absolute_ttl: Duration,
@@ -312,17 +316,19 @@ pub struct SessionStore {
 
 impl SessionStore {
     /// Builds the store and loads its scripts into Redis, so the first request already costs one
-    /// `EVALSHA` (after a Redis restart the scripts are gone; redis-rs then sends `EVAL` once).
+    /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
+    /// `SCRIPT LOAD` and the `EVALSHA` again, once).
     pub async fn new(
         con: ConnectionManager,
         idle_ttl: Duration,
         absolute_ttl: Duration,
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
-        let store = SessionStore { con, keys: Keys::default(), idle_ttl, absolute_ttl, timeout };
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let store = SessionStore { con, round_trips, keys: Keys::default(), idle_ttl, absolute_ttl, timeout };
         let mut con = store.con.clone();
         store
-            .bounded(async move {
+            .run(async move {
                 USER_ID_SCRIPT.load_async(&mut con).await?;
                 TOUCH_SCRIPT.load_async(&mut con).await?;
                 Ok(())
@@ -346,9 +352,24 @@ impl SessionStore {
         self.idle_ttl
     }
 
-    /// Runs one Redis call with the deadline. The connection manager has its own response
-    /// timeout, but a request can also wait on a reconnect; this bounds the whole call.
-    async fn bounded<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Unavailable> {
+    /// A clone of the shared connection, for code that sends its own commands through
+    /// [`run`](Self::run) (the benchmark's naive baseline does).
+    pub fn connection(&self) -> ConnectionManager {
+        self.con.clone()
+    }
+
+    /// How many calls went to Redis through this store (and its clones) so far. Every call is
+    /// one round trip: one command, script or `MULTI`…`EXEC` pipeline written, one reply read.
+    /// The benchmark divides it by the requests served.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Runs one Redis call (one round trip) with the deadline. The connection manager has its
+    /// own response timeout, but a request can also wait on a reconnect; this bounds the whole
+    /// call, so a stalled or absent Redis becomes [`Unavailable`] in bounded time.
+    pub async fn run<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Unavailable> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(Unavailable(error.to_string())),
@@ -364,12 +385,12 @@ impl SessionStore {
         replacing: Option<&SessionId>,
     ) -> Result<(SessionId, Session), Unavailable> {
         let mut con = self.con.clone();
-        let user_id = self.bounded(user_id_for(&mut con, &self.keys, username)).await?;
+        let user_id = self.run(user_id_for(&mut con, &self.keys, username)).await?;
         let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
         let id = SessionId::new();
         let key = self.keys.session(&id);
         let old = replacing.map(|old| self.keys.session(old));
-        self.bounded(create_session(&mut con, &key, &session, self.idle_ttl, old.as_deref())).await?;
+        self.run(create_session(&mut con, &key, &session, self.idle_ttl, old.as_deref())).await?;
         Ok((id, session))
     }
 
@@ -377,19 +398,19 @@ impl SessionStore {
     pub async fn touch(&self, id: &SessionId) -> Result<Option<Touched>, Unavailable> {
         let mut con = self.con.clone();
         let key = self.keys.session(id);
-        self.bounded(touch(&mut con, &key, unix_now(), self.idle_ttl, self.absolute_ttl)).await
+        self.run(touch(&mut con, &key, unix_now(), self.idle_ttl, self.absolute_ttl)).await
     }
 
     /// Logout: one `DEL`.
     pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
         let mut con = self.con.clone();
-        self.bounded(destroy(&mut con, &self.keys.session(id))).await
+        self.run(destroy(&mut con, &self.keys.session(id))).await
     }
 
     /// `PING`, for `/health`.
     pub async fn ping(&self) -> Result<(), Unavailable> {
         let mut con = self.con.clone();
-        self.bounded(async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) }).await
+        self.run(async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) }).await
     }
 }
 

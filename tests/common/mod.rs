@@ -94,6 +94,11 @@ impl TestApp {
         self.redis.as_mut().expect("redis is held until the app is dropped")
     }
 
+    /// Opens a new admin connection (after Redis was restarted: the old one is broken).
+    pub async fn reconnect_admin(&mut self) {
+        self.admin = admin_connection(self.redis()).await;
+    }
+
     /// Runs a command on the admin connection (counts in Redis's stats: reset after).
     pub async fn cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
         let mut admin = self.admin.clone();

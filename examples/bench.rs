@@ -1,0 +1,449 @@
+//! # The benchmark
+//!
+//! Measures the service against a private redis-server with a real load generator (`wrk`, from
+//! Debian's packages) and prints a table; also writes `bench/results.md` and
+//! `book/src/images/bench-rps.svg` for the book's performance page.
+//!
+//! Run it: `scripts/bench.sh` (builds in release mode and checks for wrk and redis-server), or
+//! `cargo run --release --example bench -- [seconds per run, default 5]`.
+//!
+//! Scenarios, each at 32 connections (`wrk -t2 -c32`), all served by this process:
+//! - `ceiling`: a bare axum handler returning fixed JSON, no Redis: the HTTP ceiling here.
+//! - `GET /profile`: the service's read-and-renew, one round trip (EVALSHA).
+//! - `GET /profile (naive)`: lesson 03's naive renewal, HGETALL then EXPIRE: two round trips.
+//! - `POST /login`: registry script + MULTI/EXEC.
+//! - `login-profile-logout mix`: each session logs in, is read once, and logs out.
+//!
+//! Server CPU is this process's user+system time; Redis CPU is `INFO cpu`; round trips are the
+//! calls the store made (`SessionStore::round_trips`); commands are `INFO commandstats` calls,
+//! including those a script runs inside Redis.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use redis::aio::ConnectionManager;
+use session_storage::cookies::read_session_cookie;
+use session_storage::error::ApiError;
+use session_storage::redis_conn::{PrivateRedis, connect};
+use session_storage::store::{Keys, Session, user_id_for};
+use session_storage::{AppState, SessionStore, app, serve};
+
+/// The same allocator as the service's binary (`examples/05_full_server.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const CONNECTIONS: u32 = 32;
+/// Runs per scenario; the median is reported.
+const ROUNDS: usize = 3;
+
+/// What one scenario measured.
+struct Row {
+    name: &'static str,
+    requests: f64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    server_cpu_us: f64,
+    redis_cpu_us: f64,
+    commands: f64,
+    round_trips: f64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
+    if Command::new("wrk").arg("--version").output().is_err() {
+        return Err("wrk is not installed: sudo apt-get install -y wrk".into());
+    }
+    let redis = PrivateRedis::start()?;
+    let manager = connect(&redis.url(), Duration::from_millis(500)).await?;
+    let store = SessionStore::new(
+        manager.clone(),
+        Duration::from_secs(1800),
+        Duration::from_secs(28_800),
+        Duration::from_millis(500),
+    )
+    .await?;
+    let state = AppState { store: store.clone(), cookie_secure: false };
+    let service = spawn_server(app(state.clone())).await?;
+    let naive = spawn_server(Router::new().route("/profile", get(naive_profile)).with_state(state)).await?;
+    let ceiling = spawn_server(Router::new().route("/profile", get(fixed_profile))).await?;
+
+    let session_id = login(&service).await?;
+    let cookie = format!("Cookie: session_id={session_id}");
+    let dir = tempfile::tempdir()?;
+    let login_lua = dir.path().join("login.lua");
+    std::fs::write(&login_lua, LOGIN_LUA)?;
+    let mix_lua = dir.path().join("mix.lua");
+    std::fs::write(&mix_lua, MIX_LUA)?;
+
+    let scenarios: Vec<(&'static str, String, Vec<String>)> = vec![
+        ("ceiling: bare axum, fixed JSON", format!("{ceiling}/profile"), vec![]),
+        ("GET /profile", format!("{service}/profile"), vec!["-H".into(), cookie.clone()]),
+        (
+            "GET /profile, naive (2 round trips)",
+            format!("{naive}/profile"),
+            vec!["-H".into(), cookie.clone()],
+        ),
+        ("POST /login", format!("{service}/login"), vec!["-s".into(), login_lua.display().to_string()]),
+        (
+            "login-profile-logout mix",
+            format!("{service}/login"),
+            vec!["-s".into(), mix_lua.display().to_string()],
+        ),
+    ];
+    let mut admin = manager.clone();
+    // The machine is shared by wrk, the server and Redis, so one run of a scenario is noisy.
+    // Every scenario runs ROUNDS times, interleaved with the others, and the run with the
+    // median requests per second is reported.
+    let mut runs: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for (name, url, extra) in &scenarios {
+        wrk(url, extra, 1)?; // warm-up
+        eprintln!("warmed up: {name}");
+    }
+    for round in 1..=ROUNDS {
+        for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
+            let before = Counters::read(&mut admin, &store).await?;
+            let out = wrk(url, extra, seconds)?;
+            let after = Counters::read(&mut admin, &store).await?;
+            let row = parse_wrk(name, &out, &before, &after)?;
+            eprintln!("round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms", row.rps, row.p99_ms);
+            runs.push(row);
+        }
+    }
+    let rows: Vec<Row> = runs
+        .into_iter()
+        .map(|mut runs| {
+            runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+            runs.swap_remove(runs.len() / 2)
+        })
+        .collect();
+
+    let memory = memory_figures(&mut admin, &session_id).await?;
+    let report = report(&rows, &memory, seconds);
+    println!("{report}");
+    std::fs::create_dir_all("bench")?;
+    std::fs::write("bench/results.md", &report)?;
+    std::fs::create_dir_all("book/src/images")?;
+    std::fs::write("book/src/images/bench-rps.svg", chart(&rows))?;
+    eprintln!("wrote bench/results.md and book/src/images/bench-rps.svg");
+    Ok(())
+}
+
+async fn spawn_server(router: Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(serve(listener, router, std::future::pending()));
+    Ok(base)
+}
+
+async fn login(base: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/login"))
+        .json(&serde_json::json!({"username": "bench", "password": "pw"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(body["session_id"].as_str().ok_or("login gave no session_id")?.to_string())
+}
+
+/// The ceiling: what axum serves here with no Redis at all.
+async fn fixed_profile() -> impl IntoResponse {
+    Json(serde_json::json!({"user_id": "user_1", "username": "alice"}))
+}
+
+/// Lesson 03's naive renewal as a handler: HGETALL, then EXPIRE. Two round trips.
+async fn naive_profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = read_session_cookie(&headers).id().ok_or(ApiError::InvalidSession)?;
+    let key = Keys::default().session(&id);
+    let mut con = state.store.connection();
+    let fields: std::collections::HashMap<String, String> =
+        state.store.run(redis::cmd("HGETALL").arg(&key).query_async(&mut con)).await?;
+    let session = Session::from_fields(&fields).ok_or(ApiError::InvalidSession)?;
+    let _: bool = state.store.run(redis::cmd("EXPIRE").arg(&key).arg(1800).query_async(&mut con)).await?;
+    Ok(Json(serde_json::json!({"user_id": session.user_id, "username": session.username})))
+}
+
+const LOGIN_LUA: &str = r#"
+wrk.method = "POST"
+wrk.body = '{"username":"bench","password":"pw"}'
+wrk.headers["Content-Type"] = "application/json"
+"#;
+
+/// Each session: login, then one /profile once the login answered, then /logout once the
+/// profile answered. Queues are per wrk thread; with nothing queued, a request is a login.
+const MIX_LUA: &str = r#"
+local fresh, profiled, n = {}, {}, 0
+local body = '{"username":"bench","password":"pw"}'
+request = function()
+  n = n + 1
+  if n % 3 == 0 and #profiled > 0 then
+    return wrk.format("POST", "/logout", { Cookie = "session_id=" .. table.remove(profiled, 1) })
+  elseif n % 3 == 1 and #fresh > 0 then
+    return wrk.format("GET", "/profile", { Cookie = "session_id=" .. table.remove(fresh, 1) })
+  end
+  return wrk.format("POST", "/login", { ["Content-Type"] = "application/json" }, body)
+end
+response = function(status, headers, body)
+  local cookie = headers["set-cookie"] or headers["Set-Cookie"] or ""
+  local id = cookie:match("session_id=([%x%-]+);")
+  if id == nil or #id ~= 36 then return end
+  if body:find("Login successful", 1, true) then table.insert(fresh, id)
+  elseif body:find("user_id", 1, true) then table.insert(profiled, id) end
+end
+"#;
+
+fn wrk(url: &str, extra: &[String], seconds: u64) -> Result<String, Box<dyn std::error::Error>> {
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s"), "--latency"])
+        .args(extra)
+        .arg(url)
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("wrk failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Counters read before and after a scenario.
+struct Counters {
+    server_cpu_s: f64,
+    redis_cpu_s: f64,
+    commands: BTreeMap<String, u64>,
+    round_trips: u64,
+}
+
+impl Counters {
+    async fn read(
+        admin: &mut ConnectionManager,
+        store: &SessionStore,
+    ) -> Result<Counters, Box<dyn std::error::Error>> {
+        let cpu: String = redis::cmd("INFO").arg("cpu").query_async(admin).await?;
+        let field = |name: &str| {
+            cpu.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let redis_cpu_s = field("used_cpu_user") + field("used_cpu_sys");
+        let stats: String = redis::cmd("INFO").arg("commandstats").query_async(admin).await?;
+        let commands = stats
+            .lines()
+            .filter_map(|line| {
+                let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+                Some((name.to_string(), calls))
+            })
+            .collect();
+        Ok(Counters {
+            server_cpu_s: process_cpu_seconds()?,
+            redis_cpu_s,
+            commands,
+            round_trips: store.round_trips(),
+        })
+    }
+}
+
+/// This process's user + system CPU time, from /proc/self/stat (fields 14 and 15, in ticks).
+fn process_cpu_seconds() -> Result<f64, Box<dyn std::error::Error>> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let after_name = stat.rsplit_once(')').ok_or("bad /proc/self/stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    let per_second: f64 =
+        String::from_utf8(Command::new("getconf").arg("CLK_TCK").output()?.stdout)?.trim().parse()?;
+    Ok(ticks / per_second)
+}
+
+fn parse_wrk(
+    name: &'static str,
+    out: &str,
+    before: &Counters,
+    after: &Counters,
+) -> Result<Row, Box<dyn std::error::Error>> {
+    let find = |prefix: &str| out.lines().find_map(|l| l.trim().strip_prefix(prefix).map(str::trim));
+    let rps: f64 = find("Requests/sec:").ok_or("no Requests/sec")?.parse()?;
+    let requests: f64 = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in ").map(|(n, _)| n.trim().to_string()))
+        .ok_or("no request count")?
+        .parse()?;
+    let latency = |pct: &str| -> Result<f64, Box<dyn std::error::Error>> {
+        let value = find(pct).ok_or("no latency distribution")?;
+        let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic()).ok_or("no unit")?);
+        let number: f64 = number.parse()?;
+        Ok(match unit {
+            "us" => number / 1000.0,
+            "ms" => number,
+            "s" => number * 1000.0,
+            "m" => number * 60_000.0,
+            other => return Err(format!("unit {other}").into()),
+        })
+    };
+    let non_2xx: u64 = find("Non-2xx or 3xx responses:").map(str::parse).transpose()?.unwrap_or(0);
+    let socket_errors: u64 = find("Socket errors:")
+        .map(|s| s.split(',').filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
+    let total_commands: u64 = after
+        .commands
+        .iter()
+        .filter(|(name, _)| !name.starts_with("info"))
+        .map(|(name, calls)| calls - before.commands.get(name).copied().unwrap_or(0))
+        .sum();
+    Ok(Row {
+        name,
+        requests,
+        rps,
+        p50_ms: latency("50%")?,
+        p99_ms: latency("99%")?,
+        errors: non_2xx + socket_errors,
+        server_cpu_us: (after.server_cpu_s - before.server_cpu_s) * 1e6 / requests,
+        redis_cpu_us: (after.redis_cpu_s - before.redis_cpu_s) * 1e6 / requests,
+        commands: total_commands as f64 / requests,
+        round_trips: (after.round_trips - before.round_trips) as f64 / requests,
+    })
+}
+
+/// Memory per session and per registered user, from MEMORY USAGE.
+struct Memory {
+    session_bytes: u64,
+    encoding: String,
+    registry_bytes_per_user: f64,
+    registry_users: u64,
+}
+
+async fn memory_figures(
+    admin: &mut ConnectionManager,
+    session_id: &str,
+) -> Result<Memory, Box<dyn std::error::Error>> {
+    let key = format!("session:{session_id}");
+    let session_bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&key).query_async(admin).await?;
+    let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(&key).query_async(admin).await?;
+    let keys = Keys::prefixed("benchmem:");
+    let users = 10_000u64;
+    for i in 0..users {
+        user_id_for(admin, &keys, &format!("user-{i:05}")).await?;
+    }
+    let registry: u64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(keys.user_ids())
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(admin)
+        .await?;
+    let counter: u64 = redis::cmd("MEMORY").arg("USAGE").arg(keys.user_seq()).query_async(admin).await?;
+    let _: () = redis::cmd("DEL").arg(keys.user_ids()).arg(keys.user_seq()).query_async(admin).await?;
+    Ok(Memory {
+        session_bytes,
+        encoding,
+        registry_bytes_per_user: (registry + counter) as f64 / users as f64,
+        registry_users: users,
+    })
+}
+
+fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
+    let ceiling = &rows[0];
+    let mut out = String::new();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "Measured by `scripts/bench.sh` (median of {ROUNDS} interleaved runs of {seconds} s per scenario, `wrk -t2 -c{CONNECTIONS}`, {cores} cores shared by wrk, the server and Redis; Redis {}).\n",
+        redis_version()
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | requests | req/s | vs ceiling | p50 ms | p99 ms | errors | server CPU µs/req | vs ceiling | Redis CPU µs/req | Redis commands/req | round trips/req |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.0}% | {:.2} | {:.2} | {} | {:.1} | {:.2}x | {:.1} | {:.2} | {:.2} |",
+            row.name,
+            row.requests,
+            row.rps,
+            100.0 * row.rps / ceiling.rps,
+            row.p50_ms,
+            row.p99_ms,
+            row.errors,
+            row.server_cpu_us,
+            row.server_cpu_us / ceiling.server_cpu_us,
+            row.redis_cpu_us,
+            row.commands,
+            row.round_trips,
+        );
+    }
+    let profile = &rows[1];
+    let naive = &rows[2];
+    let _ = writeln!(
+        out,
+        "\nOne round trip against two: `GET /profile` serves {:.2}x the naive renewal's requests per second, \
+         at {:.2}x its p99 latency and {:.2}x its Redis CPU per request.\n",
+        profile.rps / naive.rps,
+        profile.p99_ms / naive.p99_ms,
+        profile.redis_cpu_us / naive.redis_cpu_us,
+    );
+    let _ = writeln!(
+        out,
+        "Memory: one session is {} bytes (MEMORY USAGE of `session:<uuid>`, `{}` encoding), against the original layout's 152 bytes \
+         (the same key and three fields). The user registry costs {:.1} bytes per user (measured over {} users: hash `users:ids` plus the counter).",
+        memory.session_bytes, memory.encoding, memory.registry_bytes_per_user, memory.registry_users
+    );
+    let _ =
+        writeln!(out, "\n![Requests per second, relative to the bare axum ceiling](images/bench-rps.svg)");
+    out
+}
+
+fn redis_version() -> String {
+    Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().find_map(|w| w.strip_prefix("v=").map(str::to_string)))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A horizontal bar chart of requests per second, as SVG.
+fn chart(rows: &[Row]) -> String {
+    let max = rows.iter().map(|r| r.rps).fold(1.0, f64::max);
+    let (left, width, bar, gap) = (280.0, 380.0, 26.0, 14.0);
+    let height = 40.0 + rows.len() as f64 * (bar + gap);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 {height}\" width=\"720\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+         <text x=\"10\" y=\"20\" font-weight=\"bold\">Requests per second (wrk -t2 -c{CONNECTIONS})</text>\n"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = 34.0 + i as f64 * (bar + gap);
+        let w = width * row.rps / max;
+        let color = if i == 0 {
+            "#9aa5b1"
+        } else if row.name.contains("naive") {
+            "#e07a5f"
+        } else {
+            "#3d7ea6"
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{x}\" y=\"{ty}\" text-anchor=\"end\">{name}</text>\n<rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"{color}\"/>\n<text x=\"{lx:.1}\" y=\"{ty}\">{rps:.0}</text>",
+            x = left - 8.0,
+            ty = y + bar * 0.68,
+            name = row.name.replace('&', "&amp;").replace('<', "&lt;"),
+            lx = left + w + 6.0,
+            rps = row.rps,
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

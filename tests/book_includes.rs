@@ -1,0 +1,196 @@
+//! The book shows only tested code and output, through `{{#include ...}}`. mdBook prints
+//! nothing (and builds happily) when an include's anchor is missing, so this test checks every
+//! include: the file exists, the anchor or line range exists and is not empty, a snapshot is
+//! included past its insta header, every lesson program is included by some chapter, and every
+//! page and picture the book links to exists.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One problem found in the book.
+type Problem = String;
+
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            files.extend(markdown_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "md") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The lines between `ANCHOR: name` and `ANCHOR_END: name`, without other anchor lines, as
+/// mdBook includes them; `None` when the anchor is not there.
+fn anchored<'a>(text: &'a str, anchor: &str) -> Option<Vec<&'a str>> {
+    let is_marker = |line: &str, marker: &str| {
+        line.trim_start().trim_start_matches("//").trim_start_matches('#').trim().strip_prefix(marker)
+            == Some(anchor)
+    };
+    let mut lines = text.lines();
+    lines.find(|line| is_marker(line, "ANCHOR: "))?;
+    let mut body = Vec::new();
+    for line in lines {
+        if is_marker(line, "ANCHOR_END: ") {
+            return Some(body.into_iter().filter(|l: &&str| !l.contains("ANCHOR")).collect());
+        }
+        body.push(line);
+    }
+    None
+}
+
+/// Checks every `{{#include}}` in `book_src`; returns the problems and the files included.
+fn check_includes(book_src: &Path) -> (Vec<Problem>, BTreeSet<PathBuf>) {
+    let pattern = regex::Regex::new(r"\{\{#(?:include|rustdoc_include)\s+([^}\s]+)\s*\}\}").expect("regex");
+    let mut problems = Vec::new();
+    let mut included = BTreeSet::new();
+    for chapter in markdown_files(book_src) {
+        let text = fs::read_to_string(&chapter).expect("chapter");
+        let dir = chapter.parent().expect("chapter dir");
+        let name = chapter.strip_prefix(book_src).unwrap_or(&chapter).display().to_string();
+        for captures in pattern.captures_iter(&text) {
+            let spec = &captures[1];
+            let (file, selector) = match spec.split_once(':') {
+                Some((file, rest)) => (file, Some(rest)),
+                None => (spec, None),
+            };
+            let path = dir.join(file);
+            let Ok(content) = fs::read_to_string(&path) else {
+                problems.push(format!("{name}: {{{{#include {spec}}}}}: no such file"));
+                continue;
+            };
+            if let Ok(canonical) = path.canonicalize() {
+                included.insert(canonical);
+            }
+            let selected: Vec<&str> = match selector {
+                None => content.lines().collect(),
+                Some(range) if range.chars().next().is_some_and(|c| c.is_ascii_digit() || c == ':') => {
+                    let mut bounds = range.splitn(2, ':');
+                    let start: usize = bounds.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+                    let end: Option<usize> = bounds.next().and_then(|s| s.parse().ok());
+                    let lines: Vec<&str> = content.lines().collect();
+                    if file.ends_with(".snap") {
+                        // Line 1 opens the header with `---`; the included range starts right after the
+                        // line that closes it.
+                        let header_ok = lines.first() == Some(&"---")
+                            && start >= 3
+                            && lines.get(start - 2) == Some(&"---");
+                        if !header_ok {
+                            problems.push(format!(
+                                "{name}: {spec}: must start right after the snapshot's insta header"
+                            ));
+                        }
+                    } else {
+                        problems.push(format!(
+                            "{name}: {spec}: source code is included by anchor, not by line number"
+                        ));
+                    }
+                    let end = end.unwrap_or(lines.len()).min(lines.len());
+                    lines.get(start.saturating_sub(1)..end).map(<[&str]>::to_vec).unwrap_or_default()
+                }
+                Some(anchor) => match anchored(&content, anchor) {
+                    Some(lines) => lines,
+                    None => {
+                        problems.push(format!("{name}: {spec}: no anchor `{anchor}` in {file}"));
+                        continue;
+                    }
+                },
+            };
+            if selected.iter().all(|line| line.trim().is_empty()) {
+                problems.push(format!("{name}: {spec}: includes nothing"));
+            }
+        }
+    }
+    (problems, included)
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_include_resolves_to_something() {
+    let (problems, included) = check_includes(&root().join("book/src"));
+    assert!(problems.is_empty(), "broken includes:\n{}", problems.join("\n"));
+    assert!(included.len() >= 20, "the book includes only {} files", included.len());
+}
+
+#[test]
+fn every_lesson_program_is_in_the_book() {
+    let (_, included) = check_includes(&root().join("book/src"));
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(root().join("examples")).expect("examples") {
+        let path = entry.expect("entry").path().canonicalize().expect("canonical");
+        if path.extension().is_some_and(|ext| ext == "rs") && !included.contains(&path) {
+            missing.push(path.display().to_string());
+        }
+    }
+    assert!(missing.is_empty(), "examples no chapter includes: {missing:?}");
+}
+
+#[test]
+fn every_page_and_picture_exists() {
+    let src = root().join("book/src");
+    let link = regex::Regex::new(r"\]\(([^)#\s]+\.(?:md|svg|png))\)").expect("regex");
+    let summary = fs::read_to_string(src.join("SUMMARY.md")).expect("SUMMARY.md");
+    let mut missing = Vec::new();
+    for chapter in markdown_files(&src) {
+        let text = fs::read_to_string(&chapter).expect("chapter");
+        for captures in link.captures_iter(&text) {
+            let target = chapter.parent().expect("dir").join(&captures[1]);
+            if !target.exists() {
+                missing.push(format!("{} -> {}", chapter.display(), &captures[1]));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "broken links: {missing:?}");
+    for page in [
+        "introduction.md",
+        "01-hash-basics.md",
+        "02-expire.md",
+        "03-sliding-ttl.md",
+        "04-cookie-flow.md",
+        "05-full-server.md",
+        "explore-redis.md",
+        "production-notes.md",
+        "performance.md",
+    ] {
+        assert!(summary.contains(&format!("({page})")), "SUMMARY.md does not list {page}");
+    }
+}
+
+/// The checker itself must be able to fail: a renamed anchor, a missing file, an empty range
+/// and a line-number include of source code are all reported.
+#[test]
+fn the_checker_catches_broken_includes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    fs::create_dir(&src).expect("src");
+    fs::write(
+        dir.path().join("code.rs"),
+        "// ANCHOR: real\nfn f() {}\n// ANCHOR_END: real\n// ANCHOR: empty\n// ANCHOR_END: empty\n",
+    )
+    .expect("code");
+    fs::write(dir.path().join("out.snap"), "---\nsource: x\n---\nStep 1\n").expect("snap");
+    fs::write(
+        src.join("chapter.md"),
+        "{{#include ../code.rs:real}}\n{{#include ../code.rs:renamed}}\n{{#include ../code.rs:empty}}\n\
+         {{#include ../missing.rs:real}}\n{{#include ../code.rs:2:2}}\n{{#include ../out.snap:4:}}\n{{#include ../out.snap:2:}}\n",
+    )
+    .expect("chapter");
+    let (problems, included) = check_includes(&src);
+    let problems = problems.join("\n");
+    assert!(problems.contains("no anchor `renamed`"), "{problems}");
+    assert!(problems.contains("code.rs:empty: includes nothing"), "{problems}");
+    assert!(problems.contains("missing.rs:real}}: no such file"), "{problems}");
+    assert!(problems.contains("code.rs:2:2: source code is included by anchor"), "{problems}");
+    assert!(problems.contains("out.snap:2:: must start right after"), "{problems}");
+    assert!(!problems.contains("out.snap:4:"), "{problems}");
+    assert_eq!(problems.lines().count(), 5, "{problems}");
+    assert_eq!(included.len(), 2);
+}

@@ -1,0 +1,260 @@
+//! Load, faults and persistence: a soak test that checks the store's invariants afterwards,
+//! Redis paused and killed under load, and what restarts of the server and of Redis do to
+//! sessions.
+//!
+//! The soak runs 3 s with 16 clients by default; `SOAK_SECS=60 SOAK_CLIENTS=64 cargo test
+//! --release --test resilience soak` is the long mode.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+use session_storage::redis_conn::PrivateRedis;
+use tokio::sync::Mutex;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// What the clients saw, shared between them.
+#[derive(Default)]
+struct Observed {
+    statuses: BTreeMap<u16, u64>,
+    user_ids: BTreeMap<String, BTreeSet<String>>,
+    logged_out: Vec<String>,
+    kept: Vec<String>,
+    slow_503s: Vec<Duration>,
+}
+
+/// One client's loop: login, profile, sometimes a profile racing the logout, logout (every
+/// fifth session is kept alive). Runs until `stop` is set.
+async fn client_loop(app_url: String, client_no: u64, stop: Arc<AtomicBool>, observed: Arc<Mutex<Observed>>) {
+    let client = plain_client();
+    let mut round = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let username = format!("user{}", (client_no + round) % 10);
+        let started = Instant::now();
+        let Ok(response) = client
+            .post(format!("{app_url}/login"))
+            .json(&json!({"username": username, "password": "pw"}))
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let status = response.status().as_u16();
+        note(&observed, status, started.elapsed()).await;
+        if status != 200 {
+            continue;
+        }
+        let body: Value = response.json().await.expect("login JSON");
+        let id = body["session_id"].as_str().expect("session_id").to_string();
+        let cookie = format!("session_id={id}");
+
+        let started = Instant::now();
+        let profile =
+            client.get(format!("{app_url}/profile")).header("cookie", &cookie).send().await.expect("profile");
+        let status = profile.status().as_u16();
+        note(&observed, status, started.elapsed()).await;
+        if status == 200 {
+            let body: Value = profile.json().await.expect("profile JSON");
+            let user_id = body["user_id"].as_str().expect("user_id").to_string();
+            observed.lock().await.user_ids.entry(username).or_default().insert(user_id);
+        }
+        if round % 5 == 0 {
+            observed.lock().await.kept.push(id);
+            continue;
+        }
+        // A profile racing the logout.
+        let racing = client.get(format!("{app_url}/profile")).header("cookie", &cookie).send();
+        let logout = client.post(format!("{app_url}/logout")).header("cookie", &cookie).send();
+        let started = Instant::now();
+        let (racing, logout) = tokio::join!(racing, logout);
+        let elapsed = started.elapsed();
+        note(&observed, racing.expect("racing profile").status().as_u16(), elapsed).await;
+        let logout_status = logout.expect("logout").status().as_u16();
+        note(&observed, logout_status, elapsed).await;
+        if logout_status == 200 {
+            observed.lock().await.logged_out.push(id);
+        }
+    }
+}
+
+async fn note(observed: &Mutex<Observed>, status: u16, took: Duration) {
+    let mut observed = observed.lock().await;
+    *observed.statuses.entry(status).or_default() += 1;
+    if status == 503 && took > Duration::from_millis(1500) {
+        observed.slow_503s.push(took);
+    }
+}
+
+async fn run_clients(
+    app_url: String,
+    clients: u64,
+    during: impl std::future::Future<Output = ()>,
+) -> Observed {
+    let stop = Arc::new(AtomicBool::new(false));
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let tasks: Vec<_> = (0..clients)
+        .map(|n| tokio::spawn(client_loop(app_url.clone(), n, stop.clone(), observed.clone())))
+        .collect();
+    during.await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.expect("client task");
+    }
+    Arc::try_unwrap(observed).map_err(|_| "clients still running").expect("clients done").into_inner()
+}
+
+/// The invariants that must hold after any amount of load: every key is in the documented
+/// layout, every session key has a TTL, and every session that was logged out is gone.
+async fn assert_invariants(app: &TestApp, logged_out: &[String]) {
+    let layout = regex::Regex::new(
+        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|users:ids|users:next_id)$",
+    )
+    .expect("regex");
+    for key in app.all_keys().await {
+        assert!(layout.is_match(&key), "key outside the documented layout: {key}");
+        if key.starts_with("session:") {
+            let ttl: i64 = app.cmd(&["TTL", &key]).await;
+            assert!(ttl > 0, "{key} has no TTL ({ttl})");
+        }
+    }
+    for id in logged_out {
+        let exists: bool = app.cmd(&["EXISTS", &format!("session:{id}")]).await;
+        assert!(!exists, "session {id} survived its logout");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_with_invariants() {
+    let seconds = env_number("SOAK_SECS", 3);
+    let clients = env_number("SOAK_CLIENTS", 16);
+    let app = TestApp::start().await;
+    let started = Instant::now();
+    let observed = run_clients(app.url(""), clients, tokio::time::sleep(Duration::from_secs(seconds))).await;
+    let total: u64 = observed.statuses.values().sum();
+    eprintln!(
+        "soak: {total} requests from {clients} clients in {:.1} s, statuses {:?}, {} logged out, {} kept",
+        started.elapsed().as_secs_f64(),
+        observed.statuses,
+        observed.logged_out.len(),
+        observed.kept.len()
+    );
+    assert!(total > 100, "the soak made only {total} requests");
+    assert!(
+        observed.statuses.keys().all(|status| *status == 200 || *status == 401),
+        "{:?}",
+        observed.statuses
+    );
+    assert!(observed.logged_out.len() > 10);
+    // Stable ids: each name always got one id, and no two names share one.
+    let mut seen = BTreeSet::new();
+    for (name, ids) in &observed.user_ids {
+        assert_eq!(ids.len(), 1, "{name} got several user ids: {ids:?}");
+        assert!(seen.insert(ids.iter().next().cloned()), "two names share {ids:?}");
+    }
+    assert_invariants(&app, &observed.logged_out).await;
+    for id in &observed.kept {
+        assert_eq!(profile_with(&app, id).await.status(), 200, "a kept session was lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_paused_and_killed_under_load() {
+    let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
+    let mut app = TestApp::start_with(settings).await;
+    let redis_pid = app.redis().pid().expect("pid");
+    let url = app.url("");
+    let redis = app.redis_mut();
+    let observed = run_clients(url, 8, async {
+        // Signals and restarts block briefly: keep them off the runtime's scheduler.
+        let pause = Duration::from_millis(400);
+        tokio::time::sleep(pause).await;
+        redis.pause().expect("SIGSTOP");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        redis.resume().expect("SIGCONT");
+        tokio::time::sleep(pause).await;
+        tokio::task::block_in_place(|| redis.kill());
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        tokio::task::block_in_place(|| redis.restart()).expect("restart");
+        // Keep the load on for a while after Redis is back.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    })
+    .await;
+    assert_ne!(app.redis().pid(), Some(redis_pid), "Redis was restarted");
+    app.reconnect_admin().await;
+    eprintln!("faults: statuses {:?}", observed.statuses);
+    assert!(observed.statuses.keys().all(|s| [200, 401, 503].contains(s)), "{:?}", observed.statuses);
+    assert!(observed.statuses.get(&503).copied().unwrap_or(0) > 0, "the faults were not seen");
+    assert!(observed.slow_503s.is_empty(), "503s slower than 1.5 s: {:?}", observed.slow_503s);
+    // Recovered without restarting the server: a fresh session works end to end.
+    let id = login_id(&app, "after").await;
+    assert_eq!(profile_with(&app, &id).await.status(), 200);
+    // Sessions logged out after the restart must be gone; earlier ones died with Redis anyway.
+    assert_invariants(&app, &observed.logged_out).await;
+}
+
+#[tokio::test]
+async fn sessions_survive_a_server_restart() {
+    let app = TestApp::start().await;
+    let settings = app.settings;
+    let id = login_id(&app, "alice").await;
+    let redis = app.stop_server().await;
+    let app = TestApp::serve_on(redis, settings).await;
+    let response = profile_with(&app, &id).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({"user_id": "user_1", "username": "alice"})
+    );
+}
+
+/// Polls until Redis answers again after a restart, then returns the answer for `id`.
+async fn profile_after_recovery(app: &TestApp, id: &str) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = profile_with(app, id).await.status().as_u16();
+        if status != 503 {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "Redis did not come back within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_aof_sessions_survive_a_redis_crash() {
+    let redis =
+        PrivateRedis::start_with_args(&["--appendonly", "yes", "--appendfsync", "everysec"]).expect("redis");
+    let mut app = TestApp::serve_on(redis, Settings::default()).await;
+    let id = login_id(&app, "alice").await;
+    // appendfsync everysec: a write is on disk within about a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.redis_mut().kill();
+    app.redis_mut().restart().expect("restart with the same AOF");
+    assert_eq!(profile_after_recovery(&app, &id).await, 200, "the session should survive");
+    app.reconnect_admin().await;
+    let ttl: i64 = app.cmd(&["TTL", &format!("session:{id}")]).await;
+    assert!(ttl > 0, "the TTL survived too ({ttl})");
+}
+
+#[tokio::test]
+async fn without_persistence_a_redis_restart_is_a_clean_401() {
+    let mut app = TestApp::start().await;
+    let id = login_id(&app, "alice").await;
+    app.redis_mut().kill();
+    app.redis_mut().restart().expect("restart");
+    let response_status = profile_after_recovery(&app, &id).await;
+    assert_eq!(response_status, 401, "the session is gone, and that is a 401, not an error");
+    let body: Value = profile_with(&app, &id).await.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Session expired or invalid"}));
+    // Users simply log in again; the registry starts over.
+    assert_eq!(login(&plain_client(), &app, "alice").await.status(), 200);
+}
