@@ -115,7 +115,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let out = wrk(url, extra, seconds)?;
             let after = Counters::read(&mut admin, &store).await?;
             let row = parse_wrk(name, &out, &before, &after)?;
-            eprintln!("round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms", row.rps, row.p99_ms);
+            eprintln!(
+                "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
+                row.rps, row.p99_ms, row.round_trips
+            );
             runs.push(row);
         }
     }
@@ -400,6 +403,49 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
          (the same key and three fields). The user registry costs {:.1} bytes per user (measured over {} users: hash `users:ids` plus the counter).",
         memory.session_bytes, memory.encoding, memory.registry_bytes_per_user, memory.registry_users
     );
+    let mix = &rows[4];
+    let login = &rows[3];
+    let share = 100.0 * profile.rps / ceiling.rps;
+    let cpu_ratio = profile.server_cpu_us / ceiling.server_cpu_us;
+    // In the mix every session makes one login, one profile and one logout, so the logout's
+    // round trips are what is left of three requests' worth after login's and profile's.
+    let logout_round_trips = 3.0 * mix.round_trips - login.round_trips - profile.round_trips;
+    // Round trips are counted when sent and requests when answered, so up to one in-flight
+    // request per connection is left over at the end of a run: compare at the precision shown.
+    let at_most = |value: f64, limit: f64| (value * 100.0).round() <= limit * 100.0;
+    let targets = [
+        ("`GET /profile` at least 45% of the ceiling's req/s", format!("{share:.0}%"), share >= 45.0),
+        ("`GET /profile` p99 under 3 ms", format!("{:.2} ms", profile.p99_ms), profile.p99_ms < 3.0),
+        (
+            "server CPU per authenticated request at most 2.5x the ceiling's",
+            format!("{cpu_ratio:.2}x"),
+            cpu_ratio <= 2.5,
+        ),
+        (
+            "one round trip per authenticated request",
+            format!("{:.2}", profile.round_trips),
+            at_most(profile.round_trips, 1.0),
+        ),
+        (
+            "one round trip per logout (from the mix)",
+            format!("{logout_round_trips:.2}"),
+            at_most(logout_round_trips, 1.0),
+        ),
+        (
+            "at most two round trips per login",
+            format!("{:.2}", login.round_trips),
+            at_most(login.round_trips, 2.0),
+        ),
+        (
+            "at most 152 bytes of Redis memory per session",
+            memory.session_bytes.to_string(),
+            memory.session_bytes <= 152,
+        ),
+    ];
+    let _ = writeln!(out, "\nTargets, in this run:\n\n| target | measured | |\n|---|---|---|");
+    for (target, measured, ok) in targets {
+        let _ = writeln!(out, "| {target} | {measured} | {} |", if ok { "met" } else { "**not met**" });
+    }
     let _ =
         writeln!(out, "\n![Requests per second, relative to the bare axum ceiling](images/bench-rps.svg)");
     out

@@ -42,7 +42,12 @@ pub struct AppState {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// 1 to 64 characters, no control characters.
-    #[schema(example = "alice", min_length = 1, max_length = 64)]
+    #[schema(
+        example = "alice",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub username: String,
     /// Any password is accepted, as in the original mini-project: this workbook is about
     /// sessions, not about checking passwords.

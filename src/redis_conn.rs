@@ -30,13 +30,15 @@ pub const INSTALL_HELP: &str = "redis-server was not found on PATH. Install it, 
 /// there is no per-request connect and no pool to size. The [`ConnectionManager`] reconnects by
 /// itself when Redis comes back after an outage.
 ///
-/// `timeout` bounds both a connection attempt and every response, so a stalled Redis surfaces as
-/// an error instead of a request that hangs.
+/// `timeout` bounds each connection attempt. Responses are bounded one level up, by
+/// [`SessionStore::run`](crate::store::SessionStore::run), which also covers the time a request
+/// waits for a reconnect; a second timer here would only cost a timer per command. (A timed-out
+/// response does not make redis-rs reconnect either way: only a dropped connection does.)
 pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
     let client = redis::Client::open(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
+        .set_response_timeout(None)
         .set_number_of_retries(2)
         .set_min_delay(Duration::from_millis(20))
         .set_max_delay(Duration::from_millis(200));

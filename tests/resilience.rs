@@ -67,7 +67,7 @@ async fn client_loop(app_url: String, client_no: u64, stop: Arc<AtomicBool>, obs
             let user_id = body["user_id"].as_str().expect("user_id").to_string();
             observed.lock().await.user_ids.entry(username).or_default().insert(user_id);
         }
-        if round % 5 == 0 {
+        if round.is_multiple_of(5) {
             observed.lock().await.kept.push(id);
             continue;
         }
