@@ -109,6 +109,13 @@ pub struct MessageResponse {
 // ANCHOR: app
 /// The whole service as a router, ready for `serve` or for tests on port 0.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The service with `extra` session routes mounted beside `/login` and `/profile`, under the
+/// same middleware (no-store, body limit, tracing, JSON 404/405). The benchmark mounts lesson
+/// 03's naive renewal this way, so that the only difference it measures is the Redis part.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     // Responses that carry or depend on a session must never be stored by a cache.
     let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let sessions = Router::new()
@@ -116,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .route("/profile", get(profile))
         .route("/logout", post(logout))
         .route("/session", get(session_info))
+        .merge(extra)
         .layer(no_store);
 
     Router::new()

@@ -551,3 +551,33 @@ async fn session_route_shows_the_remaining_lifetime() {
     let anonymous = plain_client().get(app.url("/session")).send().await.expect("session");
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn extra_routes_get_the_same_middleware() {
+    use axum::routing::get;
+    let redis = session_storage::redis_conn::PrivateRedis::start().expect("redis");
+    let manager = session_storage::redis_conn::connect(&redis.url(), Duration::from_millis(500))
+        .await
+        .expect("connect");
+    let store = session_storage::SessionStore::new(
+        manager,
+        Duration::from_secs(1800),
+        Duration::from_secs(28_800),
+        Duration::from_millis(500),
+    )
+    .await
+    .expect("store");
+    let extra = axum::Router::new().route("/extra", get(|| async { "extra" }));
+    let router =
+        session_storage::http::app_with(session_storage::AppState { store, cookie_secure: false }, extra);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(session_storage::serve(listener, router, std::future::pending()));
+    let response = plain_client().get(format!("{base}/extra")).send().await.expect("extra");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().expect("ascii")), Some("no-store"));
+    assert_eq!(response.text().await.expect("text"), "extra");
+    let post = plain_client().post(format!("{base}/extra")).send().await.expect("post");
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.json::<Value>().await.expect("json"), json!({"detail": "Method Not Allowed"}));
+}

@@ -46,30 +46,34 @@ fn uuid_from(bits: u128) -> String {
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
-#[test]
-fn any_cookie_header_is_a_clean_401_and_malformed_ids_never_reach_redis() {
+/// Runs `property` for every value `strategy` generates, against one server and its Redis.
+fn check<S: Strategy>(
+    strategy: S,
+    property: impl AsyncFn(&TestApp, &reqwest::Client, S::Value) -> Result<(), TestCaseError>,
+) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let app = runtime.block_on(TestApp::start());
     let client = plain_client();
     let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
-    runner
-        .run(&cookie_headers(), |header| {
-            runtime.block_on(async {
-                app.reset_stats().await;
-                let response =
-                    client.get(app.url("/profile")).header("cookie", &header).send().await.expect("request");
-                let status = response.status().as_u16();
-                let body: Value = response.json().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(status, 401, "cookie {:?}", header);
-                prop_assert_eq!(body, json!({"detail": "Session expired or invalid"}));
-                if !well_formed_session_cookie(&header) {
-                    let calls = app.command_calls().await;
-                    prop_assert!(calls.is_empty(), "cookie {:?} reached Redis: {:?}", header, calls);
-                }
-                Ok(())
-            })
-        })
-        .expect("property holds");
+    runner.run(&strategy, |value| runtime.block_on(property(&app, &client, value))).expect("property holds");
+}
+
+#[test]
+fn any_cookie_header_is_a_clean_401_and_malformed_ids_never_reach_redis() {
+    check(cookie_headers(), async |app, client, header| {
+        app.reset_stats().await;
+        let response =
+            client.get(app.url("/profile")).header("cookie", &header).send().await.expect("request");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(status, 401, "cookie {:?}", header);
+        prop_assert_eq!(body, json!({"detail": "Session expired or invalid"}));
+        if !well_formed_session_cookie(&header) {
+            let calls = app.command_calls().await;
+            prop_assert!(calls.is_empty(), "cookie {:?} reached Redis: {:?}", header, calls);
+        }
+        Ok(())
+    });
 }
 
 fn login_bodies() -> impl Strategy<Value = (Vec<u8>, Option<String>)> {
@@ -91,42 +95,34 @@ fn login_bodies() -> impl Strategy<Value = (Vec<u8>, Option<String>)> {
 
 #[test]
 fn any_login_body_is_a_200_or_a_json_4xx() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let app = runtime.block_on(TestApp::start());
-    let client = plain_client();
-    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
-    runner
-        .run(&login_bodies(), |(body, username)| {
-            runtime.block_on(async {
-                let response = client
-                    .post(app.url("/login"))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .expect("request");
-                let status = response.status().as_u16();
-                let json: Value = response.json().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert!(
-                    status == 200 || status == 422,
-                    "status {} for {:?}",
-                    status,
-                    String::from_utf8_lossy(&body)
-                );
-                if status == 422 {
-                    prop_assert!(json["detail"].is_string(), "{}", json);
-                }
-                // When the body was valid JSON with a string username, the oracle decides.
-                if let Some(username) = username {
-                    let chars = username.chars().count();
-                    let valid = (1..=64).contains(&chars) && !username.chars().any(char::is_control);
-                    prop_assert_eq!(status == 200, valid, "username {:?}", username);
-                    if valid {
-                        prop_assert_eq!(&json["username"], &json!(username));
-                    }
-                }
-                Ok(())
-            })
-        })
-        .expect("property holds");
+    check(login_bodies(), async |app, client, (body, username)| {
+        let response = client
+            .post(app.url("/login"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let json: Value = response.json().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(
+            status == 200 || status == 422,
+            "status {} for {:?}",
+            status,
+            String::from_utf8_lossy(&body)
+        );
+        if status == 422 {
+            prop_assert!(json["detail"].is_string(), "{}", json);
+        }
+        // When the body was valid JSON with a string username, the oracle decides.
+        if let Some(username) = username {
+            let chars = username.chars().count();
+            let valid = (1..=64).contains(&chars) && !username.chars().any(char::is_control);
+            prop_assert_eq!(status == 200, valid, "username {:?}", username);
+            if valid {
+                prop_assert_eq!(&json["username"], &json!(username));
+            }
+        }
+        Ok(())
+    });
 }
