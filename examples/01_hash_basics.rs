@@ -15,14 +15,12 @@
 use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, connect_for_lesson, exit_code};
+use session_storage::narrate::{Narrator, run_lesson};
 use session_storage::store::{Keys, Session, SessionId, unix_now};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let mut out = Narrator::stdout();
-    let Some(redis) = connect_for_lesson(&mut out).await else { return std::process::ExitCode::FAILURE };
-    exit_code(run(&mut out, &mut redis.manager.clone()).await)
+    run_lesson(run).await
 }
 
 /// The lesson, step by step. The test calls this with a capturing narrator.

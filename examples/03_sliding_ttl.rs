@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, connect_for_lesson, exit_code};
+use session_storage::narrate::{Narrator, run_lesson};
 use session_storage::store::{Keys, Session, SessionId, create_session, touch, touch_script, unix_now};
 
 const IDLE: Duration = Duration::from_secs(1800);
@@ -24,9 +24,7 @@ const ABSOLUTE: Duration = Duration::from_secs(28_800);
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let mut out = Narrator::stdout();
-    let Some(redis) = connect_for_lesson(&mut out).await else { return std::process::ExitCode::FAILURE };
-    exit_code(run(&mut out, &mut redis.manager.clone()).await)
+    run_lesson(run).await
 }
 
 /// The lesson, step by step. The test calls this with a capturing narrator.

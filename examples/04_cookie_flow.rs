@@ -15,15 +15,13 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, connect_for_lesson, exit_code};
+use session_storage::narrate::{Narrator, run_lesson};
 use session_storage::store::Keys;
 use session_storage::{AppState, SessionStore, app, serve};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let mut out = Narrator::stdout();
-    let Some(redis) = connect_for_lesson(&mut out).await else { return std::process::ExitCode::FAILURE };
-    exit_code(run(&mut out, &mut redis.manager.clone()).await)
+    run_lesson(run).await
 }
 
 fn io_error(error: impl std::fmt::Display) -> redis::RedisError {

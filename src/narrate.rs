@@ -68,7 +68,7 @@ impl Narrator {
 
     fn emit(&mut self, plain: &str, styled: String) {
         if self.print {
-            println!("{}", if self.color { styled } else { plain.to_string() });
+            print_line(if self.color { &styled } else { plain });
         }
         let sink = match self.steps.last_mut() {
             Some(step) => &mut step.text,
@@ -88,7 +88,7 @@ impl Narrator {
     pub fn step(&mut self, title: &str) {
         let number = self.steps.len() + 1;
         if self.print {
-            println!();
+            print_line("");
         }
         self.steps.push(Step { number, title: title.to_string(), text: String::new() });
         let line = format!("Step {number}: {title}");
@@ -155,7 +155,7 @@ impl Narrator {
     /// The closing block: commands to try by hand in redis-cli.
     pub fn try_it_yourself(&mut self, lines: &[&str]) {
         if self.print {
-            println!();
+            print_line("");
         }
         let heading = "Try it yourself in redis-cli:".to_string();
         self.emit(&heading, heading.bold().to_string());
@@ -164,6 +164,13 @@ impl Narrator {
             self.emit(&line, line.green().to_string());
         }
     }
+}
+
+/// Prints one line to stdout. A closed stdout (`cargo run --example 02_expire | head`) is not an
+/// error: the lesson carries on silently, so it still deletes the keys it wrote.
+fn print_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// A command line as you would type it into redis-cli: arguments with spaces, quotes or
@@ -252,9 +259,17 @@ pub async fn connect_for_lesson(out: &mut Narrator) -> Option<crate::redis_conn:
     }
 }
 
-/// The exit code for a lesson's result, printing the error if there was one.
-pub fn exit_code(result: redis::RedisResult<()>) -> std::process::ExitCode {
-    match result {
+/// A lesson's whole `main`: find Redis ([`connect_for_lesson`]), run the lesson with a
+/// narrator on stdout, and turn the result into an exit code (printing the error, if any).
+pub async fn run_lesson(
+    lesson: impl AsyncFnOnce(&mut Narrator, &mut redis::aio::ConnectionManager) -> redis::RedisResult<()>,
+) -> std::process::ExitCode {
+    let mut out = Narrator::stdout();
+    let Some(redis) = connect_for_lesson(&mut out).await else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let mut con = redis.manager.clone();
+    match lesson(&mut out, &mut con).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
