@@ -365,9 +365,9 @@ impl SessionStore {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Runs one Redis call (one round trip) with the deadline. The connection manager has its
-    /// own response timeout, but a request can also wait on a reconnect; this bounds the whole
-    /// call, so a stalled or absent Redis becomes [`Unavailable`] in bounded time.
+    /// Runs one Redis call (one round trip) with the deadline. This is the only timer on the
+    /// call: it covers the wait for a reply and the wait for a reconnect alike, so a stalled or
+    /// absent Redis becomes [`Unavailable`] in bounded time.
     pub async fn run<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Unavailable> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, call).await {
