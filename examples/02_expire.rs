@@ -95,9 +95,7 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     out.say("MULTI queues commands and EXEC runs them together: all of them or, if the");
     out.say("connection dies before EXEC, none.");
     let _: () = out.redis(con, &["MULTI"]).await?;
-    let mut hset_queued = hset.clone();
-    hset_queued[1] = &key;
-    let _: String = out.redis(con, &hset_queued).await?;
+    let _: String = out.redis(con, &hset).await?;
     let _: String = out.redis(con, &["EXPIRE", &key, "1800"]).await?;
     let _: (u64, bool) = out.redis(con, &["EXEC"]).await?;
     let _: i64 = out.redis(con, &["TTL", &key]).await?;

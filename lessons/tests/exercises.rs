@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use common::{lesson_redis, ttl_redaction, unix_time_redaction};
+use common::{lesson_redis, query as cmd, ttl_redaction, unix_time_redaction};
 use lessons::{ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server};
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
@@ -30,14 +30,6 @@ fn settings() -> insta::internals::SettingsBindDropGuard {
     let mut settings = insta::Settings::clone_current();
     settings.set_omit_expression(true);
     settings.bind_to_scope()
-}
-
-async fn cmd<T: redis::FromRedisValue>(con: &mut ConnectionManager, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query_async(con).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 async fn hash(con: &mut ConnectionManager, key: &str) -> BTreeMap<String, String> {

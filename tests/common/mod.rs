@@ -101,12 +101,7 @@ impl TestApp {
 
     /// Runs a command on the admin connection (counts in Redis's stats: reset after).
     pub async fn cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
-        let mut admin = self.admin.clone();
-        let mut cmd = redis::cmd(args[0]);
-        for arg in &args[1..] {
-            cmd.arg(*arg);
-        }
-        cmd.query_async(&mut admin).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        query(&mut self.admin.clone(), args).await
     }
 
     /// Every `session:*` key, by SCAN.
@@ -143,6 +138,15 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// Sends one command given as words (`["HGETALL", key]`), panicking with the command on error.
+pub async fn query<T: redis::FromRedisValue>(con: &mut impl redis::aio::ConnectionLike, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query_async(con).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 pub async fn admin_connection(redis: &PrivateRedis) -> MultiplexedConnection {
