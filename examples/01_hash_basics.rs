@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, run_lesson};
 use session_storage::store::{Keys, Session, SessionId, unix_now};
+use session_storage::workbook::{Narrator, run_lesson};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

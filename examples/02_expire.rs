@@ -15,8 +15,9 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, run_lesson};
+use session_storage::Lifetimes;
 use session_storage::store::{Keys, Session, SessionId, create_session, unix_now};
+use session_storage::workbook::{Narrator, run_lesson};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -101,7 +102,7 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     let _: i64 = out.redis(con, &["TTL", &key]).await?;
     out.say("The service sends MULTI ... EXEC as one write: store::create_session() does exactly this.");
     let other = keys.session(&SessionId::new());
-    create_session(con, &other, &session, Duration::from_secs(1800), None).await?;
+    create_session(con, &other, &session, Lifetimes::DEFAULT.idle, None).await?;
     let _: i64 = out.redis(con, &["TTL", &other]).await?;
     // ANCHOR_END: multi
 

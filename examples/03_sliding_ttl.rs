@@ -16,11 +16,13 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, run_lesson};
+use session_storage::Lifetimes;
 use session_storage::store::{Keys, Session, SessionId, create_session, touch, touch_script, unix_now};
+use session_storage::workbook::{Narrator, run_lesson};
 
-const IDLE: Duration = Duration::from_secs(1800);
-const ABSOLUTE: Duration = Duration::from_secs(28_800);
+/// The service's own defaults: 30 idle minutes, 8 hours at most.
+const IDLE: Duration = Lifetimes::DEFAULT.idle;
+const ABSOLUTE: Duration = Lifetimes::DEFAULT.absolute;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -45,7 +47,8 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     // ANCHOR: naive
     out.step("The naive renewal: read, then EXPIRE");
     let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
-    let _: bool = out.redis(con, &["EXPIRE", &key, "1800"]).await?;
+    let idle = IDLE.as_secs().to_string();
+    let _: bool = out.redis(con, &["EXPIRE", &key, &idle]).await?;
     let _: i64 = out.redis(con, &["TTL", &key]).await?;
     out.say("It works, but costs two round trips per request, and a logout can land between them.");
     // ANCHOR_END: naive
@@ -85,8 +88,8 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
             "1".into(),
             key.to_string(),
             now_text.clone(),
-            "1800".into(),
-            "28800".into(),
+            IDLE.as_secs().to_string(),
+            ABSOLUTE.as_secs().to_string(),
         ]
     };
     let call = args(&key);

@@ -15,9 +15,9 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use session_storage::narrate::{Narrator, run_lesson};
 use session_storage::store::Keys;
-use session_storage::{AppState, SessionStore, app, serve};
+use session_storage::workbook::{Narrator, run_lesson};
+use session_storage::{AppState, Lifetimes, SessionStore, app, serve};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -61,15 +61,10 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
 
     // ANCHOR: start_server
     out.step("Start the service on a free port");
-    let store = SessionStore::new(
-        con.clone(),
-        Duration::from_secs(1800),
-        Duration::from_secs(28_800),
-        Duration::from_secs(2),
-    )
-    .await
-    .map_err(io_error)?
-    .with_keys(keys.clone());
+    let store = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
+        .await
+        .map_err(io_error)?
+        .with_keys(keys.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -130,7 +125,7 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    let _: u64 = out.redis(con, &["DEL", &keys.user_ids(), &keys.user_seq()]).await?;
+    let _: u64 = out.redis(con, &["DEL", &keys.user_ids(), &keys.user_counter()]).await?;
 
     out.try_it_yourself(&[
         "(with the server running: cargo run --example 05_full_server)",

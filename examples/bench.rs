@@ -15,12 +15,14 @@
 //! - `login-profile-logout mix`: each session logs in, is read once, and logs out.
 //!
 //! Server CPU is this process's user+system time; Redis CPU is `INFO cpu`; round trips are the
-//! calls the store made (`SessionStore::round_trips`); commands are `INFO commandstats` calls,
+//! calls the store (and the naive handler) made (`SessionStore::round_trips`); commands are `INFO commandstats` calls,
 //! including those a script runs inside Redis.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -31,11 +33,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
 use session_storage::cookies::{read_session_cookie, session_cookie};
-use session_storage::error::ApiError;
-use session_storage::http::app_with;
-use session_storage::redis_conn::{PrivateRedis, connect};
 use session_storage::store::{Keys, Session, user_id_for};
-use session_storage::{AppState, SessionStore, app, serve};
+use session_storage::workbook::parse_commandstats;
+use session_storage::{
+    ApiError, AppState, Lifetimes, PrivateRedis, SessionStore, Unavailable, app, app_with, connect, serve,
+};
 
 /// The same allocator as the service's binary (`examples/05_full_server.rs`).
 #[global_allocator]
@@ -67,20 +69,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let redis = PrivateRedis::start()?;
     let manager = connect(&redis.url(), Duration::from_millis(500)).await?;
-    let store = SessionStore::new(
-        manager.clone(),
-        Duration::from_secs(1800),
-        Duration::from_secs(28_800),
-        Duration::from_millis(500),
-    )
-    .await?;
+    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT).await?;
     let state = AppState { store: store.clone(), cookie_secure: false };
     let service = spawn_server(app(state.clone())).await?;
-    let naive_routes = Router::new().route("/naive/profile", get(naive_profile));
+    let naive = Naive { con: manager.clone(), round_trips: Arc::new(AtomicU64::new(0)) };
+    let naive_round_trips = naive.round_trips.clone();
+    let naive_routes = Router::new()
+        .route("/naive/profile", get(move |state, headers| naive_profile(naive.clone(), state, headers)));
     let naive = spawn_server(app_with(state, naive_routes)).await?;
     let ceiling = spawn_server(Router::new().route("/profile", get(fixed_profile))).await?;
 
-    let session_id = login(&service).await?;
+    let session_id = bench_session(&service).await?;
     let cookie = format!("Cookie: session_id={session_id}");
     let dir = tempfile::tempdir()?;
     let login_lua = dir.path().join("login.lua");
@@ -114,9 +113,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for round in 1..=ROUNDS {
         for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
-            let before = Counters::read(&mut admin, &store).await?;
+            let before = Counters::read(&mut admin, &store, &naive_round_trips).await?;
             let out = wrk(url, extra, seconds)?;
-            let after = Counters::read(&mut admin, &store).await?;
+            let after = Counters::read(&mut admin, &store, &naive_round_trips).await?;
             let row = parse_wrk(name, &out, &before, &after)?;
             eprintln!(
                 "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
@@ -151,7 +150,7 @@ async fn spawn_server(router: Router) -> std::io::Result<String> {
     Ok(base)
 }
 
-async fn login(base: &str) -> Result<String, Box<dyn std::error::Error>> {
+async fn bench_session(base: &str) -> Result<String, Box<dyn std::error::Error>> {
     let body: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/login"))
         .json(&serde_json::json!({"username": "bench", "password": "pw"}))
@@ -167,22 +166,41 @@ async fn fixed_profile() -> impl IntoResponse {
     Json(serde_json::json!({"user_id": "user_1", "username": "alice"}))
 }
 
+/// The deadline on one request's Redis work, as in the service's default configuration.
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The naive renewal's own connection (a clone of the shared one) and round-trip counter.
+#[derive(Clone)]
+struct Naive {
+    con: ConnectionManager,
+    round_trips: Arc<AtomicU64>,
+}
+
 /// Lesson 03's naive renewal as a handler: HGETALL, then EXPIRE: two round trips. Everything
-/// else is what `GET /profile` does (the cookie check, the renewed cookie, the same JSON), and it
-/// is mounted under the same middleware, so the comparison isolates the Redis part.
+/// else is what `GET /profile` does (the cookie check, the same deadline, the renewed cookie, the
+/// same JSON), and it is mounted under the same middleware, so the comparison isolates the Redis
+/// part.
 async fn naive_profile(
+    naive: Naive,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = read_session_cookie(&headers).id().ok_or(ApiError::InvalidSession)?;
     let key = Keys::default().session(&id);
-    let mut con = state.store.connection();
-    let fields: std::collections::HashMap<String, String> =
-        state.store.run(redis::cmd("HGETALL").arg(&key).query_async(&mut con)).await?;
+    let ttl = state.store.lifetimes().idle;
+    let Naive { mut con, round_trips } = naive;
+    round_trips.fetch_add(2, Ordering::Relaxed);
+    let renewal = async {
+        let fields: std::collections::HashMap<String, String> =
+            redis::cmd("HGETALL").arg(&key).query_async(&mut con).await?;
+        let _: bool = redis::cmd("EXPIRE").arg(&key).arg(ttl.as_secs()).query_async(&mut con).await?;
+        Ok::<_, redis::RedisError>(fields)
+    };
+    let fields = match tokio::time::timeout(TIMEOUT, renewal).await {
+        Ok(result) => result.map_err(Unavailable::Redis)?,
+        Err(source) => Err(Unavailable::TimedOut { after: TIMEOUT, source })?,
+    };
     let session = Session::from_fields(&fields).ok_or(ApiError::InvalidSession)?;
-    let ttl = state.store.idle_ttl();
-    let _: bool =
-        state.store.run(redis::cmd("EXPIRE").arg(&key).arg(ttl.as_secs()).query_async(&mut con)).await?;
     let cookie = session_cookie(&id, ttl, state.cookie_secure);
     let body = Json(serde_json::json!({"user_id": session.user_id, "username": session.username}));
     Ok(([(SET_COOKIE, cookie)], body))
@@ -241,6 +259,7 @@ impl Counters {
     async fn read(
         admin: &mut ConnectionManager,
         store: &SessionStore,
+        naive_round_trips: &AtomicU64,
     ) -> Result<Counters, Box<dyn std::error::Error>> {
         let cpu: String = redis::cmd("INFO").arg("cpu").query_async(admin).await?;
         let field = |name: &str| {
@@ -250,19 +269,12 @@ impl Counters {
         };
         let redis_cpu_s = field("used_cpu_user") + field("used_cpu_sys");
         let stats: String = redis::cmd("INFO").arg("commandstats").query_async(admin).await?;
-        let commands = stats
-            .lines()
-            .filter_map(|line| {
-                let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-                Some((name.to_string(), calls))
-            })
-            .collect();
+        let commands = parse_commandstats(&stats);
         Ok(Counters {
             server_cpu_s: process_cpu_seconds()?,
             redis_cpu_s,
             commands,
-            round_trips: store.round_trips(),
+            round_trips: store.round_trips() + naive_round_trips.load(Ordering::Relaxed),
         })
     }
 }
@@ -354,8 +366,8 @@ async fn memory_figures(
         .arg(0)
         .query_async(admin)
         .await?;
-    let counter: u64 = redis::cmd("MEMORY").arg("USAGE").arg(keys.user_seq()).query_async(admin).await?;
-    let _: () = redis::cmd("DEL").arg(keys.user_ids()).arg(keys.user_seq()).query_async(admin).await?;
+    let counter: u64 = redis::cmd("MEMORY").arg("USAGE").arg(keys.user_counter()).query_async(admin).await?;
+    let _: () = redis::cmd("DEL").arg(keys.user_ids()).arg(keys.user_counter()).query_async(admin).await?;
     Ok(Memory {
         session_bytes,
         encoding,

@@ -8,6 +8,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::store::Lifetimes;
+
 /// Everything the service can be told from outside.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -18,10 +20,9 @@ pub struct Config {
     pub host: IpAddr,
     /// `PORT`, default `8002` (the original mini-project's port).
     pub port: u16,
-    /// `SESSION_TTL_SECS`, default 1800: the idle timeout, renewed on every request.
-    pub session_ttl: Duration,
-    /// `SESSION_ABSOLUTE_TTL_SECS`, default 28800 (8 hours): no renewal goes past it.
-    pub absolute_ttl: Duration,
+    /// `SESSION_TTL_SECS` (the idle lifetime, default 1800, renewed on every request) and
+    /// `SESSION_ABSOLUTE_TTL_SECS` (default 28800, 8 hours: no renewal goes past it).
+    pub lifetimes: Lifetimes,
     /// `COOKIE_SECURE`, default false: add `Secure` to the cookie (turn it on behind HTTPS).
     pub cookie_secure: bool,
     /// `REDIS_TIMEOUT_MS`, default 500: the longest a request waits for Redis before a 503.
@@ -34,8 +35,7 @@ impl Default for Config {
             redis_url: None,
             host: IpAddr::from([127, 0, 0, 1]),
             port: 8002,
-            session_ttl: Duration::from_secs(1800),
-            absolute_ttl: Duration::from_secs(28_800),
+            lifetimes: Lifetimes::DEFAULT,
             cookie_secure: false,
             redis_timeout: Duration::from_millis(500),
         }
@@ -92,15 +92,15 @@ impl Config {
         let port = parse(&get, "PORT", defaults.port, |v| {
             v.parse::<u16>().map_err(|_| "expected a port number from 0 to 65535".into())
         })?;
-        let session_ttl = parse(&get, "SESSION_TTL_SECS", defaults.session_ttl, positive_secs)?;
-        let absolute_ttl = parse(&get, "SESSION_ABSOLUTE_TTL_SECS", defaults.absolute_ttl, positive_secs)?;
-        if absolute_ttl < session_ttl {
+        let idle = parse(&get, "SESSION_TTL_SECS", defaults.lifetimes.idle, positive_secs)?;
+        let absolute = parse(&get, "SESSION_ABSOLUTE_TTL_SECS", defaults.lifetimes.absolute, positive_secs)?;
+        if absolute < idle {
             return Err(ConfigError {
                 var: "SESSION_ABSOLUTE_TTL_SECS",
                 message: format!(
                     "{}s is shorter than SESSION_TTL_SECS ({}s)",
-                    absolute_ttl.as_secs(),
-                    session_ttl.as_secs()
+                    absolute.as_secs(),
+                    idle.as_secs()
                 ),
             });
         }
@@ -117,7 +117,8 @@ impl Config {
                 _ => Err("expected milliseconds from 1 to 60000".into()),
             })?;
 
-        Ok(Config { redis_url, host, port, session_ttl, absolute_ttl, cookie_secure, redis_timeout })
+        let lifetimes = Lifetimes { idle, absolute };
+        Ok(Config { redis_url, host, port, lifetimes, cookie_secure, redis_timeout })
     }
 }
 
@@ -158,8 +159,8 @@ mod tests {
     fn defaults_match_the_original_service() {
         let config = config(&[]).expect("defaults are valid");
         assert_eq!(config.addr().to_string(), "127.0.0.1:8002");
-        assert_eq!(config.session_ttl, Duration::from_secs(1800));
-        assert_eq!(config.absolute_ttl, Duration::from_secs(28_800));
+        assert_eq!(config.lifetimes.idle, Duration::from_secs(1800));
+        assert_eq!(config.lifetimes.absolute, Duration::from_secs(28_800));
         assert_eq!(config.redis_timeout, Duration::from_millis(500));
         assert!(!config.cookie_secure);
         assert_eq!(config.redis_url, None);
@@ -179,8 +180,8 @@ mod tests {
         .expect("valid");
         assert_eq!(config.redis_url.as_deref(), Some("redis://10.0.0.1:7000"));
         assert_eq!(config.addr().to_string(), "0.0.0.0:9000");
-        assert_eq!(config.session_ttl, Duration::from_secs(60));
-        assert_eq!(config.absolute_ttl, Duration::from_secs(120));
+        assert_eq!(config.lifetimes.idle, Duration::from_secs(60));
+        assert_eq!(config.lifetimes.absolute, Duration::from_secs(120));
         assert!(config.cookie_secure);
         assert_eq!(config.redis_timeout, Duration::from_millis(250));
     }

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use axum::http::header::{COOKIE, HeaderMap, HeaderValue};
-use cookie::{Cookie, SameSite};
+use cookie::{Cookie, CookieBuilder, SameSite};
 
 use crate::store::SessionId;
 
 /// The cookie's name, as in the original service.
-pub const COOKIE_NAME: &str = "session_id";
+pub(crate) const COOKIE_NAME: &str = "session_id";
 
 /// What the request's `Cookie` headers say about the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,38 +69,33 @@ pub fn read_session_cookie(headers: &HeaderMap) -> SessionCookie {
 // ANCHOR: set_cookie
 /// `session_id=<id>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<ttl>` (+ `Secure`).
 ///
-/// - `HttpOnly`: page scripts cannot read it, so an XSS bug cannot steal the session.
+/// - `HttpOnly`: page scripts cannot read it through `document.cookie`.
 /// - `SameSite=Lax`: not sent on cross-site POSTs, which blunts CSRF against `/logout`.
 /// - `Path=/`: every route of the site gets it.
-/// - `Max-Age`: the browser forgets it when Redis does; re-sent on every renewal.
+/// - `Max-Age`: the browser forgets it when Redis does; re-sent on every renewal. It also makes
+///   the cookie persistent: it outlives a browser restart until it expires.
 /// - `Secure` (with `COOKIE_SECURE=true`): only ever sent over HTTPS.
 pub fn session_cookie(id: &SessionId, max_age: Duration, secure: bool) -> HeaderValue {
     let max_age = cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
-    let cookie = Cookie::build((COOKIE_NAME, id.to_string()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(max_age)
-        .secure(secure)
-        .build();
-    header_value(&cookie)
+    header_value(&with_attributes(id.to_string(), secure).max_age(max_age).build())
 }
 // ANCHOR_END: set_cookie
 
 // ANCHOR: clear_cookie
 /// The logout cookie: same name, path and attributes, empty value and `Max-Age=0`, which tells
-/// the browser to delete it now. (Path and attributes must match, or the browser keeps the old one.)
+/// the browser to delete it now.
 pub fn clear_session_cookie(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE_NAME, ""))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .secure(secure)
-        .build();
-    header_value(&cookie)
+    header_value(&with_attributes(String::new(), secure).max_age(cookie::time::Duration::ZERO).build())
 }
 // ANCHOR_END: clear_cookie
+
+// ANCHOR: cookie_attributes
+/// The attributes both cookies share. A browser deletes a cookie only when the removal names the
+/// same name, path (and domain): building both from here keeps them in step by construction.
+fn with_attributes(value: String, secure: bool) -> CookieBuilder<'static> {
+    Cookie::build((COOKIE_NAME, value)).http_only(true).same_site(SameSite::Lax).path("/").secure(secure)
+}
+// ANCHOR_END: cookie_attributes
 
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
     // The name is a constant and the value a UUID or empty, so this is always a valid header.

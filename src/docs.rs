@@ -1,15 +1,16 @@
-//! API documentation: `/openapi.json`, generated from the handlers' `#[utoipa::path]`
-//! annotations, and Swagger UI at `/docs`, whose files are compiled into the binary
-//! (`utoipa-swagger-ui`'s `vendored` feature), so the docs work with no network at all.
+//! API documentation: `/openapi.json` and Swagger UI at `/docs`, whose files are compiled into
+//! the binary (`utoipa-swagger-ui`'s `vendored` feature), so the docs work with no network at all.
+//!
+//! The paths are not listed here: `src/http.rs` registers each handler once, with utoipa-axum's
+//! `routes!`, which adds it to the router and to the OpenAPI document together, so the two
+//! cannot drift. This module only adds the document's title and tags and serves the result;
+//! it depends on nothing else in the crate.
 
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::ErrorBody;
-use crate::http::{AppState, LoginRequest, LoginResponse, MessageResponse, ProfileResponse, SessionInfo};
-
-/// The OpenAPI document.
+/// The document's frame: title, description and tags. The paths come from the router.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -17,16 +18,14 @@ use crate::http::{AppState, LoginRequest, LoginResponse, MessageResponse, Profil
         description = "Login sessions stored as Redis hashes, with a sliding 30-minute TTL. \
             Log in with any password; the session travels in the HttpOnly `session_id` cookie."
     ),
-    paths(crate::http::login, crate::http::profile, crate::http::session_info, crate::http::logout, crate::http::health),
-    components(schemas(LoginRequest, LoginResponse, ProfileResponse, SessionInfo, MessageResponse, ErrorBody)),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),
         (name = "operations", description = "For load balancers and operators"),
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
-/// `/docs` (Swagger UI) and `/openapi.json`.
-pub fn docs_router() -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+/// `/docs` (Swagger UI) and `/openapi.json`, serving `api`.
+pub(crate) fn docs_router<S: Clone + Send + Sync + 'static>(api: utoipa::openapi::OpenApi) -> Router<S> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", api))
 }

@@ -1,6 +1,13 @@
 //! The one error type of the HTTP layer. Every failure becomes JSON `{"detail": ...}` with the
 //! status a client can act on: 4xx for what the client sent, 503 when Redis cannot answer.
-//! Nothing a client sends can produce a 500.
+//!
+//! Nothing a client sends can produce a 500, and that holds by construction: each variant of
+//! [`ApiError`] has one fixed status, and only [`ApiError::Unavailable`] is a 5xx.
+//! Turning an error into a response has no side effects (no logging): the 503's cause rides
+//! along in the response's extensions as a [`ServerErrorReport`], and one layer of the router
+//! logs it (see `log_server_errors` in `src/http.rs`).
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -12,9 +19,9 @@ use utoipa::ToSchema;
 use crate::store::Unavailable;
 
 /// The original service's answer for any session problem.
-pub const INVALID_SESSION: &str = "Session expired or invalid";
+pub(crate) const INVALID_SESSION: &str = "Session expired or invalid";
 /// The answer while Redis is down or stalled.
-pub const STORE_UNAVAILABLE: &str = "Session store unavailable";
+pub(crate) const STORE_UNAVAILABLE: &str = "Session store unavailable";
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,47 +31,76 @@ pub struct ErrorBody {
     pub detail: String,
 }
 
-/// Everything a handler can fail with.
+// ANCHOR: api_error
+/// Everything a handler can fail with. Each variant has one status; only `Unavailable` is a 5xx.
 #[derive(Debug)]
 pub enum ApiError {
     /// 401: no cookie, a malformed one, or no live session behind it.
     InvalidSession,
+    /// 422: the username breaks a rule; the text says which.
+    InvalidUsername(String),
+    /// 415, 413, 422 or 400: the body is not a JSON login body (see [`ApiError::status`]).
+    BadBody(JsonRejection),
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
     /// 503: Redis did not answer in time or answered with an error.
     Unavailable(Unavailable),
-    /// Any other 4xx with its message (bad body, unknown route, ...).
-    Client(StatusCode, String),
 }
 
+/// `?` on a store call turns its [`Unavailable`] into a 503.
 impl From<Unavailable> for ApiError {
     fn from(error: Unavailable) -> Self {
         ApiError::Unavailable(error)
     }
 }
 
+/// `?` on the `Json` extractor's result turns a bad body into a 4xx.
 impl From<JsonRejection> for ApiError {
-    /// Maps axum's body rejections onto the documented answers: 415 without a JSON content
-    /// type, 413 for a body over the limit, 422 for anything that is not a valid login body.
     fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => ApiError::Client(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json".into(),
-            ),
-            JsonRejection::JsonSyntaxError(e) => ApiError::Client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Malformed JSON: {}", inner(&e.body_text())),
-            ),
-            JsonRejection::JsonDataError(e) => ApiError::Client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Invalid body: {}", inner(&e.body_text())),
-            ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::Client(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large".into())
-            }
-            other => ApiError::Client(
-                StatusCode::BAD_REQUEST,
-                format!("Could not read the body: {}", other.body_text()),
-            ),
+        ApiError::BadBody(rejection)
+    }
+}
+// ANCHOR_END: api_error
+
+impl ApiError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
+            ApiError::InvalidUsername(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadBody(rejection) => match rejection {
+                JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                JsonRejection::JsonSyntaxError(_) | JsonRejection::JsonDataError(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                // Any other failure to read the body (a broken chunked encoding, a client gone
+                // mid-body): the request was bad, not the server.
+                _ => StatusCode::BAD_REQUEST,
+            },
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `detail` text a client sees. A 503 never shows the cause: that is for the log.
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::InvalidSession => INVALID_SESSION.into(),
+            ApiError::InvalidUsername(why) => why.clone(),
+            ApiError::BadBody(rejection) => match rejection {
+                JsonRejection::MissingJsonContentType(_) => "Content-Type must be application/json".into(),
+                JsonRejection::JsonSyntaxError(e) => format!("Malformed JSON: {}", inner(&e.body_text())),
+                JsonRejection::JsonDataError(e) => format!("Invalid body: {}", inner(&e.body_text())),
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".into(),
+                other => format!("Could not read the body: {}", other.body_text()),
+            },
+            ApiError::NotFound => "Not Found".into(),
+            ApiError::MethodNotAllowed => "Method Not Allowed".into(),
+            ApiError::Unavailable(_) => STORE_UNAVAILABLE.into(),
         }
     }
 }
@@ -74,16 +110,46 @@ fn inner(text: &str) -> &str {
     text.split_once(": ").map_or(text, |(_, rest)| rest)
 }
 
+/// The cause of a 5xx, attached to the response for the logging layer to report.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerErrorReport(pub Arc<dyn std::error::Error + Send + Sync>);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, detail) = match self {
-            ApiError::InvalidSession => (StatusCode::UNAUTHORIZED, INVALID_SESSION.to_string()),
-            ApiError::Unavailable(error) => {
-                tracing::warn!(%error, "answering 503");
-                (StatusCode::SERVICE_UNAVAILABLE, STORE_UNAVAILABLE.to_string())
-            }
-            ApiError::Client(status, detail) => (status, detail),
-        };
-        (status, Json(ErrorBody { detail })).into_response()
+        let status = self.status();
+        let mut response = (status, Json(ErrorBody { detail: self.detail() })).into_response();
+        if let ApiError::Unavailable(cause) = self {
+            response.extensions_mut().insert(ServerErrorReport(Arc::new(cause)));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unavailable_is_a_server_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        let elapsed = runtime
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>()).await
+            })
+            .expect_err("times out");
+        let unavailable = ApiError::Unavailable(Unavailable::TimedOut {
+            after: std::time::Duration::ZERO,
+            source: elapsed,
+        });
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.detail(), STORE_UNAVAILABLE);
+        let response = unavailable.into_response();
+        let report = response.extensions().get::<ServerErrorReport>().expect("the cause rides along");
+        assert!(report.0.source().is_some(), "the timeout is kept as the source");
+        for client in [ApiError::InvalidSession, ApiError::InvalidUsername("x".into()), ApiError::NotFound] {
+            assert!(client.status().is_client_error(), "{client:?}");
+            assert!(client.into_response().extensions().get::<ServerErrorReport>().is_none());
+        }
+        assert_eq!(ApiError::MethodNotAllowed.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 }

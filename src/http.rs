@@ -11,23 +11,25 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use utoipa::ToSchema;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::cookies::{clear_session_cookie, read_session_cookie, session_cookie};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ServerErrorReport};
 use crate::store::{SessionStore, Touched};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
-pub const BODY_LIMIT: usize = 16 * 1024;
+pub(crate) const BODY_LIMIT: usize = 16 * 1024;
 /// The longest username accepted, in characters.
-pub const MAX_USERNAME_CHARS: usize = 64;
+pub(crate) const MAX_USERNAME_CHARS: usize = 64;
 
 /// What every handler shares. Cheap to clone: the store holds one shared Redis connection.
 #[derive(Clone)]
@@ -41,13 +43,9 @@ pub struct AppState {
 /// `POST /login` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    /// 1 to 64 characters, no control characters.
-    #[schema(
-        example = "alice",
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-    )]
+    /// 1 to `MAX_USERNAME_CHARS` characters, no control characters. (The limit in the
+    /// published document is set from the constant by `document_limits`.)
+    #[schema(example = "alice", min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub username: String,
     /// Any password is accepted, as in the original mini-project: this workbook is about
     /// sessions, not about checking passwords.
@@ -116,23 +114,28 @@ pub fn app(state: AppState) -> Router {
 /// same middleware (no-store, body limit, tracing, JSON 404/405). The benchmark mounts lesson
 /// 03's naive renewal this way, so that the only difference it measures is the Redis part.
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    // Each handler is named once: `routes!` adds it to the router and to the OpenAPI document.
     // Responses that carry or depend on a session must never be stored by a cache.
     let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let sessions = Router::new()
-        .route("/login", post(login))
-        .route("/profile", get(profile))
-        .route("/logout", post(logout))
-        .route("/session", get(session_info))
-        .merge(extra)
+    let sessions = OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(profile))
+        .routes(routes!(logout))
+        .routes(routes!(session_info))
+        .merge(OpenApiRouter::from(extra))
         .layer(no_store);
-
-    Router::new()
+    let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
         .merge(sessions)
-        .route("/health", get(health))
-        .merge(crate::docs::docs_router())
+        .routes(routes!(health))
+        .split_for_parts();
+    document_limits(&mut api);
+
+    routes
+        .merge(crate::docs::docs_router(api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(log_server_errors))
         // Logs method, path, status and latency; never headers, so never a cookie.
         .layer(
             TraceLayer::new_for_http()
@@ -142,6 +145,39 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .with_state(state)
 }
 // ANCHOR_END: app
+
+/// Logs the cause of every 5xx, which [`ApiError`] attaches to its response: the one place where
+/// errors are logged, so turning an error into a response stays free of side effects.
+async fn log_server_errors(response: Response) -> Response {
+    if let Some(ServerErrorReport(cause)) = response.extensions().get::<ServerErrorReport>() {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(inner) = source {
+            chain.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        tracing::warn!(status = response.status().as_u16(), error = %chain, "server error");
+    }
+    response
+}
+
+/// Writes the limits into the published document from the constants the code enforces, so the
+/// docs cannot drift from [`BODY_LIMIT`] and [`MAX_USERNAME_CHARS`].
+fn document_limits(api: &mut OpenApi) {
+    if let Some(components) = api.components.as_mut()
+        && let Some(RefOr::T(Schema::Object(login))) = components.schemas.get_mut("LoginRequest")
+        && let Some(RefOr::T(Schema::Object(username))) = login.properties.get_mut("username")
+    {
+        username.max_length = Some(MAX_USERNAME_CHARS);
+        username.description = Some(format!("1 to {MAX_USERNAME_CHARS} characters, no control characters."));
+    }
+    if let Some(item) = api.paths.paths.get_mut("/login")
+        && let Some(post) = item.post.as_mut()
+        && let Some(RefOr::T(too_large)) = post.responses.responses.get_mut("413")
+    {
+        too_large.description = format!("Body over {} KiB", BODY_LIMIT / 1024);
+    }
+}
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish.
 pub async fn serve(
@@ -177,7 +213,7 @@ pub async fn shutdown_signal() {
 }
 
 // ANCHOR: validate_username
-/// Checks a username: 1 to 64 characters, none of them control characters.
+/// Checks a username: 1 to [`MAX_USERNAME_CHARS`] characters, none of them control characters.
 pub fn validate_username(username: &str) -> Result<(), String> {
     let chars = username.chars().count();
     if chars == 0 || chars > MAX_USERNAME_CHARS {
@@ -205,7 +241,7 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
     responses(
         (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
             headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Malformed JSON, missing fields or an invalid username", body = ErrorBody),
         (status = 503, description = "Redis did not answer in time", body = ErrorBody),
@@ -217,12 +253,11 @@ pub async fn login(
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body?;
-    validate_username(&request.username)
-        .map_err(|detail| ApiError::Client(StatusCode::UNPROCESSABLE_ENTITY, detail))?;
+    validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
     let previous = read_session_cookie(&headers).id();
-    let (id, session) = state.store.login(&request.username, previous.as_ref()).await?;
+    let (id, session) = state.store.start_session(&request.username, previous.as_ref()).await?;
     tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
-    let cookie = session_cookie(&id, state.store.idle_ttl(), state.cookie_secure);
+    let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
     let body = LoginResponse {
         message: "Login successful".into(),
         username: session.username,
@@ -326,11 +361,11 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<MessageRespons
 }
 
 async fn not_found() -> ApiError {
-    ApiError::Client(StatusCode::NOT_FOUND, "Not Found".into())
+    ApiError::NotFound
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::Client(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
+    ApiError::MethodNotAllowed
 }
 
 #[cfg(test)]

@@ -2,41 +2,56 @@
 //!
 //! Web login sessions stored in Redis: a workbook of lessons and the real service they build.
 //!
-//! ## Layout, and the lesson that introduces each part
+//! ## Layout, bottom to top, and the lesson that introduces each part
 //!
 //! | module | what | lesson |
 //! |---|---|---|
 //! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry | 01 hash basics, 02 expire, 03 sliding TTL |
-//! | [`redis_conn`] | the shared connection, and a private `redis-server` when none runs | 01 (every lesson uses it) |
+//! | `redis_conn` | the shared connection, and a private `redis-server` when none runs ([`connect_or_start`]) | 01 (every lesson uses it) |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 cookie flow |
-//! | [`http`] | `app(state)`, the handlers, `serve` | 04, 05 full server |
-//! | [`error`] | the one error type; every error is `{"detail": ...}` | 05 |
-//! | [`docs`] | `/openapi.json` and Swagger UI at `/docs` | 05 |
-//! | [`config`] | environment variables, checked at start | 05 |
-//! | [`narrate`] | how the lessons print each Redis command and its reply | all lessons |
+//! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 full server |
+//! | [`http`] | [`app`], the handlers, [`serve`] | 04, 05 |
+//! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
+//! | `config` | [`Config`]: environment variables, checked at start | 05 |
+//! | [`workbook`] | narration, the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
 //!
-//! The entry point is thin on purpose (`examples/05_full_server.rs`): read [`config::Config`],
-//! get Redis with [`redis_conn::connect_or_start`], build [`store::SessionStore`], bind a
-//! listener, and `serve(listener, app(state))`. Tests do the same on port 0.
+//! The store knows nothing of HTTP; `http` builds on the store, `cookies` and `error`; `docs`
+//! depends on nothing in the crate. The entry point is thin on purpose
+//! (`examples/05_full_server.rs`): read [`Config`], get Redis with [`connect_or_start`], build a
+//! [`SessionStore`], bind a listener, and `serve(listener, app(state), shutdown)`. Tests do the
+//! same on port 0.
+//!
+//! ## What is public, and for whom
+//!
+//! - For an application: the items re-exported here ([`Config`], [`SessionStore`], [`app`],
+//!   [`serve`], ...).
+//! - For the lessons and exercises, which call the service's own building blocks: the
+//!   [`store`], [`cookies`] and [`http`] modules.
+//! - For the workbook only: the [`workbook`] module (feature `workbook`, on by default).
+//! - For this package's tests only: [`PrivateRedis`]'s chaos controls (feature `test-util`).
 
-pub mod config;
+mod config;
 pub mod cookies;
-pub mod docs;
-pub mod error;
+mod docs;
+mod error;
 pub mod http;
-pub mod narrate;
-pub mod redis_conn;
+mod redis_conn;
 pub mod store;
+#[cfg(feature = "workbook")]
+pub mod workbook;
 
-pub use config::Config;
-pub use http::{AppState, app, serve};
-pub use store::{Session, SessionId, SessionStore};
+pub use config::{Config, ConfigError};
+pub use error::{ApiError, ErrorBody};
+pub use http::{AppState, app, app_with, serve, shutdown_signal};
+pub use redis_conn::{PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start};
+pub use store::{Lifetimes, Session, SessionId, SessionStore, Touched, Unavailable};
 
-/// Sets up logging: `RUST_LOG` if set, else `info` for this crate and `tower_http`.
-pub fn init_tracing() {
+/// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the
+/// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`).
+pub fn init_tracing(binary: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("session_storage=info,tower_http=info,05_full_server=info"));
+        .unwrap_or_else(|_| EnvFilter::new(format!("session_storage=info,tower_http=info,{binary}=info")));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

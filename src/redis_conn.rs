@@ -1,23 +1,26 @@
 //! Getting a Redis connection: the shared [`ConnectionManager`], and a private `redis-server`
 //! for learners who have none running and for every test.
 //!
+//! The private server's chaos controls (pause, kill, restart) exist only with the `test-util`
+//! feature, which the package's own tests switch on.
+//!
 //! Introduced in lesson 01 (every lesson connects through [`connect_or_start`]) and used as is by
 //! the server in lesson 05.
 
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// Where a learner's Redis is when `REDIS_URL` is not set.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub(crate) const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// How to install redis-server, printed when it is not on `PATH`.
-pub const INSTALL_HELP: &str = "redis-server was not found on PATH. Install it, then run this again:
+pub(crate) const INSTALL_HELP: &str = "redis-server was not found on PATH. Install it, then run this again:
   Debian/Ubuntu: sudo apt-get install -y redis-server
   Fedora:        sudo dnf install -y redis
   macOS:         brew install redis
@@ -163,6 +166,9 @@ fn answers_ping(addr: SocketAddr, timeout: Duration) -> bool {
 /// (`--save "" --appendonly no`), its files in a temporary directory, killed by PID on drop.
 ///
 /// Tests use one each, so they never touch a Redis they did not start and can run in parallel.
+/// "Ours" is checked, not assumed: a start counts only when the server on the port reports our
+/// child's PID as its `process_id`, so a Redis that some other test started on a port we just
+/// picked is never adopted.
 #[derive(Debug)]
 pub struct PrivateRedis {
     child: Option<Child>,
@@ -174,12 +180,17 @@ pub struct PrivateRedis {
 impl PrivateRedis {
     /// Starts a server with the defaults above.
     pub fn start() -> Result<PrivateRedis, SetupError> {
-        PrivateRedis::start_with_args(&[])
+        PrivateRedis::start_with(&[])
     }
 
     /// Starts a server with extra configuration, e.g. `["--appendonly", "yes"]`; later arguments
     /// override the defaults.
+    #[cfg(feature = "test-util")]
     pub fn start_with_args(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
+        PrivateRedis::start_with(extra_args)
+    }
+
+    fn start_with(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
         if !on_path("redis-server") {
             return Err(SetupError::NotInstalled);
         }
@@ -228,14 +239,23 @@ impl PrivateRedis {
                 let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
                 return Err(format!("redis-server exited with {status}: {}", log.trim()));
             }
-            if answers_ping(addr, Duration::from_millis(200)) {
-                self.child = Some(child);
-                return Ok(());
+            // Whatever answers must be our child, not another Redis that holds the port.
+            match server_pid(addr, Duration::from_millis(200)) {
+                Some(pid) if pid == child.id() => {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                Some(other) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("port {} is held by another redis-server (pid {other})", self.port));
+                }
+                None => {}
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err("redis-server did not answer PING within 10 s".into());
+                return Err("redis-server did not answer within 10 s".into());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -255,11 +275,17 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// The directory holding its log and, when persistence is on, its data files.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
 
+/// Chaos controls, for the tests only (`test-util` feature).
+#[cfg(feature = "test-util")]
+impl PrivateRedis {
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -288,10 +314,7 @@ impl PrivateRedis {
 
     /// Kills the server (SIGKILL, as a crash would) and waits for it to exit.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop();
     }
 
     /// Stops cleanly with `SHUTDOWN` semantics (SIGTERM), so an AOF is flushed, and waits.
@@ -311,9 +334,10 @@ impl PrivateRedis {
     }
 
     /// Starts the server again on the same port and directory (after [`kill`](Self::kill) or
-    /// [`terminate`](Self::terminate)), with the same arguments.
+    /// [`terminate`](Self::terminate)), with the same arguments. The new process is checked to be
+    /// the one answering, so a server someone else started on the freed port is never adopted.
     pub fn restart(&mut self) -> Result<(), SetupError> {
-        self.kill();
+        self.stop();
         let mut last_error = String::new();
         for _ in 0..50 {
             match self.spawn() {
@@ -324,12 +348,41 @@ impl PrivateRedis {
         }
         Err(SetupError::StartFailed(last_error))
     }
+
+    /// The directory holding its log and, when persistence is on, its data files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
 }
 
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         // A paused server ignores SIGTERM but not SIGKILL.
-        self.kill();
+        self.stop();
+    }
+}
+
+/// The `process_id` that the Redis at `addr` reports in `INFO server`, if one answers.
+fn server_pid(addr: SocketAddr, timeout: Duration) -> Option<u32> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    // A bulk reply: `$<length>\r\n<text>\r\n`. Read until the whole text is in.
+    let mut reply = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        let (header, body) = text.split_once("\r\n")?;
+        let length: usize = header.strip_prefix('$')?.parse().ok()?;
+        if body.len() >= length {
+            return body.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse().ok());
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session, with a TTL |
 //! | `users:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name |
-//! | `users:next_id` | string (counter) | the last `<n>` handed out |
+//! | `users:next_id` | string (counter) | the last `<n>` handed out (see [`Keys::user_counter`]) |
 //!
 //! Nothing else is ever written.
 //!
@@ -24,8 +24,8 @@
 //! - Logging out, with [`destroy`]: one `DEL`.
 //!
 //! The free functions take any async connection so the lessons can call them directly; the
-//! [`SessionStore`] adds what the service needs around them: a timeout on every call and one
-//! error type.
+//! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], one deadline per
+//! request however many round trips it makes, and one error type, [`Unavailable`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -40,11 +40,35 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// Prefix of every session key.
-pub const SESSION_PREFIX: &str = "session:";
+const SESSION_PREFIX: &str = "session:";
 /// The user registry hash: username → `user_<n>`.
-pub const USER_IDS_KEY: &str = "users:ids";
+const USER_IDS_KEY: &str = "users:ids";
 /// The counter behind `user_<n>`.
-pub const USER_SEQ_KEY: &str = "users:next_id";
+const USER_COUNTER_KEY: &str = "users:next_id";
+
+/// How long a session lives: `idle` without requests (renewed by each one), and `absolute` at
+/// most since login, however busy it is.
+///
+/// One struct rather than two `Duration` arguments, so the two can never be swapped by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// The idle lifetime (`SESSION_TTL_SECS`): the TTL set at login and again on every request.
+    pub idle: Duration,
+    /// The absolute lifetime (`SESSION_ABSOLUTE_TTL_SECS`): no renewal goes past `created_at` plus this.
+    pub absolute: Duration,
+}
+
+impl Lifetimes {
+    /// The original mini-project's 30 idle minutes, with an 8-hour absolute cap.
+    pub const DEFAULT: Lifetimes =
+        Lifetimes { idle: Duration::from_secs(30 * 60), absolute: Duration::from_secs(8 * 60 * 60) };
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes::DEFAULT
+    }
+}
 
 /// A session id: a random (v4) UUID, written in its canonical lowercase hyphenated form.
 ///
@@ -150,9 +174,9 @@ impl Keys {
         format!("{}{USER_IDS_KEY}", self.prefix)
     }
 
-    /// `users:next_id`, the registry counter.
-    pub fn user_seq(&self) -> String {
-        format!("{}{USER_SEQ_KEY}", self.prefix)
+    /// `users:next_id`, the counter behind `user_<n>`.
+    pub fn user_counter(&self) -> String {
+        format!("{}{USER_COUNTER_KEY}", self.prefix)
     }
 }
 
@@ -184,7 +208,7 @@ pub async fn user_id_for<C: ConnectionLike>(
     keys: &Keys,
     username: &str,
 ) -> redis::RedisResult<String> {
-    USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_seq()).arg(username).invoke_async(con).await
+    USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_counter()).arg(username).invoke_async(con).await
 }
 // ANCHOR_END: user_id
 
@@ -290,27 +314,57 @@ fn ttl_secs(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX)
 }
 
-/// Redis could not be asked in time, or answered with an error. The service answers 503.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unavailable(pub String);
+/// Why the store could not answer: the service turns it into a 503.
+///
+/// The cause is kept (not flattened into a string), so a log line can show the whole chain
+/// through [`std::error::Error::source`].
+#[derive(Debug)]
+pub enum Unavailable {
+    /// No answer within the deadline: Redis is stalled, overloaded or unreachable.
+    TimedOut {
+        /// The deadline that passed.
+        after: Duration,
+        /// Tokio's timeout error.
+        source: tokio::time::error::Elapsed,
+    },
+    /// Redis answered with an error, or the connection failed.
+    Redis(redis::RedisError),
+}
 
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session store unavailable: {}", self.0)
+        match self {
+            Unavailable::TimedOut { after, .. } => {
+                write!(f, "session store unavailable: no answer within {} ms", after.as_millis())
+            }
+            Unavailable::Redis(_) => f.write_str("session store unavailable: Redis failed"),
+        }
     }
 }
 
-impl std::error::Error for Unavailable {}
+impl std::error::Error for Unavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Unavailable::TimedOut { source, .. } => Some(source),
+            Unavailable::Redis(error) => Some(error),
+        }
+    }
+}
 
-/// The service's handle on Redis: the shared connection, the two lifetimes, and a deadline on
-/// every call. Cheap to clone (the connection is shared, not copied).
+impl From<redis::RedisError> for Unavailable {
+    fn from(error: redis::RedisError) -> Self {
+        Unavailable::Redis(error)
+    }
+}
+
+/// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
+/// every request. Cheap to clone (the connection is shared, not copied).
 #[derive(Clone)]
 pub struct SessionStore {
     con: ConnectionManager,
     round_trips: Arc<AtomicU64>,
     keys: Keys,
-    idle_ttl: Duration,
-    absolute_ttl: Duration,
+    lifetimes: Lifetimes,
     timeout: Duration,
 }
 
@@ -318,17 +372,18 @@ impl SessionStore {
     /// Builds the store and loads its scripts into Redis, so the first request already costs one
     /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
     /// `SCRIPT LOAD` and the `EVALSHA` again, once).
+    ///
+    /// `timeout` is the deadline of one request's whole conversation with Redis.
     pub async fn new(
         con: ConnectionManager,
-        idle_ttl: Duration,
-        absolute_ttl: Duration,
+        lifetimes: Lifetimes,
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
         let round_trips = Arc::new(AtomicU64::new(0));
-        let store = SessionStore { con, round_trips, keys: Keys::default(), idle_ttl, absolute_ttl, timeout };
+        let store = SessionStore { con, round_trips, keys: Keys::default(), lifetimes, timeout };
         let mut con = store.con.clone();
         store
-            .run(async move {
+            .within_deadline(2, async move {
                 USER_ID_SCRIPT.load_async(&mut con).await?;
                 TOUCH_SCRIPT.load_async(&mut con).await?;
                 Ok(())
@@ -347,50 +402,54 @@ impl SessionStore {
         &self.keys
     }
 
-    /// The idle TTL: how long a session lives without requests.
-    pub fn idle_ttl(&self) -> Duration {
-        self.idle_ttl
+    /// How long sessions live.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
     }
 
-    /// A clone of the shared connection, for code that sends its own commands through
-    /// [`run`](Self::run) (the benchmark's naive baseline does).
-    pub fn connection(&self) -> ConnectionManager {
-        self.con.clone()
-    }
-
-    /// How many calls went to Redis through this store (and its clones) so far. Every call is
-    /// one round trip: one command, script or `MULTI`…`EXEC` pipeline written, one reply read.
-    /// The benchmark divides it by the requests served.
+    /// How many round trips went to Redis through this store (and its clones) so far: one
+    /// command, script or `MULTI`…`EXEC` pipeline written, one reply read. An operational
+    /// counter; the benchmark divides it by the requests served.
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Runs one Redis call (one round trip) with the deadline. This is the only timer on the
-    /// call: it covers the wait for a reply and the wait for a reconnect alike, so a stalled or
-    /// absent Redis becomes [`Unavailable`] in bounded time.
-    pub async fn run<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Unavailable> {
-        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    /// Runs one request's Redis work (`round_trips` of them) under one deadline. This is the only
+    /// timer on the call: it covers the wait for replies and the wait for a reconnect alike, so a
+    /// stalled or absent Redis becomes [`Unavailable`] in bounded time, however many round trips
+    /// the request needs.
+    async fn within_deadline<T>(
+        &self,
+        round_trips: u64,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Unavailable> {
+        self.round_trips.fetch_add(round_trips, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Unavailable(error.to_string())),
-            Err(_) => Err(Unavailable(format!("no answer within {} ms", self.timeout.as_millis()))),
+            Ok(Err(error)) => Err(Unavailable::Redis(error)),
+            Err(elapsed) => Err(Unavailable::TimedOut { after: self.timeout, source: elapsed }),
         }
     }
 
     /// Login: look up (or hand out) the user id, then create the session, deleting `replacing`.
-    /// Two round trips.
-    pub async fn login(
+    /// Two round trips, under one deadline.
+    pub async fn start_session(
         &self,
         username: &str,
         replacing: Option<&SessionId>,
     ) -> Result<(SessionId, Session), Unavailable> {
         let mut con = self.con.clone();
-        let user_id = self.run(user_id_for(&mut con, &self.keys, username)).await?;
-        let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
         let id = SessionId::new();
         let key = self.keys.session(&id);
         let old = replacing.map(|old| self.keys.session(old));
-        self.run(create_session(&mut con, &key, &session, self.idle_ttl, old.as_deref())).await?;
+        let session = self
+            .within_deadline(2, async {
+                let user_id = user_id_for(&mut con, &self.keys, username).await?;
+                let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
+                create_session(&mut con, &key, &session, self.lifetimes.idle, old.as_deref()).await?;
+                Ok(session)
+            })
+            .await?;
         Ok((id, session))
     }
 
@@ -398,19 +457,24 @@ impl SessionStore {
     pub async fn touch(&self, id: &SessionId) -> Result<Option<Touched>, Unavailable> {
         let mut con = self.con.clone();
         let key = self.keys.session(id);
-        self.run(touch(&mut con, &key, unix_now(), self.idle_ttl, self.absolute_ttl)).await
+        let Lifetimes { idle, absolute } = self.lifetimes;
+        self.within_deadline(1, touch(&mut con, &key, unix_now(), idle, absolute)).await
     }
 
     /// Logout: one `DEL`.
     pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
         let mut con = self.con.clone();
-        self.run(destroy(&mut con, &self.keys.session(id))).await
+        self.within_deadline(1, destroy(&mut con, &self.keys.session(id))).await
     }
 
     /// `PING`, for `/health`.
     pub async fn ping(&self) -> Result<(), Unavailable> {
         let mut con = self.con.clone();
-        self.run(async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) }).await
+        self.within_deadline(
+            1,
+            async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) },
+        )
+        .await
     }
 }
 
@@ -445,7 +509,7 @@ mod tests {
         let lesson = Keys::prefixed("lesson04:");
         assert_eq!(lesson.session(&id), "lesson04:session:0f8fad5b-d9cb-469f-a165-70867728950e");
         assert_eq!(
-            (lesson.user_ids(), lesson.user_seq()),
+            (lesson.user_ids(), lesson.user_counter()),
             ("lesson04:users:ids".into(), "lesson04:users:next_id".into())
         );
         assert_eq!(id.redacted(), "0f8fad5b…");

@@ -7,7 +7,7 @@ mod common;
 #[path = "../examples/03_sliding_ttl.rs"]
 mod lesson;
 
-use session_storage::narrate::Narrator;
+use session_storage::workbook::Narrator;
 
 #[tokio::test]
 async fn transcript_per_step() {

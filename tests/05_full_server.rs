@@ -38,7 +38,7 @@ async fn walkthrough_login_profile_logout_profile() {
     let app = TestApp::start().await;
     let client = browser();
 
-    let response = login(&client, &app, "alice").await;
+    let response = post_login(&client, &app, "alice").await;
     let cookie = set_cookie(&response).expect("login sets a cookie");
     let session_id = cookie
         .strip_prefix("session_id=")
@@ -149,9 +149,9 @@ async fn the_absolute_lifetime_caps_a_busy_session() {
 async fn login_with_a_session_replaces_it() {
     let app = TestApp::start().await;
     let client = browser();
-    let first = login(&client, &app, "alice").await.json::<Value>().await.expect("json");
+    let first = post_login(&client, &app, "alice").await.json::<Value>().await.expect("json");
     let first_id = first["session_id"].as_str().expect("id").to_string();
-    let second = login(&client, &app, "alice").await.json::<Value>().await.expect("json");
+    let second = post_login(&client, &app, "alice").await.json::<Value>().await.expect("json");
     let second_id = second["session_id"].as_str().expect("id").to_string();
     assert_ne!(first_id, second_id);
     assert_eq!(app.session_keys().await, vec![format!("session:{second_id}")]);
@@ -370,10 +370,10 @@ fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 async fn round_trips_counted_by_redis() {
     let app = TestApp::start().await;
     let client = browser();
-    login(&client, &app, "warmup").await;
+    post_login(&client, &app, "warmup").await;
 
     app.reset_stats().await;
-    assert_eq!(login(&client, &app, "alice").await.status(), 200);
+    assert_eq!(post_login(&client, &app, "alice").await.status(), 200);
     // Two round trips: the registry script (EVALSHA) and one MULTI ... EXEC carrying the old
     // session's DEL, the HSET and the EXPIRE.
     assert_eq!(
@@ -403,7 +403,7 @@ async fn round_trips_counted_by_redis() {
 #[tokio::test]
 async fn cookie_secure_adds_the_secure_attribute() {
     let app = TestApp::start_with(Settings { cookie_secure: true, ..Settings::default() }).await;
-    let response = login(&plain_client(), &app, "alice").await;
+    let response = post_login(&plain_client(), &app, "alice").await;
     let cookie = set_cookie(&response).expect("cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(
@@ -516,7 +516,7 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
     app.redis_mut().restart().expect("restart redis");
     let deadline = Instant::now() + Duration::from_secs(10);
     let recovered = loop {
-        let response = login(&client, &app, "alice").await;
+        let response = post_login(&client, &app, "alice").await;
         if response.status() == 200 {
             break response.json::<Value>().await.expect("json");
         }
@@ -555,24 +555,9 @@ async fn session_route_shows_the_remaining_lifetime() {
 #[tokio::test]
 async fn extra_routes_get_the_same_middleware() {
     use axum::routing::get;
-    let redis = session_storage::redis_conn::PrivateRedis::start().expect("redis");
-    let manager = session_storage::redis_conn::connect(&redis.url(), Duration::from_millis(500))
-        .await
-        .expect("connect");
-    let store = session_storage::SessionStore::new(
-        manager,
-        Duration::from_secs(1800),
-        Duration::from_secs(28_800),
-        Duration::from_millis(500),
-    )
-    .await
-    .expect("store");
     let extra = axum::Router::new().route("/extra", get(|| async { "extra" }));
-    let router =
-        session_storage::http::app_with(session_storage::AppState { store, cookie_secure: false }, extra);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(session_storage::serve(listener, router, std::future::pending()));
+    let app = TestApp::start_with_extra(Settings::default(), extra).await;
+    let base = app.url("");
     let response = plain_client().get(format!("{base}/extra")).send().await.expect("extra");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().expect("ascii")), Some("no-store"));

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use session_storage::redis_conn::PrivateRedis;
+use session_storage::PrivateRedis;
 use tokio::sync::Mutex;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -256,5 +256,5 @@ async fn without_persistence_a_redis_restart_is_a_clean_401() {
     let body: Value = profile_with(&app, &id).await.json().await.expect("json");
     assert_eq!(body, json!({"detail": "Session expired or invalid"}));
     // Users simply log in again; the registry starts over.
-    assert_eq!(login(&plain_client(), &app, "alice").await.status(), 200);
+    assert_eq!(post_login(&plain_client(), &app, "alice").await.status(), 200);
 }

@@ -29,7 +29,7 @@ pub async fn create_session<C: ConnectionLike>(
 // ANCHOR: ex02b
 /// Exercise 02b: the stable `user_<n>` for a username.
 ///
-/// The first login of a name takes the next number from the counter at `keys.user_seq()` and
+/// The first login of a name takes the next number from the counter at `keys.user_counter()` and
 /// records it in the hash at `keys.user_ids()`; later logins get the same id. Two first logins
 /// of one name racing each other must still agree.
 pub async fn user_id_for<C: ConnectionLike>(

@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use session_storage::ApiError;
 use session_storage::AppState;
-use session_storage::error::ApiError;
 
 // ANCHOR: ex05a
 /// Exercise 05a: a new route, `GET /session`, showing the caller's session and how long it has

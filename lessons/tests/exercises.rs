@@ -15,10 +15,11 @@ use lessons::{ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow,
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
 use session_storage::store::{Keys, Session, SessionId, create_session, unix_now};
-use session_storage::{AppState, SessionStore, serve};
+use session_storage::{AppState, Lifetimes, SessionStore, serve};
 
-const IDLE: Duration = Duration::from_secs(1800);
-const ABSOLUTE: Duration = Duration::from_secs(28_800);
+/// The service's defaults: 30 idle minutes, 8 hours at most.
+const IDLE: Duration = Lifetimes::DEFAULT.idle;
+const ABSOLUTE: Duration = Lifetimes::DEFAULT.absolute;
 
 fn alice(created_at: u64) -> Session {
     Session { user_id: "user_1".into(), username: "alice".into(), created_at }
@@ -137,7 +138,7 @@ async fn ex02b_user_ids_are_stable() {
     let mut con = con.clone();
     let dave = ex02_expire::user_id_for(&mut con, &keys, "dave").await.expect("dave");
     let carol_again = ex02_expire::user_id_for(&mut con, &keys, "carol").await.expect("carol");
-    let counter: String = cmd(&mut con, &["GET", &keys.user_seq()]).await;
+    let counter: String = cmd(&mut con, &["GET", &keys.user_counter()]).await;
     let outcome = json!({
         "carol_racing_first_logins": carol,
         "dave": dave,
@@ -249,7 +250,7 @@ async fn ex04b_clear_session_cookie() {
 async fn ex05a_session_route() {
     let _settings = settings();
     let (_redis, con) = lesson_redis().await;
-    let store = SessionStore::new(con, IDLE, ABSOLUTE, Duration::from_secs(2)).await.expect("store");
+    let store = SessionStore::new(con, Lifetimes::DEFAULT, Duration::from_secs(2)).await.expect("store");
     let router = Router::new()
         .route("/login", post(session_storage::http::login))
         .route("/session", get(ex05_full_server::session_info))

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use session_storage::redis_conn::{PrivateRedis, connect};
-use session_storage::{AppState, SessionStore, app, serve};
+pub use session_storage::workbook::parse_commandstats;
+use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app_with, connect, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -24,9 +24,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            idle_ttl: Duration::from_secs(1800),
-            absolute_ttl: Duration::from_secs(28_800),
-            timeout: Duration::from_millis(500),
+            idle_ttl: Lifetimes::DEFAULT.idle,
+            absolute_ttl: Lifetimes::DEFAULT.absolute,
+            timeout: session_storage::Config::default().redis_timeout,
             cookie_secure: false,
         }
     }
@@ -52,16 +52,25 @@ impl TestApp {
         TestApp::serve_on(redis, settings).await
     }
 
+    /// Serves `app_with(state, extra)`: the service plus `extra` routes under its middleware.
+    pub async fn start_with_extra(settings: Settings, extra: axum::Router<AppState>) -> TestApp {
+        let redis = PrivateRedis::start().expect("start a private redis-server");
+        TestApp::serve_router(redis, settings, extra).await
+    }
+
     /// Serves the app against an already running private Redis.
     pub async fn serve_on(redis: PrivateRedis, settings: Settings) -> TestApp {
+        TestApp::serve_router(redis, settings, axum::Router::new()).await
+    }
+
+    async fn serve_router(redis: PrivateRedis, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
         let manager = connect(&redis.url(), settings.timeout).await.expect("connect");
-        let store = SessionStore::new(manager, settings.idle_ttl, settings.absolute_ttl, settings.timeout)
-            .await
-            .expect("load scripts");
+        let lifetimes = Lifetimes { idle: settings.idle_ttl, absolute: settings.absolute_ttl };
+        let store = SessionStore::new(manager, lifetimes, settings.timeout).await.expect("load scripts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let router = app(AppState { store, cookie_secure: settings.cookie_secure });
+        let router = app_with(AppState { store, cookie_secure: settings.cookie_secure }, extra);
         let server = tokio::spawn(serve(listener, router, async move {
             let _ = rx.await;
         }));
@@ -142,11 +151,10 @@ impl Drop for TestApp {
 
 /// Sends one command given as words (`["HGETALL", key]`), panicking with the command on error.
 pub async fn query<T: redis::FromRedisValue>(con: &mut impl redis::aio::ConnectionLike, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query_async(con).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    session_storage::workbook::command(args)
+        .query_async(con)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 pub async fn admin_connection(redis: &PrivateRedis) -> MultiplexedConnection {
@@ -178,18 +186,6 @@ pub async fn scan(admin: &MultiplexedConnection, pattern: &str) -> Vec<String> {
     keys
 }
 
-/// `cmdstat_hget:calls=2,usec=...` lines → {"hget": 2}.
-pub fn parse_commandstats(info: &str) -> BTreeMap<String, u64> {
-    info.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("cmdstat_")?;
-            let (name, stats) = rest.split_once(':')?;
-            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            Some((name.to_string(), calls))
-        })
-        .collect()
-}
-
 /// A client that keeps cookies, like a browser.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).build().expect("client")
@@ -217,7 +213,7 @@ pub fn max_age(set_cookie: &str) -> u64 {
         .unwrap_or_else(|| panic!("no Max-Age in {set_cookie}"))
 }
 
-pub async fn login(client: &reqwest::Client, app: &TestApp, username: &str) -> reqwest::Response {
+pub async fn post_login(client: &reqwest::Client, app: &TestApp, username: &str) -> reqwest::Response {
     client
         .post(app.url("/login"))
         .json(&serde_json::json!({"username": username, "password": "pw"}))
@@ -228,7 +224,7 @@ pub async fn login(client: &reqwest::Client, app: &TestApp, username: &str) -> r
 
 /// Logs in with a plain client and returns the session id.
 pub async fn login_id(app: &TestApp, username: &str) -> String {
-    let response = login(&plain_client(), app, username).await;
+    let response = post_login(&plain_client(), app, username).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json");
     body["session_id"].as_str().expect("session_id").to_string()
@@ -289,8 +285,11 @@ pub fn ttl_redaction(full: u64) -> insta::internals::Redaction {
     })
 }
 
+/// A canonical lowercase UUID v4, as `SessionId` writes it.
+pub const UUID_V4: &str = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
+
 pub fn uuid_regex() -> regex::Regex {
-    regex::Regex::new("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}").expect("regex")
+    regex::Regex::new(UUID_V4).expect("regex")
 }
 
 pub fn is_uuid_v4(text: &str) -> bool {
@@ -309,7 +308,7 @@ pub async fn lesson_redis() -> (PrivateRedis, redis::aio::ConnectionManager) {
 /// the diff instead of being hidden.
 ///
 /// Snapshots land in `tests/snapshots/<lesson>__step_NN_<title>.snap`.
-pub fn assert_steps(lesson: &str, narrator: &session_storage::narrate::Narrator) {
+pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator) {
     assert!(narrator.steps().len() >= 4, "a lesson has several steps");
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
@@ -317,7 +316,7 @@ pub fn assert_steps(lesson: &str, narrator: &session_storage::narrate::Narrator)
     settings.set_omit_expression(true);
     for (pattern, replacement) in [
         // Random session ids (UUID v4 only).
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", "[uuid]"),
+        (UUID_V4, "[uuid]"),
         // Unix seconds from this decade.
         (r"\b1[7-9][0-9]{8}\b", "[unix time]"),
         // The port the lesson's server got.

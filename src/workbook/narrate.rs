@@ -133,10 +133,7 @@ impl Narrator {
         args: &[&str],
     ) -> redis::RedisResult<T> {
         self.show_command(args);
-        let mut cmd = redis::cmd(args[0]);
-        for arg in &args[1..] {
-            cmd.arg(*arg);
-        }
+        let cmd = super::command(args);
         let reply = match con.req_packed_command(&cmd).await {
             Ok(reply) => reply,
             Err(error) => {
@@ -245,7 +242,7 @@ fn numbered<'a>(items: impl Iterator<Item = &'a Value>) -> String {
 /// Finds a Redis for a lesson (`REDIS_URL`, else 127.0.0.1:6379, else a private redis-server)
 /// and says which. On failure prints why (with install instructions when redis-server is
 /// missing) and returns `None`.
-pub async fn connect_for_lesson(out: &mut Narrator) -> Option<crate::redis_conn::RedisHandle> {
+pub async fn connect_for_lesson(out: &mut Narrator) -> Option<crate::RedisHandle> {
     let url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
     match crate::redis_conn::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
         Ok(handle) => {
