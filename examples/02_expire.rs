@@ -55,10 +55,11 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
 
     // ANCHOR: watch_expire
     out.step("Watch a key expire");
-    let _: bool = out.redis(con, &["PEXPIRE", &key, "300"]).await?;
+    let _: bool = out.redis(con, &["PEXPIRE", &key, "2000"]).await?;
     let _: bool = out.redis(con, &["EXISTS", &key]).await?;
-    out.say("... waiting 400 ms ...");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let left: u64 = out.redis(con, &["PTTL", &key]).await?;
+    out.say("... waiting that many milliseconds (and a little more) ...");
+    tokio::time::sleep(Duration::from_millis(left + 50)).await;
     let _: bool = out.redis(con, &["EXISTS", &key]).await?;
     let _: i64 = out.redis(con, &["TTL", &key]).await?;
     let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;

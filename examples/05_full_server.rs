@@ -44,6 +44,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
+    // The address actually bound: with PORT=0 the system picks the port.
+    let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (API docs at /docs)");
     let state = AppState { store, cookie_secure: config.cookie_secure };
     let served = serve(listener, app(state), shutdown_signal()).await;

@@ -121,6 +121,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
                 row.rps, row.p99_ms, row.round_trips
             );
+            // A benchmark of failing requests measures nothing: stop at the first error.
+            if row.errors > 0 {
+                return Err(format!(
+                    "{name}: wrk saw {} errors (non-2xx or socket errors):\n{out}",
+                    row.errors
+                )
+                .into());
+            }
             runs.push(row);
         }
     }

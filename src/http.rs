@@ -241,6 +241,7 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
     responses(
         (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
             headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
+        (status = 400, description = "The body could not be read at all (for example a broken chunked encoding)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Malformed JSON, missing fields or an invalid username", body = ErrorBody),

@@ -190,7 +190,16 @@ impl PrivateRedis {
         PrivateRedis::start_with(extra_args)
     }
 
-    fn start_with(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
+    /// Starts a server on `port` (a test of the default `127.0.0.1:6379` needs one there).
+    #[cfg(feature = "test-util")]
+    pub fn start_on_port(port: u16) -> Result<PrivateRedis, SetupError> {
+        let mut server = PrivateRedis::unstarted(&[])?;
+        server.port = port;
+        server.spawn().map_err(SetupError::StartFailed)?;
+        Ok(server)
+    }
+
+    fn unstarted(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
         if !on_path("redis-server") {
             return Err(SetupError::NotInstalled);
         }
@@ -198,12 +207,16 @@ impl PrivateRedis {
             .prefix("session-storage-redis-")
             .tempdir()
             .map_err(|e| SetupError::StartFailed(format!("temp dir: {e}")))?;
-        let mut server = PrivateRedis {
+        Ok(PrivateRedis {
             child: None,
             port: 0,
             dir,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
-        };
+        })
+    }
+
+    fn start_with(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
+        let mut server = PrivateRedis::unstarted(extra_args)?;
         // The port is free when we pick it but another process could take it before redis-server
         // binds it, so try a few ports.
         let mut last_error = String::new();

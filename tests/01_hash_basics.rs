@@ -14,6 +14,6 @@ async fn transcript_per_step() {
     let (_redis, mut con) = common::lesson_redis().await;
     let mut out = Narrator::capture();
     lesson::run(&mut out, &mut con).await.expect("the lesson runs");
-    common::assert_steps("01_hash_basics", &out);
+    common::assert_steps("01_hash_basics", &out, 7);
     common::assert_no_keys_left(&mut con).await;
 }

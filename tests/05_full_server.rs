@@ -100,7 +100,15 @@ async fn an_idle_session_expires() {
     let app = TestApp::start_with(Settings { idle_ttl: Duration::from_secs(1), ..Settings::default() }).await;
     let id = login_id(&app, "alice").await;
     assert_eq!(profile_with(&app, &id).await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let key = format!("session:{id}");
+    let ttl: i64 = app.cmd(&["PTTL", &key]).await;
+    assert!((1..=1000).contains(&ttl), "PTTL {ttl}: the idle TTL of 1 s was renewed");
+    // Redis's clock decides: wait until Redis itself has expired the key (no fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.cmd::<bool>(&["EXISTS", &key]).await {
+        assert!(Instant::now() < deadline, "the key outlived its 1 s TTL by 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let response = profile_with(&app, &id).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
@@ -110,38 +118,37 @@ async fn an_idle_session_expires() {
     assert!(app.session_keys().await.is_empty());
 }
 
+/// The absolute cap, driven from Redis's side instead of by waiting: the test moves the
+/// session's `created_at` back, so no sleep and no second boundary decides the outcome.
 #[tokio::test]
 async fn the_absolute_lifetime_caps_a_busy_session() {
     let settings = Settings {
-        idle_ttl: Duration::from_secs(2),
-        absolute_ttl: Duration::from_secs(3),
+        idle_ttl: Duration::from_secs(600),
+        absolute_ttl: Duration::from_secs(3600),
         ..Settings::default()
     };
     let app = TestApp::start_with(settings).await;
-    let started = Instant::now();
     let id = login_id(&app, "alice").await;
     let key = format!("session:{id}");
-    let mut last_ok = Duration::ZERO;
-    let ended = loop {
+    let now = session_storage::store::unix_now();
+    // Young: the idle TTL applies in full.
+    let response = profile_with(&app, &id).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(max_age(&set_cookie(&response).expect("cookie")), 600);
+    // 3590 s old: 10 s of the hour are left, however busy the session is. Max-Age and the Redis
+    // TTL never promise more (a range: the test's clock and the server's may tick apart).
+    let _: () = app.cmd(&["HSET", &key, "created_at", &(now - 3590).to_string()]).await;
+    for _ in 0..3 {
         let response = profile_with(&app, &id).await;
-        if response.status() == 401 {
-            break started.elapsed();
-        }
         assert_eq!(response.status(), 200);
-        last_ok = started.elapsed();
-        // Max-Age and the Redis TTL never promise more than the absolute lifetime has left.
-        let left = 3.0 - last_ok.as_secs_f64();
-        let cookie_age = max_age(&set_cookie(&response).expect("cookie")) as f64;
-        assert!(cookie_age <= 2.0 && cookie_age <= left + 1.0, "Max-Age {cookie_age} with {left:.2}s left");
+        let cookie_age = max_age(&set_cookie(&response).expect("cookie"));
+        assert!((8..=10).contains(&cookie_age), "Max-Age {cookie_age} with 10 s left");
         let ttl: i64 = app.cmd(&["TTL", &key]).await;
-        assert!(ttl as f64 <= left + 1.0, "TTL {ttl} with {left:.2}s left");
-        assert!(started.elapsed() < Duration::from_secs(6), "the session outlived its absolute lifetime");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    // created_at has whole-second resolution, so the cap bites between 2 and 3 s after login.
-    assert!(ended >= Duration::from_millis(1900), "ended after {ended:?}, too early");
-    assert!(ended <= Duration::from_millis(3500), "ended after {ended:?}, too late");
-    assert!(last_ok >= Duration::from_millis(1500), "was refused while still young ({last_ok:?})");
+        assert!((7..=10).contains(&ttl), "TTL {ttl} with 10 s left");
+    }
+    // Past the hour: deleted, not renewed.
+    let _: () = app.cmd(&["HSET", &key, "created_at", &(now - 3601).to_string()]).await;
+    assert_eq!(profile_with(&app, &id).await.status(), 401);
     assert!(app.session_keys().await.is_empty());
 }
 
@@ -308,6 +315,13 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
             "username must not contain control characters",
         ),
         login_body("2 MB body", vec![b' '; 2 * 1024 * 1024], 413, "Request body too large"),
+        login_body("one byte over 16 KiB", vec![b' '; 16 * 1024 + 1], 413, "Request body too large"),
+        login_body(
+            "exactly 16 KiB is read (and judged on its content)",
+            format!("{:<16384}", r#"{"username":"","password":"pw"}"#),
+            422,
+            "username must be 1 to 64 characters",
+        ),
         Case {
             content_type: Some("text/plain"),
             body: br#"{"username":"alice","password":"pw"}"#.to_vec(),
@@ -324,7 +338,9 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
         profile_cookie("UUID without hyphens", format!("session_id={}", live.replace('-', ""))),
         profile_cookie("oversized cookie", format!("session_id={}", "a".repeat(6000))),
         profile_cookie("duplicated cookie", format!("session_id={live}; session_id={live}")),
-        profile_cookie("injection attempt", "session_id=*\r".trim_end().to_string()),
+        profile_cookie("glob pattern", "session_id=*".into()),
+        profile_cookie("percent-encoded CRLF and a command", "session_id=%0D%0AFLUSHALL".into()),
+        profile_cookie("quoted UUID", format!("session_id=\"{live}\"")),
         case("unknown route", "GET", "/admin", 404, "Not Found"),
         case("unknown method", "DELETE", "/login", 405, "Method Not Allowed"),
         case("GET on logout", "GET", "/logout", 405, "Method Not Allowed"),
@@ -453,7 +469,7 @@ async fn docs_and_openapi_are_served() {
     let paths = spec["paths"].as_object().expect("paths");
     assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile", "/session"]);
     for (path, method, statuses) in [
-        ("/login", "post", vec!["200", "413", "415", "422", "503"]),
+        ("/login", "post", vec!["200", "400", "413", "415", "422", "503"]),
         ("/profile", "get", vec!["200", "401", "503"]),
         ("/session", "get", vec!["200", "401", "503"]),
         ("/logout", "post", vec!["200", "503"]),
@@ -465,6 +481,10 @@ async fn docs_and_openapi_are_served() {
     let health = client.get(app.url("/health")).send().await.expect("health");
     assert_eq!(health.status(), 200);
 }
+
+/// How much later than `REDIS_TIMEOUT_MS` an answer may come: the HTTP exchange itself, on a
+/// busy 2-core machine. The README and the API docs state the same bound.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
 #[tokio::test]
 async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
@@ -480,6 +500,7 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
     let other = uuid_v4();
     for (method, path, cookie) in [
         ("GET", "/profile", &id),
+        ("GET", "/session", &id),
         ("POST", "/login", &id),
         ("POST", "/logout", &other),
         ("GET", "/health", &id),
@@ -496,7 +517,7 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
             response.json::<Value>().await.expect("json"),
             json!({"detail": "Session store unavailable"})
         );
-        assert!(took < Duration::from_millis(1500), "{method} {path} took {took:?}");
+        assert!(took < settings.timeout + DEADLINE_MARGIN, "{method} {path} took {took:?}");
     }
     let docs = client.get(app.url("/docs/")).send().await.expect("docs");
     assert_eq!(docs.status(), 200, "docs do not need Redis");
@@ -509,7 +530,7 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
         let started = Instant::now();
         let response = profile_with(&app, &id).await;
         assert_eq!(response.status(), 503);
-        assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+        assert!(started.elapsed() < settings.timeout + DEADLINE_MARGIN, "took {:?}", started.elapsed());
     }
     // Back (empty: no persistence): the same server reconnects by itself; old sessions are a
     // clean 401, new logins work.
@@ -565,4 +586,86 @@ async fn extra_routes_get_the_same_middleware() {
     let post = plain_client().post(format!("{base}/extra")).send().await.expect("post");
     assert_eq!(post.status(), 405);
     assert_eq!(post.json::<Value>().await.expect("json"), json!({"detail": "Method Not Allowed"}));
+}
+
+/// One deadline per request, however many round trips it makes: with every Redis command
+/// delayed by up to 280 ms (back-to-back `DEBUG SLEEP`s), each round trip stays under the
+/// 300 ms deadline, so a deadline per round trip would let login's two of them take up to
+/// 560 ms. One deadline for the whole request answers within 300 ms plus the margin: a 200 or
+/// a 503, never later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_within_one_deadline_when_redis_is_slow() {
+    let redis =
+        session_storage::PrivateRedis::start_with_args(&["--enable-debug-command", "local"]).expect("redis");
+    let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
+    let app = TestApp::serve_on(redis, settings).await;
+    let id = login_id(&app, "alice").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut sleeper = app.admin.clone();
+    let stopping = stop.clone();
+    let slow = tokio::spawn(async move {
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            let _: () = query(&mut sleeper, &["DEBUG", "SLEEP", "0.28"]).await;
+        }
+    });
+    let client = plain_client();
+    let mut statuses = BTreeMap::new();
+    for round in 0..6 {
+        for (method, path) in
+            [("POST", "/login"), ("GET", "/profile"), ("GET", "/session"), ("POST", "/logout")]
+        {
+            let started = Instant::now();
+            let cookie = if path.starts_with("/log") { uuid_v4() } else { id.clone() };
+            let response = client
+                .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), app.url(path))
+                .header("cookie", format!("session_id={cookie}"))
+                .json(&json!({"username": format!("user{round}"), "password": "pw"}))
+                .send()
+                .await
+                .expect("request");
+            let took = started.elapsed();
+            let status = response.status().as_u16();
+            assert!([200, 503].contains(&status), "{method} {path}: {status}");
+            assert!(
+                took < settings.timeout + DEADLINE_MARGIN,
+                "{method} {path} answered {status} after {took:?}"
+            );
+            *statuses.entry(status).or_insert(0u32) += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    slow.await.expect("sleeper");
+    eprintln!("slow Redis: statuses {statuses:?}");
+}
+
+/// A body that cannot be read at all (here a broken chunked encoding, sent over a raw socket
+/// because no HTTP client will write one) is the client's fault: 400 with a JSON detail.
+#[tokio::test]
+async fn an_unreadable_body_is_a_400() {
+    use std::io::{Read, Write};
+    let app = TestApp::start().await;
+    app.reset_stats().await;
+    let addr = app.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(addr).expect("connect");
+        socket.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        socket
+            .write_all(
+                b"POST /login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                  Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nnot-a-chunk-size\r\n\r\n",
+            )
+            .expect("write");
+        let mut answer = Vec::new();
+        socket.read_to_end(&mut answer).expect("an answer within 5 s");
+        answer
+    })
+    .await
+    .expect("raw request");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{body:?}: {e}"));
+    let detail = body["detail"].as_str().expect("detail");
+    assert!(detail.starts_with("Could not read the body"), "{detail}");
+    assert_eq!(app.command_calls().await, BTreeMap::new(), "Redis was asked");
 }

@@ -1,34 +1,61 @@
-//! Starting the real binary (`examples/05_full_server`, built by `cargo test` with the other
-//! examples): a bad configuration value, an unreachable `REDIS_URL` and a missing redis-server
-//! each stop it with a message that says what to do.
+//! The real binary (`examples/05_full_server`), built by this test itself so it is never stale,
+//! started with settings from the environment and stopped with SIGTERM, as an operator would:
+//! every setting reaches the service, each start-up error says what to do, and no redis-server
+//! is left behind.
+//!
+//! Three tests need 127.0.0.1:6379 in a known state (the default Redis the binary looks for).
+//! They take turns through one lock. Where something else already listens there, they skip with
+//! a message, except under `CI=true`, where they fail: CI must run them.
 
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::*;
+use serde_json::{Value, json};
+use session_storage::PrivateRedis;
+
+/// Builds `05_full_server` once per test run (a no-op when `cargo test` already built it with the
+/// same features) and returns its path.
 fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/startup-<hash> -> target/<profile>/examples/05_full_server
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let binary = profile_dir.join("examples").join("05_full_server");
-    assert!(binary.exists(), "{} was not built (cargo test builds the examples)", binary.display());
-    binary
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            escargot::CargoBuild::new()
+                .example("05_full_server")
+                .current_release()
+                .features("test-util")
+                .run()
+                .expect("build examples/05_full_server")
+                .path()
+                .to_path_buf()
+        })
+        .clone()
 }
 
-/// Runs the server with `env` (and nothing else of ours), expecting it to exit by itself within
-/// 15 s; kills it by PID otherwise.
-fn run(env: &[(&str, &str)]) -> Output {
+fn command(env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(server_binary());
     command
         .env_remove("REDIS_URL")
         .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = command.spawn().expect("start the server");
+    command
+}
+
+/// Runs the server with `env`, expecting it to exit by itself within 15 s; kills it otherwise.
+fn run_to_exit(env: &[(&str, &str)]) -> Output {
+    let mut child = command(env).spawn().expect("start the server");
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if child.try_wait().expect("wait").is_some() {
@@ -36,15 +63,153 @@ fn run(env: &[(&str, &str)]) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = child.kill();
+    terminate(&mut child);
     let output = child.wait_with_output().expect("output");
     panic!("the server did not exit: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// SIGTERM, as an operator or a service manager stops it; SIGKILL only if it does not exit
+/// within 10 s (and then the test fails: graceful shutdown is what is being tested).
+fn terminate(child: &mut Child) -> Option<ExitStatus> {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// The binary, running, with its log collected as it is written.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts the binary and waits for its "listening on" line.
+    fn start(env: &[(&str, &str)]) -> Server {
+        let mut child = command(env).spawn().expect("start the server");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut log = sink.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            let text = log.lock().expect("log").clone();
+            if let Some(addr) = text
+                .lines()
+                .find_map(|line| line.split_once("listening on http://")?.1.split_whitespace().next())
+            {
+                break addr.parse().expect("a socket address");
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server exited with {status}: {text}");
+            }
+            assert!(Instant::now() < deadline, "the server did not start within 20 s: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Server { child, addr, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// SIGTERM, and the exit status once it has exited by itself.
+    fn stop(mut self) -> (ExitStatus, String) {
+        let status = terminate(&mut self.child).expect("the server exits on SIGTERM within 10 s");
+        // Let the reader thread take the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        (status, self.log())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            terminate(&mut self.child);
+        }
+    }
+}
+
+async fn login(server: &Server, username: &str) -> reqwest::Response {
+    plain_client()
+        .post(server.url("/login"))
+        .json(&json!({"username": username, "password": "pw"}))
+        .send()
+        .await
+        .expect("login")
+}
+
+async fn profile(server: &Server, id: &str) -> reqwest::Response {
+    plain_client()
+        .get(server.url("/profile"))
+        .header("cookie", format!("session_id={id}"))
+        .send()
+        .await
+        .expect("profile")
+}
+
+async fn session_id(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    body["session_id"].as_str().expect("session_id").to_string()
+}
+
+async fn admin(redis: &PrivateRedis) -> redis::aio::MultiplexedConnection {
+    admin_connection(redis).await
+}
+
+fn answers(port: u16) -> bool {
+    TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
+        .is_ok()
+}
+
+/// Holds 127.0.0.1:6379 for one test at a time, and checks that nothing else listens there.
+/// `None` means "skip": something we did not start answers on 6379 (never under `CI=true`).
+fn default_port() -> Option<MutexGuard<'static, ()>> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !answers(6379) {
+        return Some(guard);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "something listens on 127.0.0.1:6379; under CI=true the default-Redis tests must run"
+    );
+    eprintln!("skipped: something listens on 127.0.0.1:6379, which the server would use");
+    None
+}
+
 #[test]
-fn a_bad_value_stops_the_server_naming_the_variable() {
-    for (var, value) in [("PORT", "99999"), ("SESSION_TTL_SECS", "0"), ("COOKIE_SECURE", "maybe")] {
-        let output = run(&[(var, value)]);
+fn each_bad_setting_stops_the_server_naming_the_variable() {
+    for (var, value) in [
+        ("PORT", "99999"),
+        ("HOST", "localhost:1"),
+        ("SESSION_TTL_SECS", "0"),
+        ("SESSION_ABSOLUTE_TTL_SECS", "60"),
+        ("COOKIE_SECURE", "maybe"),
+        ("REDIS_TIMEOUT_MS", "0"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+    ] {
+        let output = run_to_exit(&[(var, value)]);
         assert!(!output.status.success(), "{var}={value} should stop the server");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(&format!("error: invalid {var}: ")), "{var}: {stderr}");
@@ -56,26 +221,29 @@ fn an_unreachable_redis_url_stops_the_server() {
     let closed_port =
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let url = format!("redis://127.0.0.1:{closed_port}");
-    let output = run(&[("REDIS_URL", &url), ("PORT", "0")]);
+    let output = run_to_exit(&[("REDIS_URL", &url), ("PORT", "0")]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("error: cannot reach Redis at {url} (REDIS_URL)")), "{stderr}");
 }
 
 #[test]
+fn a_port_in_use_stops_the_server() {
+    let redis = PrivateRedis::start().expect("redis");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let output = run_to_exit(&[("REDIS_URL", &redis.url()), ("PORT", &port)]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("error: cannot listen on 127.0.0.1:{port}")), "{stderr}");
+}
+
+#[test]
 fn without_redis_server_on_path_it_says_how_to_install_it() {
-    if std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:6379".parse().expect("addr"),
-        Duration::from_millis(200),
-    )
-    .is_ok()
-    {
-        eprintln!("skipped: something listens on 127.0.0.1:6379, which the server would use");
-        return;
-    }
+    let Some(_port) = default_port() else { return };
     let empty = tempfile::tempdir().expect("empty dir");
     let path = empty.path().to_str().expect("utf-8 path");
-    let output = run(&[("PATH", path), ("PORT", "0")]);
+    let output = run_to_exit(&[("PATH", path), ("PORT", "0")]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("redis-server was not found on PATH"), "{stderr}");
@@ -83,4 +251,163 @@ fn without_redis_server_on_path_it_says_how_to_install_it() {
         stderr.contains("sudo apt-get install -y redis-server") && stderr.contains("brew install redis"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_setting_reaches_the_service() {
+    let redis = PrivateRedis::start().expect("redis");
+    let mut admin = admin(&redis).await;
+    let server = Server::start(&[
+        ("REDIS_URL", &redis.url()),
+        ("HOST", "127.0.0.2"),
+        ("PORT", "0"),
+        ("SESSION_TTL_SECS", "60"),
+        ("SESSION_ABSOLUTE_TTL_SECS", "90"),
+        ("COOKIE_SECURE", "true"),
+        ("REDIS_TIMEOUT_MS", "1500"),
+    ]);
+    // HOST and PORT: bound where it was told, on a port the system picked.
+    assert_eq!(server.addr.ip().to_string(), "127.0.0.2");
+    assert_ne!(server.addr.port(), 0);
+    assert!(
+        TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, server.addr.port())),
+            Duration::from_millis(200)
+        )
+        .is_err(),
+        "HOST=127.0.0.2 must not listen on 127.0.0.1"
+    );
+
+    // SESSION_TTL_SECS and COOKIE_SECURE: the cookie and the key's TTL.
+    let response = login(&server, "alice").await;
+    let cookie = set_cookie(&response).expect("cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert_eq!(max_age(&cookie), 60, "{cookie}");
+    let id = session_id(response).await;
+    let key = format!("session:{id}");
+    let ttl: i64 = query(&mut admin, &["TTL", &key]).await;
+    assert!((50..=60).contains(&ttl), "TTL {ttl}, expected the idle lifetime of 60 s");
+
+    // SESSION_ABSOLUTE_TTL_SECS: a session created 85 s ago has at most 5 s left of its 90.
+    let aged = (session_storage::store::unix_now() - 85).to_string();
+    let _: () = query(&mut admin, &["HSET", &key, "created_at", &aged]).await;
+    let response = profile(&server, &id).await;
+    assert_eq!(response.status(), 200);
+    let left = max_age(&set_cookie(&response).expect("renewed cookie"));
+    assert!((1..=5).contains(&left), "Max-Age {left}: the absolute lifetime is 90 s");
+
+    // REDIS_TIMEOUT_MS: a stalled Redis is a 503 after 1.5 s, not after the 0.5 s default.
+    redis.pause().expect("SIGSTOP");
+    let started = Instant::now();
+    let response = profile(&server, &id).await;
+    let took = started.elapsed();
+    redis.resume().expect("SIGCONT");
+    assert_eq!(response.status(), 503);
+    assert!(took >= Duration::from_millis(1450), "503 after {took:?}: REDIS_TIMEOUT_MS=1500 was ignored");
+    assert!(took < Duration::from_millis(1500 + 500), "503 after {took:?}");
+
+    let response = plain_client()
+        .post(server.url("/logout"))
+        .header("cookie", format!("session_id={id}"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "SIGTERM is a clean exit: {status}\n{log}");
+    // The log names sessions by a short prefix only; a full id is a credential.
+    assert!(log.contains(&format!("session={}", &id[..8])), "the log should mention the session: {log}");
+    assert!(!log.contains(&id), "the log holds a full session id:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_variables_count_as_unset() {
+    let redis = PrivateRedis::start().expect("redis");
+    let mut env = vec![("REDIS_URL", redis.url()), ("PORT", "0".to_string())];
+    for var in ["HOST", "SESSION_TTL_SECS", "SESSION_ABSOLUTE_TTL_SECS", "COOKIE_SECURE", "REDIS_TIMEOUT_MS"]
+    {
+        env.push((var, String::new()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start(&env);
+    assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
+    let response = login(&server, "alice").await;
+    let cookie = set_cookie(&response).expect("cookie");
+    assert_eq!(max_age(&cookie), 1800, "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_redis_url_works() {
+    let dir = tempfile::tempdir().expect("dir");
+    let socket = dir.path().join("redis.sock");
+    let socket = socket.to_str().expect("utf-8");
+    let redis =
+        PrivateRedis::start_with_args(&["--unixsocket", socket, "--unixsocketperm", "700"]).expect("redis");
+    let mut admin = admin(&redis).await;
+    let server = Server::start(&[("REDIS_URL", &format!("unix://{socket}")), ("PORT", "0")]);
+    assert!(
+        server.log().contains(&format!("using Redis at unix://{socket} (REDIS_URL)")),
+        "{}",
+        server.log()
+    );
+    let id = session_id(login(&server, "alice").await).await;
+    assert_eq!(profile(&server, &id).await.status(), 200);
+    let exists: bool = query(&mut admin, &["EXISTS", &format!("session:{id}")]).await;
+    assert!(exists, "the session went to the Redis behind the socket");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock, reason = "the lock serialises whole tests, each on its own runtime")]
+async fn without_redis_url_it_uses_the_redis_on_6379() {
+    let Some(_port) = default_port() else { return };
+    let redis = PrivateRedis::start_on_port(6379).expect("a redis-server of ours on 6379");
+    let mut admin = admin(&redis).await;
+    let server = Server::start(&[("PORT", "0")]);
+    assert!(
+        server.log().contains("using the Redis already running at redis://127.0.0.1:6379"),
+        "{}",
+        server.log()
+    );
+    let id = session_id(login(&server, "alice").await).await;
+    let exists: bool = query(&mut admin, &["EXISTS", &format!("session:{id}")]).await;
+    assert!(exists, "the session went to the Redis on 6379");
+    let (status, _) = server.stop();
+    assert!(status.success());
+    assert!(answers(6379), "a Redis the binary did not start is left running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock, reason = "the lock serialises whole tests, each on its own runtime")]
+async fn with_no_redis_it_starts_a_private_one_and_stops_it_on_sigterm() {
+    let Some(_port) = default_port() else { return };
+    let server = Server::start(&[("PORT", "0")]);
+    let log = server.log();
+    let port: u16 = log
+        .split_once("a private redis-server was started on port ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no private redis-server in the log: {log}"));
+    assert!(answers(port), "the private redis-server answers on {port}");
+    let id = session_id(login(&server, "alice").await).await;
+    assert_eq!(profile(&server, &id).await.status(), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}\n{log}");
+    assert!(log.contains(&format!("stopping the private redis-server on port {port}")), "{log}");
+    assert!(!answers(port), "the private redis-server on {port} outlived the binary");
+}
+
+/// A private redis-server counts as started only when the server answering on its port reports
+/// the child's PID: one that finds another Redis on its port refuses it instead of adopting it.
+#[test]
+fn a_private_redis_never_adopts_another_server() {
+    let first = PrivateRedis::start().expect("redis");
+    let error = PrivateRedis::start_on_port(first.port()).expect_err("the port is held by another server");
+    let message = error.to_string();
+    assert!(message.contains("held by another redis-server"), "{message}");
+    assert!(answers(first.port()), "the first server is untouched");
 }

@@ -275,13 +275,15 @@ pub fn unix_time_redaction() -> insta::internals::Redaction {
 
 /// Redaction for a TTL in seconds that should be just under `full`: in `full-10..=full`.
 pub fn ttl_redaction(full: u64) -> insta::internals::Redaction {
+    ttl_range_redaction(full - 10, full)
+}
+
+/// Redaction for a TTL in seconds that must lie in `low..=high`: checks it, then shows the range.
+pub fn ttl_range_redaction(low: u64, high: u64) -> insta::internals::Redaction {
     insta::dynamic_redaction(move |value, path| {
         let ttl = value.as_i64().unwrap_or_else(|| panic!("{path}: {value:?} is not a TTL"));
-        assert!(
-            (full as i64 - 10..=full as i64).contains(&ttl),
-            "{path}: TTL {ttl} is not within 10 s under {full}"
-        );
-        format!("[ttl {}..={full}]", full - 10)
+        assert!((low as i64..=high as i64).contains(&ttl), "{path}: TTL {ttl} is not in {low}..={high}");
+        format!("[ttl {low}..={high}]")
     })
 }
 
@@ -308,8 +310,22 @@ pub async fn lesson_redis() -> (PrivateRedis, redis::aio::ConnectionManager) {
 /// the diff instead of being hidden.
 ///
 /// Snapshots land in `tests/snapshots/<lesson>__step_NN_<title>.snap`.
-pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator) {
-    assert!(narrator.steps().len() >= 4, "a lesson has several steps");
+///
+/// `steps` is the number of steps the lesson has: a lesson that loses a step fails here, and so
+/// does a committed snapshot of this lesson that no step produces any more (the book would keep
+/// showing it).
+pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator, steps: usize) {
+    assert_eq!(narrator.steps().len(), steps, "{lesson}: the number of steps changed");
+    let produced: std::collections::BTreeSet<String> =
+        narrator.steps().iter().map(|step| format!("{lesson}__{}.snap", step.snapshot_name())).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let committed: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("tests/snapshots")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&format!("{lesson}__step_")) && name.ends_with(".snap"))
+        .collect();
+    let stale: Vec<&String> = committed.difference(&produced).collect();
+    assert!(stale.is_empty(), "{lesson}: committed snapshots that no step produces: {stale:?}");
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
@@ -328,6 +344,10 @@ pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator
         (r"(redis> TTL \S+\n  )\(integer\) (89[0-9]|900)\n", "$1(integer) 900\n"),
         (r"(redis> TTL \S+\n  )\(integer\) (59[0-9]|600)\n", "$1(integer) 600\n"),
         (r"(redis> PTTL \S+\n  )\(integer\) 1(79[0-9]{4}|800000)\n", "$1(integer) [1790000..=1800000]\n"),
+        // A TTL of 5 s read just after it was set (lesson 03's absolute cap): 3 to 5.
+        (r"(redis> TTL \S+\n  )\(integer\) [345]\n", "$1(integer) [3..=5]\n"),
+        // A PTTL read just after PEXPIRE 2000 (lesson 02): anything up to 2000 ms.
+        (r"(redis> PTTL \S+\n  )\(integer\) ([0-9]{1,3}|1[0-9]{3}|2000)\n", "$1(integer) [0..=2000]\n"),
     ] {
         settings.add_filter(pattern, replacement);
     }
