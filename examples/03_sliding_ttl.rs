@@ -13,8 +13,10 @@
 //! Test: `tests/03_sliding_ttl.rs`. Chapter: `book/src/03-sliding-ttl.md`.
 //! Exercises: `lessons/src/ex03_sliding_ttl.rs`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use session_storage::Lifetimes;
 use session_storage::store::{Keys, Session, SessionId, create_session, touch, touch_script, unix_now};
@@ -30,26 +32,28 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// The lesson, step by step. The test calls this with a capturing narrator.
-pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::RedisResult<()> {
+pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<()> {
     out.title("Lesson 03: the sliding TTL");
+    let mut con = out.connection(con);
     let keys = Keys::prefixed("lesson03:");
     let key = keys.session(&SessionId::new());
-    let now = unix_now();
-    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: now };
+    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: unix_now() };
+    let idle = IDLE.as_secs() as i64;
 
     out.step("A session that has been idle for a while");
     out.say("store::create_session() writes it in one MULTI, as in lesson 02; then we age it.");
-    create_session(con, &key, &session, IDLE, None).await?;
-    let _: bool = out.redis(con, &["EXPIRE", &key, "600"]).await?;
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    create_session(&mut con, &key, &session, IDLE, None).await?;
+    let _: bool = con.expire(&key, 600).await?;
+    let _: i64 = con.ttl(&key).await?;
     out.say("Twenty minutes of its thirty are gone. The user now makes a request.");
 
     // ANCHOR: naive
     out.step("The naive renewal: read, then EXPIRE");
-    let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
-    let idle = IDLE.as_secs().to_string();
-    let _: bool = out.redis(con, &["EXPIRE", &key, &idle]).await?;
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    let fields: HashMap<String, String> = con.hgetall(&key).await?;
+    if Session::from_fields(&fields).is_some() {
+        let _: bool = con.expire(&key, idle).await?;
+    }
+    let _: i64 = con.ttl(&key).await?;
     out.say("It works, but costs two round trips per request, and a logout can land between them.");
     // ANCHOR_END: naive
 
@@ -57,80 +61,68 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     out.step("The resurrection bug");
     out.say("Many implementations also record activity with HSET last_seen. Watch two requests");
     out.say("interleave: a /profile has read the session, then a /logout runs, then /profile writes.");
-    let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
+    let _: HashMap<String, String> = con.hgetall(&key).await?;
     out.say("... meanwhile, /logout:");
-    let _: u64 = out.redis(con, &["DEL", &key]).await?;
+    let _: u64 = con.del(&key).await?;
     out.say("... and /profile carries on:");
-    let now_text = unix_now().to_string();
-    let _: u64 = out.redis(con, &["HSET", &key, "last_seen", &now_text]).await?;
-    let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    let _: u64 = con.hset(&key, "last_seen", unix_now()).await?;
+    let _: HashMap<String, String> = con.hgetall(&key).await?;
+    let _: i64 = con.ttl(&key).await?;
     out.note("HSET created the key again: a partial session with no TTL, after the user logged out.");
     out.note("It never expires. Rule: the renew path never writes a field; EXPIRE alone is safe.");
     // ANCHOR_END: resurrection
 
     // ANCHOR: script
     out.step("Read and renew in one round trip");
-    out.say("The service sends one script. Redis runs it atomically, so nothing can land in between:");
+    out.say("The service sends one Lua script. Redis runs it atomically, so nothing can land in");
+    out.say("between. It reads the time from Redis itself (TIME), so every app server uses one clock:");
     for line in session_storage::store::TOUCH_SOURCE.trim().lines() {
         out.say(&format!("    {line}"));
     }
-    touch_script().load_async(con).await?;
-    let sha = touch_script().get_hash().to_string();
-    let _: Vec<bool> = out.redis(con, &["SCRIPT", "EXISTS", &sha]).await?;
+    out.say("redis::Script sends it by its SHA-1 (EVALSHA); loading it first stores it in Redis:");
+    let _: String = touch_script().load_async(&mut con).await?;
     out.say("The partial session above is not a session: the script deletes it and answers (nil).");
-    // Every EVALSHA below passes the same `now`, so the TTLs it sets are exact.
-    let now_text = now.to_string();
-    let args = |key: &str| {
-        [
-            "EVALSHA".to_string(),
-            sha.clone(),
-            "1".into(),
-            key.to_string(),
-            now_text.clone(),
-            IDLE.as_secs().to_string(),
-            ABSOLUTE.as_secs().to_string(),
-        ]
-    };
-    let call = args(&key);
-    let call: Vec<&str> = call.iter().map(String::as_str).collect();
-    let _: Option<Vec<String>> = out.redis(con, &call).await?;
-    let _: bool = out.redis(con, &["EXISTS", &key]).await?;
-    out.say("Now a whole session (created again, aged to 600 s) is read and renewed: its fields,");
-    out.say("created_at, and the TTL just set.");
-    create_session(con, &key, &session, IDLE, None).await?;
-    let _: bool = out.redis(con, &["EXPIRE", &key, "600"]).await?;
-    let _: Option<(String, String, u64, u64)> = out.redis(con, &call).await?;
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    let gone = touch(&mut con, &key, IDLE, ABSOLUTE).await?;
+    let _: bool = con.exists(&key).await?;
+    out.say(&format!("store::touch(...) = {gone:?}"));
+    out.say("Now a whole session (created again, aged to 600 s) is read and renewed in one call:");
+    create_session(&mut con, &key, &session, IDLE, None).await?;
+    let _: bool = con.expire(&key, 600).await?;
+    let touched = touch(&mut con, &key, IDLE, ABSOLUTE).await?;
+    let _: i64 = con.ttl(&key).await?;
+    out.say(&format!("store::touch(...) = {touched:?}"));
+    out.note("Atomic is not all-or-nothing here either: a script that fails half-way keeps the");
+    out.note("writes it already made. This one writes only with EXPIRE or DEL, and only at the end.");
     // ANCHOR_END: script
 
     // ANCHOR: absolute
     out.step("The absolute cap");
     out.say("Sliding alone lets a busy (or stolen) session live forever. The script caps the TTL at");
-    out.say("what is left of an 8-hour lifetime since created_at. A session created 7h59m55s ago:");
+    out.say("what is left of an 8-hour lifetime since created_at, by Redis's clock. Ask it the time:");
+    let (now, _micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;
+    out.say("A session created 7h59m55s ago, by that clock:");
     let old_key = keys.session(&SessionId::new());
     let old = Session { created_at: now - ABSOLUTE.as_secs() + 5, ..session.clone() };
-    create_session(con, &old_key, &old, IDLE, None).await?;
-    let old_call = args(&old_key);
-    let old_call: Vec<&str> = old_call.iter().map(String::as_str).collect();
-    let _: Option<(String, String, u64, u64)> = out.redis(con, &old_call).await?;
-    let _: i64 = out.redis(con, &["TTL", &old_key]).await?;
-    out.say("The TTL is 5, not 1800. And a session past its lifetime is deleted, not renewed:");
+    create_session(&mut con, &old_key, &old, IDLE, None).await?;
+    let capped = touch(&mut con, &old_key, IDLE, ABSOLUTE).await?;
+    let _: i64 = con.ttl(&old_key).await?;
+    let ttl_set = capped.map(|t| t.ttl_secs);
+    out.say(&format!("At most 5 seconds left, not 1800: {}.", ttl_set.is_some_and(|ttl| ttl <= 5)));
+    out.say("And a session past its lifetime is deleted, not renewed:");
     let expired = Session { created_at: now - ABSOLUTE.as_secs() - 1, ..session.clone() };
-    create_session(con, &old_key, &expired, IDLE, None).await?;
-    let _: Option<Vec<String>> = out.redis(con, &old_call).await?;
-    let _: bool = out.redis(con, &["EXISTS", &old_key]).await?;
+    create_session(&mut con, &old_key, &expired, IDLE, None).await?;
+    let _ = touch(&mut con, &old_key, IDLE, ABSOLUTE).await?;
+    let _: bool = con.exists(&old_key).await?;
     // ANCHOR_END: absolute
 
     // ANCHOR: library
     out.step("The function the server calls");
-    out.say("store::touch() sends that EVALSHA and returns what it found:");
-    let touched = touch(con, &key, unix_now(), IDLE, ABSOLUTE).await?;
-    out.say(&format!("touch(...) = {touched:?}"));
-    let _: u64 = out.redis(con, &["DEL", &key]).await?;
-    let gone = touch(con, &key, unix_now(), IDLE, ABSOLUTE).await?;
-    out.say(&format!("after DEL, touch(...) = {gone:?}"));
-    let _: bool = out.redis(con, &["EXISTS", &key]).await?;
+    out.say("The server calls store::touch() on every authenticated request. After a logout (DEL)");
+    out.say("it finds nothing and renews nothing:");
+    let _: u64 = con.del(&key).await?;
+    let after = touch(&mut con, &key, IDLE, ABSOLUTE).await?;
+    let _: bool = con.exists(&key).await?;
+    out.say(&format!("after DEL, store::touch(...) = {after:?}"));
     out.say("Nothing came back: renewing a deleted session is a no-op, never a resurrection.");
     // ANCHOR_END: library
 

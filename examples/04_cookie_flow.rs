@@ -12,8 +12,10 @@
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
 //! Exercises: `lessons/src/ex04_cookie_flow.rs`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use session_storage::store::Keys;
 use session_storage::workbook::{Narrator, run_lesson};
@@ -31,7 +33,7 @@ fn io_error(error: impl std::fmt::Display) -> redis::RedisError {
 /// Prints one HTTP exchange the way `curl -v` would, and returns the response's Set-Cookie and
 /// body.
 async fn exchange(
-    out: &mut Narrator,
+    out: &Narrator,
     request: reqwest::RequestBuilder,
 ) -> redis::RedisResult<(Option<String>, serde_json::Value)> {
     let request = request.build().map_err(io_error)?;
@@ -55,12 +57,16 @@ async fn exchange(
 }
 
 /// The lesson, step by step. The test calls this with a capturing narrator.
-pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::RedisResult<()> {
+pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<()> {
     out.title("Lesson 04: the cookie flow");
     let keys = Keys::prefixed("lesson04:");
+    // The lesson's own connection, and the service's (a clone of it): both narrated, so the
+    // transcript shows every command the service sends while it answers a request.
+    let mut con = out.connection(con);
 
     // ANCHOR: start_server
     out.step("Start the service on a free port");
+    out.say("SessionStore::new() loads the two scripts the service uses:");
     let store = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
         .await
         .map_err(io_error)?
@@ -84,28 +90,28 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     let set_cookie = set_cookie.ok_or_else(|| io_error("login set no cookie"))?;
     out.say("The attributes, one by one:");
     out.say("  session_id=<id>  the only thing the browser stores: a random id, no user data");
-    out.say("  HttpOnly         page JavaScript cannot read it, so an XSS bug cannot steal it");
+    out.say("  HttpOnly         page JavaScript cannot read it through document.cookie");
     out.say("  SameSite=Lax     not sent with cross-site POSTs: a first defence against CSRF");
     out.say("  Path=/           sent with every path of this site");
-    out.say("  Max-Age=1800     the browser drops it after 30 idle minutes, as Redis does");
+    out.say("  Max-Age=1800     dropped after 30 idle minutes, as Redis does; kept across restarts");
     out.say("  (Secure)         added with COOKIE_SECURE=true: only ever sent over HTTPS");
     let session_id = body["session_id"].as_str().ok_or_else(|| io_error("no session_id"))?.to_string();
     let key =
         keys.session(&session_storage::SessionId::parse(&session_id).ok_or_else(|| io_error("bad id"))?);
     out.say("Redis now holds:");
-    let _: Vec<String> = out.redis(con, &["HGETALL", &key]).await?;
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    let _: HashMap<String, String> = con.hgetall(&key).await?;
+    let _: i64 = con.ttl(&key).await?;
     // ANCHOR_END: login
 
     // ANCHOR: profile
     out.step("Use the session: the browser sends the cookie back");
     let cookie = set_cookie.split(';').next().unwrap_or_default().to_string();
-    let _: bool = out.redis(con, &["EXPIRE", &key, "900"]).await?;
+    let _: bool = con.expire(&key, 900).await?;
     out.say("(Aged to 15 minutes, so the renewal shows.) The browser sends only name=value:");
     let profile = client.get(format!("{base}/profile")).header("cookie", &cookie);
     exchange(out, profile).await?;
     out.say("The server renewed the session in Redis and sent the cookie again with a fresh Max-Age:");
-    let _: i64 = out.redis(con, &["TTL", &key]).await?;
+    let _: i64 = con.ttl(&key).await?;
     // ANCHOR_END: profile
 
     // ANCHOR: logout
@@ -113,7 +119,7 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     let logout = client.post(format!("{base}/logout")).header("cookie", &cookie);
     exchange(out, logout).await?;
     out.say("Max-Age=0 with the same name and Path tells the browser to delete its cookie now.");
-    let _: bool = out.redis(con, &["EXISTS", &key]).await?;
+    let _: bool = con.exists(&key).await?;
     // ANCHOR_END: logout
 
     out.step("An old cookie is worthless");
@@ -125,7 +131,7 @@ pub async fn run(out: &mut Narrator, con: &mut ConnectionManager) -> redis::Redi
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    let _: u64 = out.redis(con, &["DEL", &keys.user_ids(), &keys.user_counter()]).await?;
+    let _: u64 = con.del(&[keys.user_ids(), keys.user_counter()]).await?;
 
     out.try_it_yourself(&[
         "(with the server running: cargo run --example 05_full_server)",

@@ -39,6 +39,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let config = Config::from_env()?;
     let redis = connect_or_start(config.redis_url.as_deref(), config.redis_timeout).await?;
     tracing::info!("{}", redis.describe());
+    if let Some(warning) = redis.version_warning() {
+        tracing::warn!("{warning}");
+    }
     let store = SessionStore::new(redis.manager.clone(), config.lifetimes, config.redis_timeout).await?;
     let addr = config.addr();
     let listener = tokio::net::TcpListener::bind(addr)

@@ -64,6 +64,7 @@ impl From<JsonRejection> for ApiError {
 }
 // ANCHOR_END: api_error
 
+// ANCHOR: api_error_status
 impl ApiError {
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
@@ -85,6 +86,7 @@ impl ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
+    // ANCHOR_END: api_error_status
 
     /// The `detail` text a client sees. A 503 never shows the cause: that is for the log.
     pub fn detail(&self) -> String {

@@ -44,7 +44,7 @@ pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
 pub use http::{AppState, app, app_with, serve, shutdown_signal};
 pub use redis_conn::{PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start};
-pub use store::{Lifetimes, Session, SessionId, SessionStore, Touched, Unavailable};
+pub use store::{Lifetimes, Session, SessionId, SessionStore, StoreConnection, Touched, Unavailable};
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the
 /// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`).

@@ -66,9 +66,24 @@ pub struct RedisHandle {
     pub url: String,
     /// Where it came from; holds the private server alive.
     pub origin: RedisOrigin,
+    /// `redis_version` from `INFO server`, when the server said.
+    pub version: Option<String>,
 }
 
 impl RedisHandle {
+    /// A warning when the server is older than Redis 7.0, which this project is written and
+    /// tested for (7.0 calls a small hash's encoding `listpack`, 6.2 `ziplist`; 7.0 changed
+    /// script and `EXPIRE` details the lessons show).
+    pub fn version_warning(&self) -> Option<String> {
+        let version = self.version.as_deref()?;
+        older_than_7(version).then(|| {
+            format!(
+                "Redis {version} is older than 7.0: the service works, but this project is tested \
+                 on 7.0 and the lessons' output will differ (upgrade with the install lines in README.md)"
+            )
+        })
+    }
+
     /// One sentence for the log or the lesson's first line.
     pub fn describe(&self) -> String {
         match &self.origin {
@@ -121,11 +136,7 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
             }
             match connect(url, timeout).await {
                 Ok(manager) => {
-                    return Ok(RedisHandle {
-                        manager,
-                        url: url.to_string(),
-                        origin: RedisOrigin::Configured,
-                    });
+                    return Ok(RedisHandle::new(manager, url.to_string(), RedisOrigin::Configured).await);
                 }
                 Err(error) => last_error = error.to_string(),
             }
@@ -137,7 +148,7 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
         && let Ok(manager) = connect(DEFAULT_REDIS_URL, timeout).await
     {
         let url = DEFAULT_REDIS_URL.to_string();
-        return Ok(RedisHandle { manager, url, origin: RedisOrigin::LocalDefault });
+        return Ok(RedisHandle::new(manager, url, RedisOrigin::LocalDefault).await);
     }
 
     let server = tokio::task::spawn_blocking(PrivateRedis::start)
@@ -145,7 +156,32 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
         .map_err(|join| SetupError::StartFailed(join.to_string()))??;
     let url = server.url();
     let manager = connect(&url, timeout).await.map_err(|error| SetupError::StartFailed(error.to_string()))?;
-    Ok(RedisHandle { manager, url, origin: RedisOrigin::Private(server) })
+    Ok(RedisHandle::new(manager, url, RedisOrigin::Private(server)).await)
+}
+
+impl RedisHandle {
+    async fn new(manager: ConnectionManager, url: String, origin: RedisOrigin) -> RedisHandle {
+        let mut con = manager.clone();
+        let info = tokio::time::timeout(
+            Duration::from_secs(2),
+            redis::cmd("INFO").arg("server").query_async::<String>(&mut con),
+        )
+        .await;
+        let version = match info {
+            Ok(Ok(info)) => info
+                .lines()
+                .find_map(|line| line.strip_prefix("redis_version:"))
+                .map(|v| v.trim().to_string()),
+            _ => None,
+        };
+        RedisHandle { manager, url, origin, version }
+    }
+}
+
+/// True for a `redis_version` before 7.0 (`6.2.14`, `5.0.7`); false for 7.x and later, and for
+/// anything unreadable (no warning is better than a wrong one).
+fn older_than_7(version: &str) -> bool {
+    version.split('.').next().and_then(|major| major.parse::<u32>().ok()).is_some_and(|major| major < 7)
 }
 
 /// True when something at `addr` answers the inline command `PING` with `+PONG`.
@@ -407,4 +443,19 @@ fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::older_than_7;
+
+    #[test]
+    fn versions_before_7_are_flagged() {
+        for old in ["6.2.14", "6.0.0", "5.0.7"] {
+            assert!(older_than_7(old), "{old}");
+        }
+        for current in ["7.0.15", "7.2.4", "8.0.0", "", "unknown"] {
+            assert!(!older_than_7(current), "{current}");
+        }
+    }
 }

@@ -123,8 +123,10 @@ pub struct Session {
     /// Unix seconds at login; the absolute lifetime counts from here.
     pub created_at: u64,
 }
+// ANCHOR_END: session
 
 impl Session {
+    // ANCHOR: to_fields
     /// The hash fields, in the order they are written.
     pub fn to_fields(&self) -> [(&'static str, String); 3] {
         [
@@ -133,7 +135,9 @@ impl Session {
             ("created_at", self.created_at.to_string()),
         ]
     }
+    // ANCHOR_END: to_fields
 
+    // ANCHOR: from_fields
     /// Rebuilds a session from `HGETALL`'s map. An empty map (missing key) or a partial one (a
     /// field missing or `created_at` not a number) is `None`: a partial hash is never a session.
     pub fn from_fields(fields: &HashMap<String, String>) -> Option<Session> {
@@ -143,8 +147,8 @@ impl Session {
             created_at: fields.get("created_at")?.parse().ok()?,
         })
     }
+    // ANCHOR_END: from_fields
 }
-// ANCHOR_END: session
 
 /// The names of the keys the service writes, with an optional namespace in front.
 ///
@@ -180,7 +184,8 @@ impl Keys {
     }
 }
 
-/// Seconds since the Unix epoch, by this machine's clock.
+/// Seconds since the Unix epoch, by this machine's clock. The store never uses it (Redis's clock
+/// decides, see [`touch`]); the lessons and tests use it to make and check timestamps.
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -189,11 +194,12 @@ pub fn unix_now() -> u64 {
 static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+        local now = tonumber(redis.call('TIME')[1])
         local id = redis.call('HGET', KEYS[1], ARGV[1])
-        if id then return id end
+        if id then return {id, now} end
         id = 'user_' .. redis.call('INCR', KEYS[2])
         redis.call('HSET', KEYS[1], ARGV[1], id)
-        return id
+        return {id, now}
         ",
     )
 });
@@ -208,6 +214,16 @@ pub async fn user_id_for<C: ConnectionLike>(
     keys: &Keys,
     username: &str,
 ) -> redis::RedisResult<String> {
+    Ok(user_id_and_time(con, keys, username).await?.0)
+}
+
+/// [`user_id_for`], and Redis's clock (`TIME`, unix seconds) from the same round trip: login
+/// stamps `created_at` with Redis's time, not this machine's.
+async fn user_id_and_time<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    username: &str,
+) -> redis::RedisResult<(String, u64)> {
     USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_counter()).arg(username).invoke_async(con).await
 }
 // ANCHOR_END: user_id
@@ -246,18 +262,19 @@ pub fn touch_script() -> &'static Script {
 
 /// The Lua source of [`touch_script`].
 pub const TOUCH_SOURCE: &str = r"
+local now = tonumber(redis.call('TIME')[1])
 local f = redis.call('HMGET', KEYS[1], 'user_id', 'username', 'created_at')
 local created = f[3] and tonumber(f[3])
 if not (f[1] and f[2] and created) then
   redis.call('DEL', KEYS[1])
   return false
 end
-local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
+local left = created + tonumber(ARGV[2]) - now
 if left <= 0 then
   redis.call('DEL', KEYS[1])
   return false
 end
-local ttl = math.min(tonumber(ARGV[2]), left)
+local ttl = math.min(tonumber(ARGV[1]), left)
 redis.call('EXPIRE', KEYS[1], ttl)
 return {f[1], f[2], f[3], ttl}
 ";
@@ -281,20 +298,18 @@ pub struct Touched {
 ///
 /// The new TTL is `min(idle_ttl, created_at + absolute_ttl - now)`; once that is zero the session
 /// is deleted: the absolute lifetime is a hard cap that activity cannot extend.
+///
+/// `now` is Redis's clock (`TIME`, read inside the script), like `created_at` (stamped at login
+/// from `TIME` too): with several app servers whose clocks disagree, every one of them judges a
+/// session's age by the same clock. The TTL countdown runs on Redis's clock anyway.
 pub async fn touch<C: ConnectionLike>(
     con: &mut C,
     key: &str,
-    now: u64,
     idle_ttl: Duration,
     absolute_ttl: Duration,
 ) -> redis::RedisResult<Option<Touched>> {
-    let reply: Option<(String, String, u64, u64)> = TOUCH_SCRIPT
-        .key(key)
-        .arg(now)
-        .arg(ttl_secs(idle_ttl))
-        .arg(ttl_secs(absolute_ttl))
-        .invoke_async(con)
-        .await?;
+    let reply: Option<(String, String, u64, u64)> =
+        TOUCH_SCRIPT.key(key).arg(ttl_secs(idle_ttl)).arg(ttl_secs(absolute_ttl)).invoke_async(con).await?;
     Ok(reply.map(|(user_id, username, created_at, ttl_secs)| Touched {
         session: Session { user_id, username, created_at },
         ttl_secs,
@@ -357,11 +372,67 @@ impl From<redis::RedisError> for Unavailable {
     }
 }
 
+/// The connection a [`SessionStore`] talks through: the shared [`ConnectionManager`], or (for the
+/// lessons, feature `workbook`) the same connection narrated, so lesson 04 shows every command the
+/// service sends. One store code path serves both.
+#[derive(Clone)]
+pub enum StoreConnection {
+    /// The shared, multiplexed connection.
+    Direct(ConnectionManager),
+    /// The shared connection, printing every command and reply into a lesson's transcript.
+    #[cfg(feature = "workbook")]
+    Narrated(crate::workbook::Narrated<ConnectionManager>),
+}
+
+impl From<ConnectionManager> for StoreConnection {
+    fn from(con: ConnectionManager) -> Self {
+        StoreConnection::Direct(con)
+    }
+}
+
+#[cfg(feature = "workbook")]
+impl From<crate::workbook::Narrated<ConnectionManager>> for StoreConnection {
+    fn from(con: crate::workbook::Narrated<ConnectionManager>) -> Self {
+        StoreConnection::Narrated(con)
+    }
+}
+
+impl ConnectionLike for StoreConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            StoreConnection::Direct(con) => con.req_packed_command(cmd),
+            #[cfg(feature = "workbook")]
+            StoreConnection::Narrated(con) => con.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            StoreConnection::Direct(con) => con.req_packed_commands(pipeline, offset, count),
+            #[cfg(feature = "workbook")]
+            StoreConnection::Narrated(con) => con.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            StoreConnection::Direct(con) => con.get_db(),
+            #[cfg(feature = "workbook")]
+            StoreConnection::Narrated(con) => con.get_db(),
+        }
+    }
+}
+
 /// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
 /// every request. Cheap to clone (the connection is shared, not copied).
 #[derive(Clone)]
 pub struct SessionStore {
-    con: ConnectionManager,
+    con: StoreConnection,
     round_trips: Arc<AtomicU64>,
     keys: Keys,
     lifetimes: Lifetimes,
@@ -375,12 +446,12 @@ impl SessionStore {
     ///
     /// `timeout` is the deadline of one request's whole conversation with Redis.
     pub async fn new(
-        con: ConnectionManager,
+        con: impl Into<StoreConnection>,
         lifetimes: Lifetimes,
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
         let round_trips = Arc::new(AtomicU64::new(0));
-        let store = SessionStore { con, round_trips, keys: Keys::default(), lifetimes, timeout };
+        let store = SessionStore { con: con.into(), round_trips, keys: Keys::default(), lifetimes, timeout };
         let mut con = store.con.clone();
         store
             .within_deadline(2, async move {
@@ -444,8 +515,8 @@ impl SessionStore {
         let old = replacing.map(|old| self.keys.session(old));
         let session = self
             .within_deadline(2, async {
-                let user_id = user_id_for(&mut con, &self.keys, username).await?;
-                let session = Session { user_id, username: username.to_string(), created_at: unix_now() };
+                let (user_id, now) = user_id_and_time(&mut con, &self.keys, username).await?;
+                let session = Session { user_id, username: username.to_string(), created_at: now };
                 create_session(&mut con, &key, &session, self.lifetimes.idle, old.as_deref()).await?;
                 Ok(session)
             })
@@ -458,7 +529,7 @@ impl SessionStore {
         let mut con = self.con.clone();
         let key = self.keys.session(id);
         let Lifetimes { idle, absolute } = self.lifetimes;
-        self.within_deadline(1, touch(&mut con, &key, unix_now(), idle, absolute)).await
+        self.within_deadline(1, touch(&mut con, &key, idle, absolute)).await
     }
 
     /// Logout: one `DEL`.

@@ -1,5 +1,6 @@
 //! Lesson 04 (cookie flow): the transcript of `examples/04_cookie_flow.rs`, one snapshot per step, against a
-//! private Redis. Read the snapshots in `tests/snapshots/04_cookie_flow__step_*.snap`.
+//! private Redis, checked against Redis's own record of what the lesson sent. Read the snapshots
+//! in `tests/snapshots/04_cookie_flow__step_*.snap`.
 
 mod common;
 
@@ -7,13 +8,7 @@ mod common;
 #[path = "../examples/04_cookie_flow.rs"]
 mod lesson;
 
-use session_storage::workbook::Narrator;
-
 #[tokio::test]
 async fn transcript_per_step() {
-    let (_redis, mut con) = common::lesson_redis().await;
-    let mut out = Narrator::capture();
-    lesson::run(&mut out, &mut con).await.expect("the lesson runs");
-    common::assert_steps("04_cookie_flow", &out, 6);
-    common::assert_no_keys_left(&mut con).await;
+    common::check_lesson("04_cookie_flow", 6, lesson::run).await;
 }

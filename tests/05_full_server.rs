@@ -390,8 +390,8 @@ async fn round_trips_counted_by_redis() {
 
     app.reset_stats().await;
     assert_eq!(post_login(&client, &app, "alice").await.status(), 200);
-    // Two round trips: the registry script (EVALSHA) and one MULTI ... EXEC carrying the old
-    // session's DEL, the HSET and the EXPIRE.
+    // Two round trips: the registry script (EVALSHA, which also reads Redis's TIME for
+    // created_at) and one MULTI ... EXEC carrying the old session's DEL, the HSET and the EXPIRE.
     assert_eq!(
         app.command_calls().await,
         calls(&[
@@ -402,14 +402,15 @@ async fn round_trips_counted_by_redis() {
             ("hget", 1),
             ("hset", 2),
             ("incr", 1),
-            ("multi", 1)
+            ("multi", 1),
+            ("time", 1)
         ])
     );
 
     app.reset_stats().await;
     assert_eq!(client.get(app.url("/profile")).send().await.expect("profile").status(), 200);
-    // One round trip: EVALSHA; HMGET and EXPIRE run inside the script. No HSET.
-    assert_eq!(app.command_calls().await, calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1)]));
+    // One round trip: EVALSHA; TIME, HMGET and EXPIRE run inside the script. No HSET.
+    assert_eq!(app.command_calls().await, calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1), ("time", 1)]));
 
     app.reset_stats().await;
     assert_eq!(client.post(app.url("/logout")).send().await.expect("logout").status(), 200);

@@ -39,7 +39,20 @@ fn server_binary() -> PathBuf {
 }
 
 fn command(env: &[(&str, &str)]) -> Command {
+    command_skewed(None, env)
+}
+
+/// libfaketime (Debian's `faketime` package), multi-threaded flavour.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// The binary, with its clock moved by `skew` (e.g. `+9h`) through libfaketime when given. The
+/// library is preloaded into the binary itself (not through the `faketime` wrapper), so the
+/// process we signal is the server.
+fn command_skewed(skew: Option<&str>, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(server_binary());
+    if let Some(skew) = skew {
+        command.env("LD_PRELOAD", LIBFAKETIME).env("FAKETIME", skew).env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    }
     command
         .env_remove("REDIS_URL")
         .env("RUST_LOG", "info")
@@ -94,7 +107,12 @@ struct Server {
 impl Server {
     /// Starts the binary and waits for its "listening on" line.
     fn start(env: &[(&str, &str)]) -> Server {
-        let mut child = command(env).spawn().expect("start the server");
+        Server::start_skewed(None, env)
+    }
+
+    /// Starts the binary with its clock moved by `skew`, under `faketime`.
+    fn start_skewed(skew: Option<&str>, env: &[(&str, &str)]) -> Server {
+        let mut child = command_skewed(skew, env).spawn().expect("start the server");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
         let sink = log.clone();
@@ -410,4 +428,46 @@ fn a_private_redis_never_adopts_another_server() {
     let message = error.to_string();
     assert!(message.contains("held by another redis-server"), "{message}");
     assert!(answers(first.port()), "the first server is untouched");
+}
+
+/// One clock: two instances of the service on one Redis, one of them with its clock 9 hours
+/// ahead (past the 8-hour absolute lifetime). Sessions are judged by Redis's clock (`TIME`), so
+/// both agree: a session created on one is live on the other, and `created_at` is Redis's time.
+/// With each instance's own clock, the skewed one would call every session expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_with_skewed_clocks_agree() {
+    if !std::path::Path::new(LIBFAKETIME).is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "faketime is missing; CI installs it (apt-get install -y faketime)"
+        );
+        eprintln!("skipped: faketime is not installed (sudo apt-get install -y faketime)");
+        return;
+    }
+    let redis = PrivateRedis::start().expect("redis");
+    let mut admin = admin(&redis).await;
+    let env = [("REDIS_URL", redis.url()), ("PORT", "0".to_string())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let honest = Server::start(&env);
+    let skewed = Server::start_skewed(Some("+9h"), &env);
+
+    for (created_on, used_on) in [(&honest, &skewed), (&skewed, &honest)] {
+        let id = session_id(login(created_on, "alice").await).await;
+        let response = plain_client()
+            .get(used_on.url("/session"))
+            .header("cookie", format!("session_id={id}"))
+            .send()
+            .await
+            .expect("session");
+        assert_eq!(response.status(), 200, "a session is live on both instances");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["expires_in"], 1800, "the full idle TTL, not capped by a skewed clock");
+        let (redis_now, _micros): (u64, u64) = query(&mut admin, &["TIME"]).await;
+        let created_at = body["created_at"].as_u64().expect("created_at");
+        assert!(redis_now.abs_diff(created_at) < 60, "created_at {created_at} is Redis's time {redis_now}");
+    }
+    for server in [honest, skewed] {
+        let (status, _) = server.stop();
+        assert!(status.success());
+    }
 }

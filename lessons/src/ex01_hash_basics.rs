@@ -1,9 +1,10 @@
 //! Exercises for lesson 01, hash basics (`book/src/01-hash-basics.md`).
 //!
-//! Check them with `cargo exercise ex01a` and `cargo exercise ex01b`.
+//! Check them with `cargo exercise 01a`, `01b` and `01c`; `cargo exercise hint 01a` helps.
 
 use std::collections::HashMap;
 
+use redis::aio::ConnectionLike;
 use session_storage::store::Session;
 
 // ANCHOR: ex01a
@@ -13,7 +14,6 @@ use session_storage::store::Session;
 /// `created_at` written as decimal text (Redis stores strings).
 pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
     // TODO: build the three pairs from `session`.
-    // Hint: `u64::to_string` turns created_at into text; field names are the struct's names.
     todo!("exercise 01a: session_fields")
 }
 // ANCHOR_END: ex01a
@@ -25,7 +25,18 @@ pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
 /// (missing key) or a partial hash is never a session.
 pub fn session_from_fields(fields: &HashMap<String, String>) -> Option<Session> {
     // TODO: read user_id, username and created_at from `fields`; give up on anything missing.
-    // Hint: `fields.get("user_id")?` returns early with None; `str::parse::<u64>().ok()?` too.
     todo!("exercise 01b: session_from_fields")
 }
 // ANCHOR_END: ex01b
+
+// ANCHOR: ex01c
+/// Exercise 01c: the `username` field of the session at `key`, or `None` when the key or the
+/// field does not exist.
+pub async fn username_of<C: ConnectionLike + Send + Sync>(
+    con: &mut C,
+    key: &str,
+) -> redis::RedisResult<Option<String>> {
+    // TODO: one HGET, read as the type that can say "nothing there".
+    todo!("exercise 01c: username_of")
+}
+// ANCHOR_END: ex01c

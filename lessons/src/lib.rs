@@ -1,19 +1,25 @@
 //! # Exercises
 //!
-//! One file per lesson, `src/exNN_<lesson>.rs`, each with two exercises (`a` and `b`). Open the
-//! file, replace each `todo!()` where the `// TODO:` says, and check one exercise at a time:
+//! One file per lesson, `src/exNN_<lesson>.rs`, with two to four exercises each, easiest first.
+//! Open the file, replace each `todo!()` where the `// TODO:` says, and check your work:
 //!
 //! ```text
-//! cargo exercise ex01a
+//! cargo exercise            # every exercise, done or not, and which one is next
+//! cargo exercise 02b        # check one; on failure, what differs from the expected answer
+//! cargo exercise hint 02b   # a nudge; `cargo exercise hint 02b more` is close to the answer
 //! ```
 //!
-//! That runs your code against the exercise's committed snapshots in `tests/snapshots/` and shows
-//! the difference when the answer is not right yet. Plain `cargo test` at the top of the
-//! repository never runs the exercises, so an unfinished one breaks nothing.
+//! A check runs your code against a private Redis and compares what it did with the answer key
+//! in `tests/snapshots/`. It never writes a snapshot, so a wrong answer can never become the
+//! expected one. Plain `cargo test` at the top of the repository never runs the exercises, so an
+//! unfinished one breaks nothing.
 //!
-//! With `--features solutions` every starter is swapped for its reference solution, which is the
-//! real code of the service in `src/`; CI checks that every solution passes and every untouched
-//! starter fails (`.ci/check-exercises`).
+//! With `--features solutions` every starter is swapped for its reference solution: the real
+//! code of the service in `src/`, or (for exercises the service has no function for) the code in
+//! `src/solutions/`. CI checks that every solution passes and every untouched starter fails
+//! (`.ci/check-exercises`).
+
+use std::time::Duration;
 
 #[cfg(not(feature = "solutions"))]
 #[allow(unused_variables)]
@@ -49,3 +55,59 @@ pub mod ex05_full_server;
 #[cfg(feature = "solutions")]
 #[path = "solutions/ex05_full_server.rs"]
 pub mod ex05_full_server;
+
+// ANCHOR: ttl_state
+/// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum TtlState {
+    /// `TTL` answered -2: there is no such key.
+    Missing,
+    /// `TTL` answered -1: the key exists and never expires.
+    Forever,
+    /// The key expires after this long.
+    ExpiresIn(Duration),
+}
+// ANCHOR_END: ttl_state
+
+/// One exercise: its short name, its check (a test in `tests/exercises.rs`), its file, and what
+/// it asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct Exercise {
+    /// `02b`.
+    pub id: &'static str,
+    /// The test that checks it.
+    pub test: &'static str,
+    /// The starter file, from the repository root.
+    pub file: &'static str,
+    /// One line on what to write.
+    pub title: &'static str,
+}
+
+/// Every exercise, in the order to do them: lesson by lesson, easiest first within each.
+pub const EXERCISES: &[Exercise] = &[
+    ex("01a", "ex01a_session_fields", EX01, "a session's hash fields"),
+    ex("01b", "ex01b_session_from_fields", EX01, "a session back from HGETALL"),
+    ex("01c", "ex01c_username_of", EX01, "one field with a typed HGET"),
+    ex("02a", "ex02a_ttl_state", EX02, "what TTL's answers mean"),
+    ex("02b", "ex02b_create_session_atomically", EX02, "create a session in one atomic step"),
+    ex("02c", "ex02c_ttls_in_one_round_trip", EX02, "many TTLs in one round trip"),
+    ex("03a", "ex03a_touch", EX03, "read and renew in one script, capped"),
+    ex("03b", "ex03b_user_ids_are_stable", EX03, "the user registry as a script"),
+    ex("04a", "ex04a_session_cookie", EX04, "the session cookie"),
+    ex("04b", "ex04b_clear_session_cookie", EX04, "the logout cookie"),
+    ex("04c", "ex04c_read_session_cookie", EX04, "find the session cookie, duplicates and all"),
+    ex("05a", "ex05a_validate_username", EX05, "validate a username"),
+    ex("05b", "ex05b_session_route", EX05, "a GET /session handler"),
+    ex("05c", "ex05c_error_status", EX05, "each error's HTTP status"),
+    ex("05d", "ex05d_logout_keeps_the_cookie_when_redis_is_down", EX05, "a logout that fails safe"),
+];
+
+const EX01: &str = "lessons/src/ex01_hash_basics.rs";
+const EX02: &str = "lessons/src/ex02_expire.rs";
+const EX03: &str = "lessons/src/ex03_sliding_ttl.rs";
+const EX04: &str = "lessons/src/ex04_cookie_flow.rs";
+const EX05: &str = "lessons/src/ex05_full_server.rs";
+
+const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
+    Exercise { id, test, file, title }
+}

@@ -1,15 +1,21 @@
 //! How the lessons talk: numbered steps, narration, and every Redis command printed in redis-cli
 //! syntax with its reply, so a learner can replay it by hand.
 //!
+//! The lessons write ordinary redis-rs code (`con.hset_multiple(..)`, `con.expire(..)`,
+//! `redis::pipe().atomic()`, `Script`) against a [`Narrated`] connection, which forwards every
+//! command to the real connection and prints it with its reply. So what a lesson shows is what
+//! an application would write, and nothing it sends goes unseen.
+//!
 //! Colour (from `colored`) is used on a terminal and dropped when the output is piped or when
 //! `NO_COLOR` is set. A [`Narrator::capture`] keeps plain text per step instead of printing it;
 //! the lesson tests snapshot those steps.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use colored::Colorize;
 use redis::aio::ConnectionLike;
-use redis::{FromRedisValue, Value};
+use redis::{Arg, Cmd, Pipeline, RedisFuture, Value};
 
 /// One numbered step of a lesson and everything it printed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,67 +42,96 @@ impl Step {
     }
 }
 
-/// Prints a lesson (or records it, for tests).
-pub struct Narrator {
+#[derive(Debug)]
+struct Transcript {
     color: bool,
     print: bool,
     preamble: String,
     steps: Vec<Step>,
 }
 
+/// Prints a lesson (or records it, for tests).
+///
+/// A handle: clones share one transcript, so the lesson and its [`Narrated`] connections (and a
+/// server task in lesson 04) all write into the same one, in the order things happen.
+#[derive(Clone, Debug)]
+pub struct Narrator {
+    transcript: Arc<Mutex<Transcript>>,
+}
+
 impl Narrator {
     /// Prints to stdout, in colour when stdout is a terminal and `NO_COLOR` is not set.
     pub fn stdout() -> Narrator {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Narrator { color, print: true, preamble: String::new(), steps: Vec::new() }
+        Narrator::new(color, true)
     }
 
     /// Records plain text per step and prints nothing.
     pub fn capture() -> Narrator {
-        Narrator { color: false, print: false, preamble: String::new(), steps: Vec::new() }
+        Narrator::new(false, false)
+    }
+
+    fn new(color: bool, print: bool) -> Narrator {
+        let transcript = Transcript { color, print, preamble: String::new(), steps: Vec::new() };
+        Narrator { transcript: Arc::new(Mutex::new(transcript)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Transcript> {
+        // A panic while printing leaves the text as it was; keep using it.
+        self.transcript.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `con`, narrated: every command sent through it is printed with its reply.
+    pub fn connection<C>(&self, con: C) -> Narrated<C> {
+        Narrated { inner: con, out: self.clone() }
     }
 
     /// The steps recorded so far.
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
+    pub fn steps(&self) -> Vec<Step> {
+        self.lock().steps.clone()
     }
 
     /// Everything before the first step (the title and set-up lines).
-    pub fn preamble(&self) -> &str {
-        &self.preamble
+    pub fn preamble(&self) -> String {
+        self.lock().preamble.clone()
     }
 
-    fn emit(&mut self, plain: &str, styled: String) {
-        if self.print {
-            print_line(if self.color { &styled } else { plain });
+    fn emit(&self, plain: &str, styled: String) {
+        let mut transcript = self.lock();
+        if transcript.print {
+            print_line(if transcript.color { &styled } else { plain });
         }
-        let sink = match self.steps.last_mut() {
+        let sink = match transcript.steps.last_mut() {
             Some(step) => &mut step.text,
-            None => &mut self.preamble,
+            None => &mut transcript.preamble,
         };
         sink.push_str(plain);
         sink.push('\n');
     }
 
     /// The lesson's title line.
-    pub fn title(&mut self, title: &str) {
+    pub fn title(&self, title: &str) {
         let line = format!("=== {title} ===");
         self.emit(&line, line.bold().to_string());
     }
 
     /// Starts step N+1.
-    pub fn step(&mut self, title: &str) {
-        let number = self.steps.len() + 1;
-        if self.print {
-            print_line("");
-        }
-        self.steps.push(Step { number, title: title.to_string(), text: String::new() });
+    pub fn step(&self, title: &str) {
+        let number = {
+            let mut transcript = self.lock();
+            if transcript.print {
+                print_line("");
+            }
+            let number = transcript.steps.len() + 1;
+            transcript.steps.push(Step { number, title: title.to_string(), text: String::new() });
+            number
+        };
         let line = format!("Step {number}: {title}");
         self.emit(&line, line.bold().cyan().to_string());
     }
 
     /// A paragraph of explanation. Each line is indented by two spaces.
-    pub fn say(&mut self, text: &str) {
+    pub fn say(&self, text: &str) {
         for line in text.lines() {
             let line = format!("  {line}");
             self.emit(&line, line.clone());
@@ -104,54 +139,35 @@ impl Narrator {
     }
 
     /// A warning or a point to remember.
-    pub fn note(&mut self, text: &str) {
+    pub fn note(&self, text: &str) {
         for line in text.lines() {
             let line = format!("  ! {line}");
             self.emit(&line, line.yellow().to_string());
         }
     }
 
-    /// Shows a command as redis-cli would echo it, without running it.
-    pub fn show_command(&mut self, args: &[&str]) {
+    /// Shows a command as redis-cli would echo it.
+    pub fn show_command<S: AsRef<str>>(&self, args: &[S]) {
         let line = format!("  redis> {}", cli_line(args));
         self.emit(&line, line.green().to_string());
     }
 
     /// Shows a reply as redis-cli prints it.
-    pub fn show_reply(&mut self, reply: &Value) {
+    pub fn show_reply(&self, reply: &Value) {
         for line in cli_reply(reply).lines() {
             let line = format!("  {line}");
             self.emit(&line, line.dimmed().to_string());
         }
     }
 
-    /// Runs one command: prints it, sends it, prints the reply, and converts it to `T`.
-    /// A Redis error reply is printed as `(error) ...` and then returned as an error.
-    pub async fn redis<T: FromRedisValue, C: ConnectionLike>(
-        &mut self,
-        con: &mut C,
-        args: &[&str],
-    ) -> redis::RedisResult<T> {
-        self.show_command(args);
-        let cmd = super::command(args);
-        let reply = match con.req_packed_command(&cmd).await {
-            Ok(reply) => reply,
-            Err(error) => {
-                let line = format!("  (error) {error}");
-                self.emit(&line, line.red().to_string());
-                return Err(error);
-            }
-        };
-        self.show_reply(&reply);
-        if let Value::ServerError(error) = &reply {
-            return Err(error.clone().into());
-        }
-        T::from_redis_value(reply).map_err(Into::into)
+    fn show_error(&self, error: &redis::RedisError) {
+        let line = format!("  (error) {error}");
+        self.emit(&line, line.red().to_string());
     }
 
     /// The closing block: commands to try by hand in redis-cli.
-    pub fn try_it_yourself(&mut self, lines: &[&str]) {
-        if self.print {
+    pub fn try_it_yourself(&self, lines: &[&str]) {
+        if self.lock().print {
             print_line("");
         }
         let heading = "Try it yourself in redis-cli:".to_string();
@@ -163,6 +179,98 @@ impl Narrator {
     }
 }
 
+// ANCHOR: narrated
+/// A connection that narrates: it forwards every command to `C` and prints it, and the reply,
+/// in redis-cli syntax. It implements redis-rs's [`ConnectionLike`], so lesson code uses it
+/// exactly like the real connection: `con.hget(..)`, `pipe.query_async(&mut con)`,
+/// `script.invoke_async(&mut con)`.
+#[derive(Clone, Debug)]
+pub struct Narrated<C> {
+    inner: C,
+    out: Narrator,
+}
+
+impl<C> Narrated<C> {
+    /// The real connection underneath, for code that must not be narrated.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            self.out.show_command(&words(cmd));
+            let reply = self.inner.req_packed_command(cmd).await;
+            match &reply {
+                Ok(value) => self.out.show_reply(value),
+                Err(error) => self.out.show_error(error),
+            }
+            reply
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            // A transaction is shown as redis-cli shows one typed by hand; a plain pipeline as
+            // its commands, one after another, with their replies.
+            let transaction = pipeline.is_transaction();
+            if transaction {
+                self.out.show_command(&["MULTI"]);
+                self.out.show_reply(&Value::Okay);
+            }
+            let commands: Vec<Vec<String>> = pipeline.cmd_iter().map(words).collect();
+            if transaction {
+                for command in &commands {
+                    self.out.show_command(command);
+                    self.out.show_reply(&Value::SimpleString("QUEUED".into()));
+                }
+                self.out.show_command(&["EXEC"]);
+            }
+            let replies = self.inner.req_packed_commands(pipeline, offset, count).await;
+            match &replies {
+                Ok(values) if transaction => {
+                    for value in values {
+                        self.out.show_reply(value);
+                    }
+                }
+                Ok(values) => {
+                    for (command, value) in commands.iter().zip(values) {
+                        self.out.show_command(command);
+                        self.out.show_reply(value);
+                    }
+                }
+                Err(error) => self.out.show_error(error),
+            }
+            replies
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}
+// ANCHOR_END: narrated
+
+/// A command's words, for printing. A script's source (it has line breaks) is shown by its
+/// size: the lesson prints the source itself where it matters.
+fn words(cmd: &Cmd) -> Vec<String> {
+    cmd.args_iter()
+        .map(|arg| match arg {
+            Arg::Simple(bytes) if bytes.contains(&b'\n') => {
+                format!("<script, {} lines>", bytes.iter().filter(|b| **b == b'\n').count())
+            }
+            Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => "0".into(),
+        })
+        .collect()
+}
+
 /// Prints one line to stdout. A closed stdout (`cargo run --example 02_expire | head`) is not an
 /// error: the lesson carries on silently, so it still deletes the keys it wrote.
 fn print_line(line: &str) {
@@ -172,8 +280,8 @@ fn print_line(line: &str) {
 
 /// A command line as you would type it into redis-cli: arguments with spaces, quotes or
 /// nothing in them are quoted.
-pub fn cli_line(args: &[&str]) -> String {
-    args.iter().map(|arg| cli_quote(arg)).collect::<Vec<_>>().join(" ")
+pub fn cli_line<S: AsRef<str>>(args: &[S]) -> String {
+    args.iter().map(|arg| cli_quote(arg.as_ref())).collect::<Vec<_>>().join(" ")
 }
 
 fn cli_quote(arg: &str) -> String {
@@ -242,11 +350,14 @@ fn numbered<'a>(items: impl Iterator<Item = &'a Value>) -> String {
 /// Finds a Redis for a lesson (`REDIS_URL`, else 127.0.0.1:6379, else a private redis-server)
 /// and says which. On failure prints why (with install instructions when redis-server is
 /// missing) and returns `None`.
-pub async fn connect_for_lesson(out: &mut Narrator) -> Option<crate::RedisHandle> {
+pub async fn connect_for_lesson(out: &Narrator) -> Option<crate::RedisHandle> {
     let url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
     match crate::redis_conn::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
         Ok(handle) => {
             out.note(&handle.describe());
+            if let Some(warning) = handle.version_warning() {
+                out.note(&warning);
+            }
             Some(handle)
         }
         Err(error) => {
@@ -259,14 +370,13 @@ pub async fn connect_for_lesson(out: &mut Narrator) -> Option<crate::RedisHandle
 /// A lesson's whole `main`: find Redis ([`connect_for_lesson`]), run the lesson with a
 /// narrator on stdout, and turn the result into an exit code (printing the error, if any).
 pub async fn run_lesson(
-    lesson: impl AsyncFnOnce(&mut Narrator, &mut redis::aio::ConnectionManager) -> redis::RedisResult<()>,
+    lesson: impl AsyncFnOnce(&Narrator, redis::aio::ConnectionManager) -> redis::RedisResult<()>,
 ) -> std::process::ExitCode {
-    let mut out = Narrator::stdout();
-    let Some(redis) = connect_for_lesson(&mut out).await else {
+    let out = Narrator::stdout();
+    let Some(redis) = connect_for_lesson(&out).await else {
         return std::process::ExitCode::FAILURE;
     };
-    let mut con = redis.manager.clone();
-    match lesson(&mut out, &mut con).await {
+    match lesson(&out, redis.manager.clone()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -307,7 +417,7 @@ mod tests {
 
     #[test]
     fn steps_are_recorded_with_names() {
-        let mut narrator = Narrator::capture();
+        let narrator = Narrator::capture();
         narrator.title("Lesson");
         narrator.step("Why a hash?");
         narrator.say("Because.");

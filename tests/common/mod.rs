@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
+use session_storage::workbook::Narrator;
 pub use session_storage::workbook::parse_commandstats;
 use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app_with, connect, serve};
 use tokio::sync::oneshot;
@@ -314,7 +315,7 @@ pub async fn lesson_redis() -> (PrivateRedis, redis::aio::ConnectionManager) {
 /// `steps` is the number of steps the lesson has: a lesson that loses a step fails here, and so
 /// does a committed snapshot of this lesson that no step produces any more (the book would keep
 /// showing it).
-pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator, steps: usize) {
+pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
     assert_eq!(narrator.steps().len(), steps, "{lesson}: the number of steps changed");
     let produced: std::collections::BTreeSet<String> =
         narrator.steps().iter().map(|step| format!("{lesson}__{}.snap", step.snapshot_name())).collect();
@@ -346,16 +347,126 @@ pub fn assert_steps(lesson: &str, narrator: &session_storage::workbook::Narrator
         (r"(redis> PTTL \S+\n  )\(integer\) 1(79[0-9]{4}|800000)\n", "$1(integer) [1790000..=1800000]\n"),
         // A TTL of 5 s read just after it was set (lesson 03's absolute cap): 3 to 5.
         (r"(redis> TTL \S+\n  )\(integer\) [345]\n", "$1(integer) [3..=5]\n"),
+        // The script's TTL with 5 s of the absolute lifetime left: 4 if Redis's second ticked.
+        (r"(  4\) )\(integer\) [345]\n", "$1(integer) [3..=5]\n"),
+        // TIME's second element: microseconds.
+        (r#"(redis> TIME\n  1\) [^\n]+\n  2\) )"[0-9]{1,6}"\n"#, "$1\"[microseconds]\"\n"),
+        // A connection's id depends on how many connected before it.
+        (
+            r"(  redis> CLIENT ID\n  redis> CLIENT ID\n)  \(integer\) [0-9]+\n  \(integer\) [0-9]+\n",
+            "$1  (integer) [client id]\n  (integer) [client id]\n",
+        ),
         // A PTTL read just after PEXPIRE 2000 (lesson 02): anything up to 2000 ms.
         (r"(redis> PTTL \S+\n  )\(integer\) ([0-9]{1,3}|1[0-9]{3}|2000)\n", "$1(integer) [0..=2000]\n"),
     ] {
         settings.add_filter(pattern, replacement);
     }
+    // Distinct session ids are told apart: the first one the lesson shows is [uuid-1], the next
+    // [uuid-2], and so on, across all its steps.
+    let uuid = uuid_regex();
+    let mut seen: Vec<String> = Vec::new();
     settings.bind(|| {
         for step in narrator.steps() {
-            insta::assert_snapshot!(format!("{lesson}__{}", step.snapshot_name()), step.text);
+            let text = uuid.replace_all(&step.text, |found: &regex::Captures| {
+                let id = found[0].to_string();
+                let n = seen.iter().position(|s| *s == id).unwrap_or_else(|| {
+                    seen.push(id);
+                    seen.len() - 1
+                });
+                format!("[uuid-{}]", n + 1)
+            });
+            insta::assert_snapshot!(format!("{lesson}__{}", step.snapshot_name()), text);
         }
     });
+}
+
+/// Runs a lesson against its own private Redis, as its test: every command it causes is in its
+/// transcript (checked against Redis's MONITOR), one snapshot per step, and no key left behind.
+pub async fn check_lesson(
+    lesson: &str,
+    steps: usize,
+    run: impl AsyncFnOnce(&Narrator, redis::aio::ConnectionManager) -> redis::RedisResult<()>,
+) {
+    let (redis, mut con) = lesson_redis().await;
+    let monitor = Monitor::start(&redis);
+    let out = Narrator::capture();
+    run(&out, con.clone()).await.expect("the lesson runs");
+    let sent = monitor.commands(&redis);
+    let mut shown = transcript_commands(&out);
+    let mut sent_sorted = sent.clone();
+    shown.sort();
+    sent_sorted.sort();
+    assert_eq!(shown, sent_sorted, "{lesson}: the transcript must show exactly the commands Redis received");
+    assert_steps(lesson, &out, steps);
+    assert_no_keys_left(&mut con).await;
+}
+
+/// The command names a transcript shows (`redis> HGET ...` gives `HGET`), in order.
+pub fn transcript_commands(out: &Narrator) -> Vec<String> {
+    let mut text = out.preamble();
+    for step in out.steps() {
+        text.push_str(&step.text);
+    }
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("redis> "))
+        .filter_map(|command| command.split_whitespace().next())
+        .map(str::to_uppercase)
+        .collect()
+}
+
+/// Redis's own record of the commands it ran (`MONITOR`), read on a thread of its own. Commands a
+/// script runs inside Redis are left out: they are part of the EVALSHA that the transcript shows.
+pub struct Monitor {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    marker: String,
+}
+
+impl Monitor {
+    pub fn start(redis: &PrivateRedis) -> Monitor {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", redis.port())).expect("monitor connection");
+        stream.write_all(b"MONITOR\r\n").expect("MONITOR");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let mut reader = BufReader::new(stream);
+        let mut ok = String::new();
+        reader.read_line(&mut ok).expect("MONITOR answers");
+        assert_eq!(ok.trim_end(), "+OK", "MONITOR did not start");
+        let marker = format!("end-of-lesson-{}", session_storage::SessionId::new());
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, end) = (lines.clone(), marker.clone());
+        let reader = std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                if line.contains(&end) {
+                    break;
+                }
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        Monitor { lines, reader: Some(reader), marker }
+    }
+
+    /// Stops recording (after a marker command, so every earlier command has been read) and
+    /// returns the names of the commands clients sent, in order.
+    pub fn commands(mut self, redis: &PrivateRedis) -> Vec<String> {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", redis.port())).expect("marker connection");
+        stream.write_all(format!("ECHO {}\r\n", self.marker).as_bytes()).expect("marker");
+        let mut answer = [0u8; 64];
+        let _ = stream.read(&mut answer);
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("monitor reader");
+        }
+        let lines = self.lines.lock().expect("lines");
+        lines
+            .iter()
+            .filter(|line| !line.contains(" lua] "))
+            .filter_map(|line| line.split_once("] \"")?.1.split('"').next().map(str::to_uppercase))
+            .collect()
+    }
 }
 
 /// The lesson deleted everything it wrote.

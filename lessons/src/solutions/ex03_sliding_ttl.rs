@@ -1,3 +1,4 @@
-//! Reference solution for lesson 03: the service's own `touch` (`src/store.rs`, anchor `touch`).
+//! Reference solutions for lesson 03: the service's own `touch` and `user_id_for`
+//! (`src/store.rs`, anchors `touch` and `user_id`).
 
-pub use session_storage::store::touch;
+pub use session_storage::store::{touch, user_id_for};

@@ -1,0 +1,250 @@
+//! `cargo exercise`: the exercise loop.
+//!
+//! ```text
+//! cargo exercise            every exercise, done or not, and the next one to do
+//! cargo exercise 02b        check one exercise; say what is missing or what differs
+//! cargo exercise hint 02b   a nudge; `cargo exercise hint 02b more` comes close to the answer
+//! ```
+//!
+//! A check runs the exercise's test (`lessons/tests/exercises.rs`) with `INSTA_UPDATE=no`, so a
+//! wrong answer never writes a snapshot, and shows only what matters: the `TODO` still to do, or
+//! the difference from the expected answer, or the compiler's errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use lessons::{EXERCISES, Exercise};
+
+/// What a check found.
+enum Outcome {
+    Done,
+    NotStarted,
+    Wrong(String),
+    DoesNotCompile(String),
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["list"] => list(),
+        ["hint", id] => hint(id, false),
+        ["hint", id, "more"] => hint(id, true),
+        [id] => check(id),
+        _ => {
+            eprintln!("usage: cargo exercise [ID | hint ID [more]]   (IDs look like 02b)");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // lessons/ is one level below the repository root.
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn find(id: &str) -> Option<&'static Exercise> {
+    let id = id.trim_start_matches("ex");
+    EXERCISES.iter().find(|exercise| exercise.id == id)
+}
+
+/// `file:line` of the exercise's `todo!()`, or of its anchor once the `todo!()` is gone.
+fn location(exercise: &Exercise) -> String {
+    let text = std::fs::read_to_string(root().join(exercise.file)).unwrap_or_default();
+    let todo = format!("todo!(\"exercise {}", exercise.id);
+    let anchor = format!("ANCHOR: ex{}", exercise.id);
+    let line = text
+        .lines()
+        .position(|line| line.contains(&todo))
+        .or_else(|| text.lines().position(|line| line.contains(&anchor)))
+        .map_or(1, |index| index + 1);
+    format!("{}:{line}", exercise.file)
+}
+
+/// Runs the exercise checks named by `filter` (all of them when empty) and returns the output.
+fn run_tests(filter: &[&str]) -> (bool, String) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root())
+        .args(["test", "-p", "lessons", "--test", "exercises", "--color", "never", "--"])
+        .args(filter)
+        .env("INSTA_UPDATE", "no")
+        .env("INSTA_FORCE_PASS", "0")
+        .env("RUST_BACKTRACE", "0")
+        .env("NO_COLOR", "1");
+    if filter.len() == 1 {
+        command.arg("--exact");
+    }
+    match command.output() {
+        Ok(output) => {
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            (output.status.success(), text)
+        }
+        Err(error) => (false, format!("could not run cargo: {error}")),
+    }
+}
+
+/// The part of a test's output that is about `test`.
+fn section<'a>(output: &'a str, test: &str) -> &'a str {
+    let start = format!("---- {test} stdout ----");
+    let own = match output.split_once(&start) {
+        Some((_, rest)) => rest.split("\n---- ").next().unwrap_or(rest),
+        None => output,
+    };
+    own.split("\nfailures:").next().unwrap_or(own)
+}
+
+fn outcome(exercise: &Exercise, passed: bool, output: &str) -> Outcome {
+    if output.contains("error[E") || output.contains("error: could not compile") {
+        return Outcome::DoesNotCompile(compiler_errors(output));
+    }
+    let own = section(output, exercise.test);
+    if passed || output.contains(&format!("test {} ... ok", exercise.test)) {
+        Outcome::Done
+    } else if own.contains(&format!("not yet implemented: exercise {}", exercise.id)) {
+        Outcome::NotStarted
+    } else {
+        Outcome::Wrong(difference(own))
+    }
+}
+
+/// The compiler's errors, without cargo's progress lines.
+fn compiler_errors(output: &str) -> String {
+    output
+        .lines()
+        .skip_while(|line| !line.starts_with("error") && !line.starts_with("warning"))
+        .filter(|line| !line.trim_start().starts_with("Compiling") && !line.contains("could not compile"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// insta's comparison of the expected answer (-) with yours (+), without its advice about
+/// accepting snapshots (the answer key is not yours to change) and without panic noise.
+fn difference(output: &str) -> String {
+    let noise = [
+        "cargo insta",
+        "INSTA_",
+        "Stopped on the first failure",
+        "snapshot assertion for",
+        "note: run with",
+        "stack backtrace",
+        "thread '",
+    ];
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|line| !noise.iter().any(|n| line.contains(n)))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "(no difference was shown: the check stopped with a panic; run it directly with \
+                `cargo test -p lessons --test exercises` to see it)"
+            .into();
+    }
+    lines.join("\n")
+}
+
+fn check(id: &str) -> ExitCode {
+    let Some(exercise) = find(id) else {
+        eprintln!("no exercise {id:?}; `cargo exercise` lists them all");
+        return ExitCode::FAILURE;
+    };
+    let (passed, output) = run_tests(&[exercise.test]);
+    match outcome(exercise, passed, &output) {
+        Outcome::Done => {
+            println!("✓ exercise {}: {} — done.", exercise.id, exercise.title);
+            if let Some(next) = next_after(exercise) {
+                println!("  Next: cargo exercise {} ({})", next.id, next.title);
+            }
+            ExitCode::SUCCESS
+        }
+        Outcome::NotStarted => {
+            println!("✗ exercise {}: {} — not started yet.", exercise.id, exercise.title);
+            println!("  Replace the todo!() at {} where its TODO says.", location(exercise));
+            println!("  Stuck? cargo exercise hint {}", exercise.id);
+            ExitCode::FAILURE
+        }
+        Outcome::Wrong(difference) => {
+            println!("{difference}");
+            println!();
+            println!("✗ exercise {}: {} — not right yet.", exercise.id, exercise.title);
+            println!("  Above: what the check expected (-) and what your code did (+).");
+            println!("  Your code: {}. Stuck? cargo exercise hint {}", location(exercise), exercise.id);
+            ExitCode::FAILURE
+        }
+        Outcome::DoesNotCompile(errors) => {
+            println!("{errors}");
+            println!();
+            println!("✗ the exercises do not compile yet: fix the errors above first.");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn next_after(exercise: &Exercise) -> Option<&'static Exercise> {
+    let index = EXERCISES.iter().position(|e| e.id == exercise.id)?;
+    EXERCISES.get(index + 1)
+}
+
+fn list() -> ExitCode {
+    let (_, output) = run_tests(&[]);
+    if output.contains("error[E") || output.contains("error: could not compile") {
+        println!("{}", compiler_errors(&output));
+        println!();
+        println!("✗ the exercises do not compile yet: fix the errors above first.");
+        return ExitCode::FAILURE;
+    }
+    let mut next = None;
+    let mut done = 0;
+    for exercise in EXERCISES {
+        let passed = output.contains(&format!("test {} ... ok", exercise.test));
+        let (mark, state) = match outcome(exercise, passed, &output) {
+            Outcome::Done => {
+                done += 1;
+                ("✓", "done")
+            }
+            Outcome::NotStarted => ("·", "not started"),
+            Outcome::Wrong(_) | Outcome::DoesNotCompile(_) => ("✗", "not right yet"),
+        };
+        if state != "done" && next.is_none() {
+            next = Some(exercise);
+        }
+        println!("{mark} {}  {:<48} {state}", exercise.id, exercise.title);
+    }
+    println!();
+    println!("{done} of {} done.", EXERCISES.len());
+    match next {
+        Some(exercise) => {
+            println!("Next: cargo exercise {}   ({})", exercise.id, location(exercise));
+            ExitCode::FAILURE
+        }
+        None => {
+            println!("All done. The book's chapters show the service's own code for each one.");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn hint(id: &str, more: bool) -> ExitCode {
+    let Some(exercise) = find(id) else {
+        eprintln!("no exercise {id:?}; `cargo exercise` lists them all");
+        return ExitCode::FAILURE;
+    };
+    let level = if more { "more" } else { "nudge" };
+    let path = root().join("lessons/hints").join(exercise.id).join(format!("{level}.md"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            println!("Hint for {} ({}):\n", exercise.id, exercise.title);
+            println!("{}", text.trim_end());
+            if !more {
+                println!("\nStill stuck? cargo exercise hint {} more", exercise.id);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
