@@ -18,7 +18,7 @@
 //! calls the store (and the naive handler) made (`SessionStore::round_trips`); commands are `INFO commandstats` calls,
 //! including those a script runs inside Redis.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::Command;
 use std::sync::Arc;
@@ -351,6 +351,8 @@ fn parse_wrk(
 struct Memory {
     session_bytes: u64,
     encoding: String,
+    /// The same session as one JSON string under a key of the same length (lesson 01's other way).
+    json_bytes: u64,
     registry_bytes_per_user: f64,
     registry_users: u64,
 }
@@ -362,6 +364,14 @@ async fn memory_figures(
     let key = format!("session:{session_id}");
     let session_bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&key).query_async(admin).await?;
     let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(&key).query_async(admin).await?;
+    // The same fields as a JSON string, under a key of the same length, as lesson 01 compares.
+    let fields: HashMap<String, String> = redis::cmd("HGETALL").arg(&key).query_async(admin).await?;
+    let session = Session::from_fields(&fields).ok_or("the bench session is not a whole session")?;
+    let json_key = format!("sessjson:{session_id}");
+    let () =
+        redis::cmd("SET").arg(&json_key).arg(serde_json::to_string(&session)?).query_async(admin).await?;
+    let json_bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&json_key).query_async(admin).await?;
+    let () = redis::cmd("DEL").arg(&json_key).query_async(admin).await?;
     let keys = Keys::prefixed("benchmem:");
     let users = 10_000u64;
     for i in 0..users {
@@ -379,6 +389,7 @@ async fn memory_figures(
     Ok(Memory {
         session_bytes,
         encoding,
+        json_bytes,
         registry_bytes_per_user: (registry + counter) as f64 / users as f64,
         registry_users: users,
     })
@@ -428,9 +439,14 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
     );
     let _ = writeln!(
         out,
-        "Memory: one session is {} bytes (MEMORY USAGE of `session:<uuid>`, `{}` encoding), against the original layout's 152 bytes \
-         (the same key and three fields). The user registry costs {:.1} bytes per user (measured over {} users: hash `users:ids` plus the counter).",
-        memory.session_bytes, memory.encoding, memory.registry_bytes_per_user, memory.registry_users
+        "Memory: one session is {} bytes (MEMORY USAGE of `session:<uuid>`, `{}` encoding); the same session as a JSON string \
+         under a key of the same length is {} bytes. The user registry costs {:.1} bytes per user (measured over {} users: hash \
+         `users:ids` plus the counter).",
+        memory.session_bytes,
+        memory.encoding,
+        memory.json_bytes,
+        memory.registry_bytes_per_user,
+        memory.registry_users
     );
     let mix = &rows[4];
     let login = &rows[3];

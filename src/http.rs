@@ -62,7 +62,9 @@ pub struct LoginResponse {
     /// The name that logged in.
     #[schema(example = "alice")]
     pub username: String,
-    /// The new session id (also in the `session_id` cookie).
+    /// The new session id (also in the `session_id` cookie). Kept for compatibility with the
+    /// original mini-project; it costs something: a page script that calls `/login` can read
+    /// it, which the HttpOnly cookie alone would prevent. Drop it where compatibility allows.
     #[schema(example = "0f8fad5b-d9cb-469f-a165-70867728950e")]
     pub session_id: String,
 }

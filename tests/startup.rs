@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use session_storage::PrivateRedis;
 
 /// Builds `05_full_server` once per test run (a no-op when `cargo test` already built it with the
@@ -168,21 +168,11 @@ impl Drop for Server {
 }
 
 async fn login(server: &Server, username: &str) -> reqwest::Response {
-    plain_client()
-        .post(server.url("/login"))
-        .json(&json!({"username": username, "password": "pw"}))
-        .send()
-        .await
-        .expect("login")
+    post_login_at(&plain_client(), &server.url("/login"), username).await
 }
 
 async fn profile(server: &Server, id: &str) -> reqwest::Response {
-    plain_client()
-        .get(server.url("/profile"))
-        .header("cookie", format!("session_id={id}"))
-        .send()
-        .await
-        .expect("profile")
+    get_with_session(&server.url("/profile"), id).await
 }
 
 async fn session_id(response: reqwest::Response) -> String {
@@ -453,12 +443,7 @@ async fn instances_with_skewed_clocks_agree() {
 
     for (created_on, used_on) in [(&honest, &skewed), (&skewed, &honest)] {
         let id = session_id(login(created_on, "alice").await).await;
-        let response = plain_client()
-            .get(used_on.url("/session"))
-            .header("cookie", format!("session_id={id}"))
-            .send()
-            .await
-            .expect("session");
+        let response = get_with_session(&used_on.url("/session"), &id).await;
         assert_eq!(response.status(), 200, "a session is live on both instances");
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["expires_in"], 1800, "the full idle TTL, not capped by a skewed clock");

@@ -190,13 +190,6 @@ pub struct Narrated<C> {
     out: Narrator,
 }
 
-impl<C> Narrated<C> {
-    /// The real connection underneath, for code that must not be narrated.
-    pub fn inner(&self) -> &C {
-        &self.inner
-    }
-}
-
 impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {

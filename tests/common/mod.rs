@@ -215,8 +215,13 @@ pub fn max_age(set_cookie: &str) -> u64 {
 }
 
 pub async fn post_login(client: &reqwest::Client, app: &TestApp, username: &str) -> reqwest::Response {
+    post_login_at(client, &app.url("/login"), username).await
+}
+
+/// `POST url` with a login body for `username`.
+pub async fn post_login_at(client: &reqwest::Client, url: &str, username: &str) -> reqwest::Response {
     client
-        .post(app.url("/login"))
+        .post(url)
         .json(&serde_json::json!({"username": username, "password": "pw"}))
         .send()
         .await
@@ -232,12 +237,17 @@ pub async fn login_id(app: &TestApp, username: &str) -> String {
 }
 
 pub async fn profile_with(app: &TestApp, session_id: &str) -> reqwest::Response {
+    get_with_session(&app.url("/profile"), session_id).await
+}
+
+/// `GET url` with `session_id` in the Cookie header, from a client that keeps nothing.
+pub async fn get_with_session(url: &str, session_id: &str) -> reqwest::Response {
     plain_client()
-        .get(app.url("/profile"))
+        .get(url)
         .header("cookie", format!("session_id={session_id}"))
         .send()
         .await
-        .expect("profile request")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
 /// Redaction for a canonical UUID v4: checks the shape, then hides the random value.
