@@ -12,7 +12,8 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use session_storage::{
-    AppState, Config, RedisOrigin, SessionStore, app, connect_or_start, serve, shutdown_signal,
+    AppState, Config, RedisOrigin, SessionStore, app, connect_or_start, raise_open_files_limit, serve_with,
+    shutdown_signal,
 };
 
 /// mimalloc instead of the system allocator: the request path allocates small buffers, and
@@ -50,8 +51,27 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // The address actually bound: with PORT=0 the system picks the port.
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (API docs at /docs)");
+    let mut limits = config.limits;
+    match raise_open_files_limit() {
+        Ok((soft, hard)) => {
+            // Keep some descriptors for Redis, logs and the listener itself.
+            let fits = usize::try_from(soft.saturating_sub(64)).unwrap_or(usize::MAX).max(1);
+            if limits.max_connections > fits {
+                tracing::warn!(
+                    "MAX_CONNECTIONS {} is more than {soft} open files allow: using {fits}",
+                    limits.max_connections
+                );
+                limits.max_connections = fits;
+            }
+            tracing::info!(
+                "open files: {soft} (hard limit {hard}); at most {} connections",
+                limits.max_connections
+            );
+        }
+        Err(error) => tracing::warn!("could not read or raise the open-files limit: {error}"),
+    }
     let state = AppState { store, cookie_secure: config.cookie_secure };
-    let served = serve(listener, app(state), shutdown_signal()).await;
+    let served = serve_with(listener, app(state), shutdown_signal(), limits).await;
     if let RedisOrigin::Private(server) = redis.origin {
         tracing::info!("stopping the private redis-server on port {}", server.port());
     }

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::server::Limits;
 use crate::store::Lifetimes;
 
 /// Everything the service can be told from outside.
@@ -27,6 +28,9 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `REDIS_TIMEOUT_MS`, default 500: the longest a request waits for Redis before a 503.
     pub redis_timeout: Duration,
+    /// `HEADER_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`, `BODY_TIMEOUT_SECS`, `REQUEST_TIMEOUT_SECS` and
+    /// `MAX_CONNECTIONS`: what each connection may cost (see [`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -38,6 +42,7 @@ impl Default for Config {
             lifetimes: Lifetimes::DEFAULT,
             cookie_secure: false,
             redis_timeout: Duration::from_millis(500),
+            limits: Limits::DEFAULT,
         }
     }
 }
@@ -118,7 +123,24 @@ impl Config {
             })?;
 
         let lifetimes = Lifetimes { idle, absolute };
-        Ok(Config { redis_url, host, port, lifetimes, cookie_secure, redis_timeout })
+        let seconds = |value: &str| match value.parse::<u64>() {
+            Ok(secs) if (1..=3600).contains(&secs) => Ok(Duration::from_secs(secs)),
+            _ => Err("expected whole seconds from 1 to 3600".to_string()),
+        };
+        let d = defaults.limits;
+        let limits = Limits {
+            header_timeout: parse(&get, "HEADER_TIMEOUT_SECS", d.header_timeout, seconds)?,
+            idle_timeout: parse(&get, "IDLE_TIMEOUT_SECS", d.idle_timeout, seconds)?,
+            body_timeout: parse(&get, "BODY_TIMEOUT_SECS", d.body_timeout, seconds)?,
+            request_timeout: parse(&get, "REQUEST_TIMEOUT_SECS", d.request_timeout, seconds)?,
+            max_connections: parse(&get, "MAX_CONNECTIONS", d.max_connections, |v| {
+                match v.parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                    _ => Err("expected a number of connections from 1 to 1000000".into()),
+                }
+            })?,
+        };
+        Ok(Config { redis_url, host, port, lifetimes, cookie_secure, redis_timeout, limits })
     }
 }
 
@@ -162,6 +184,7 @@ mod tests {
         assert_eq!(config.lifetimes.idle, Duration::from_secs(1800));
         assert_eq!(config.lifetimes.absolute, Duration::from_secs(28_800));
         assert_eq!(config.redis_timeout, Duration::from_millis(500));
+        assert_eq!(config.limits, Limits::DEFAULT);
         assert!(!config.cookie_secure);
         assert_eq!(config.redis_url, None);
     }
@@ -176,8 +199,23 @@ mod tests {
             ("SESSION_ABSOLUTE_TTL_SECS", "120"),
             ("COOKIE_SECURE", "TRUE"),
             ("REDIS_TIMEOUT_MS", "250"),
+            ("HEADER_TIMEOUT_SECS", "5"),
+            ("IDLE_TIMEOUT_SECS", "75"),
+            ("BODY_TIMEOUT_SECS", "6"),
+            ("REQUEST_TIMEOUT_SECS", "20"),
+            ("MAX_CONNECTIONS", "500"),
         ])
         .expect("valid");
+        assert_eq!(
+            config.limits,
+            Limits {
+                header_timeout: Duration::from_secs(5),
+                idle_timeout: Duration::from_secs(75),
+                body_timeout: Duration::from_secs(6),
+                request_timeout: Duration::from_secs(20),
+                max_connections: 500,
+            }
+        );
         assert_eq!(config.redis_url.as_deref(), Some("redis://10.0.0.1:7000"));
         assert_eq!(config.addr().to_string(), "0.0.0.0:9000");
         assert_eq!(config.lifetimes.idle, Duration::from_secs(60));
@@ -197,6 +235,11 @@ mod tests {
             ("COOKIE_SECURE", "maybe"),
             ("REDIS_TIMEOUT_MS", "0"),
             ("REDIS_URL", "http://example"),
+            ("HEADER_TIMEOUT_SECS", "0"),
+            ("IDLE_TIMEOUT_SECS", "forever"),
+            ("BODY_TIMEOUT_SECS", "3601"),
+            ("REQUEST_TIMEOUT_SECS", "-1"),
+            ("MAX_CONNECTIONS", "0"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

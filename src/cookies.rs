@@ -1,5 +1,9 @@
-//! The `session_id` cookie: reading it from a request, and the `Set-Cookie` headers the service
+//! The session cookie: reading it from a request, and the `Set-Cookie` headers the service
 //! sends. Introduced in lesson 04.
+//!
+//! Over plain HTTP the cookie is `session_id`, as in the original service. With
+//! `COOKIE_SECURE=true` it is `__Host-session_id`: browsers accept a `__Host-` cookie only with
+//! `Secure`, `Path=/` and no `Domain`, so a sibling subdomain (or plain HTTP) cannot plant one.
 //!
 //! Formatting uses the `cookie` crate rather than `format!`, so attribute spelling, `Max-Age`
 //! and the removal form are right by construction.
@@ -11,70 +15,95 @@ use cookie::{Cookie, CookieBuilder, SameSite};
 
 use crate::store::SessionId;
 
-/// The cookie's name, as in the original service.
+/// The cookie's name over plain HTTP, as in the original service.
 pub(crate) const COOKIE_NAME: &str = "session_id";
+/// The cookie's name with `COOKIE_SECURE=true`.
+pub(crate) const SECURE_COOKIE_NAME: &str = "__Host-session_id";
+/// The most session ids one request makes the service try.
+pub const MAX_SESSION_COOKIES: usize = 3;
 
-/// What the request's `Cookie` headers say about the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionCookie {
-    /// No `session_id` cookie at all.
-    Missing,
-    /// A `session_id` that can never be valid: not a canonical UUID, sent twice, or in a header
-    /// that is not text. Rejected without asking Redis.
-    Malformed,
-    /// A well-formed id; only Redis can say whether it is a live session.
-    Present(SessionId),
+/// The session cookie's name: `__Host-session_id` when `secure`, else `session_id`.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
 }
 
-impl SessionCookie {
-    /// The id, if well-formed.
-    pub fn id(self) -> Option<SessionId> {
-        match self {
-            SessionCookie::Present(id) => Some(id),
-            _ => None,
+/// The well-formed session ids a request carries, in the order it sent them: at most
+/// [`MAX_SESSION_COOKIES`]. Kept inline (no allocation per request).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionIds {
+    ids: [Option<SessionId>; MAX_SESSION_COOKIES],
+}
+
+impl SessionIds {
+    /// Adds `id` if there is room; false when full.
+    pub fn push(&mut self, id: SessionId) -> bool {
+        match self.ids.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(id);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.ids.iter().flatten().copied()
+    }
+
+    /// The first id, if any.
+    pub fn first(&self) -> Option<SessionId> {
+        self.ids[0]
+    }
+
+    /// True when the request named no well-formed session id.
+    pub fn is_empty(&self) -> bool {
+        self.ids[0].is_none()
     }
 }
 
 // ANCHOR: read_cookie
-/// Finds `session_id` across every `Cookie` header of a request.
+/// The session ids in a request's `Cookie` headers (a browser may send several), in order.
 ///
-/// Two `session_id` cookies are refused rather than "first wins": a sibling subdomain can plant
-/// a second cookie of the same name (cookie tossing), and guessing which one the user meant is how
-/// fixation bugs start.
-pub fn read_session_cookie(headers: &HeaderMap) -> SessionCookie {
-    let mut found = None;
+/// Only canonical ids count: anything else is skipped without asking Redis. Several cookies of
+/// the same name happen: a sibling subdomain can plant one (cookie tossing), and refusing the
+/// request would lock the user out, since logging in again cannot remove a cookie set for another
+/// domain or path. So each well-formed one is tried, at most three, and the first live session
+/// wins (see `authenticate`). Over HTTPS the `__Host-` name makes planting impossible.
+pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
+    let name = cookie_name(secure);
+    let mut ids = SessionIds::default();
     for header in headers.get_all(COOKIE) {
         let Ok(text) = header.to_str() else {
-            return SessionCookie::Malformed;
+            continue;
         };
         for cookie in Cookie::split_parse(text).flatten() {
-            if cookie.name() != COOKIE_NAME {
+            if cookie.name() != name {
                 continue;
             }
-            if found.is_some() {
-                return SessionCookie::Malformed;
+            if let Some(id) = SessionId::parse(cookie.value())
+                && !ids.iter().any(|seen| seen == id)
+                && !ids.push(id)
+            {
+                return ids;
             }
-            found = Some(SessionId::parse(cookie.value()));
         }
     }
-    match found {
-        None => SessionCookie::Missing,
-        Some(None) => SessionCookie::Malformed,
-        Some(Some(id)) => SessionCookie::Present(id),
-    }
+    ids
 }
 // ANCHOR_END: read_cookie
 
 // ANCHOR: set_cookie
-/// `session_id=<id>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<ttl>` (+ `Secure`).
+/// `session_id=<id>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<ttl>`, or with `secure`
+/// `__Host-session_id=<id>; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=<ttl>`.
 ///
 /// - `HttpOnly`: page scripts cannot read it through `document.cookie`.
 /// - `SameSite=Lax`: not sent on cross-site POSTs, which blunts CSRF against `/logout`.
 /// - `Path=/`: every route of the site gets it.
 /// - `Max-Age`: the browser forgets it when Redis does; re-sent on every renewal. It also makes
 ///   the cookie persistent: it outlives a browser restart until it expires.
-/// - `Secure` (with `COOKIE_SECURE=true`): only ever sent over HTTPS.
+/// - `Secure` and the `__Host-` name (with `COOKIE_SECURE=true`): only ever sent over HTTPS, and
+///   no other site, subdomain or path can set a cookie of that name.
 pub fn session_cookie(id: &SessionId, max_age: Duration, secure: bool) -> HeaderValue {
     let max_age = cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
     header_value(&with_attributes(id.to_string(), secure).max_age(max_age).build())
@@ -93,7 +122,11 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 /// The attributes both cookies share. A browser deletes a cookie only when the removal names the
 /// same name, path (and domain): building both from here keeps them in step by construction.
 fn with_attributes(value: String, secure: bool) -> CookieBuilder<'static> {
-    Cookie::build((COOKIE_NAME, value)).http_only(true).same_site(SameSite::Lax).path("/").secure(secure)
+    Cookie::build((cookie_name(secure), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
 }
 // ANCHOR_END: cookie_attributes
 
@@ -114,31 +147,51 @@ mod tests {
         map
     }
 
-    #[test]
-    fn reads_the_cookie_among_others() {
-        let id = SessionId::new();
-        let found = read_session_cookie(&headers(&[&format!("theme=dark; session_id={id}; lang=en")]));
-        assert_eq!(found, SessionCookie::Present(id));
-        assert_eq!(read_session_cookie(&headers(&["theme=dark"])), SessionCookie::Missing);
-        assert_eq!(read_session_cookie(&headers(&[])), SessionCookie::Missing);
+    fn ids(found: SessionIds) -> Vec<SessionId> {
+        found.iter().collect()
     }
 
     #[test]
-    fn malformed_and_duplicated_cookies_are_refused() {
+    fn reads_the_cookie_among_others() {
         let id = SessionId::new();
+        let found =
+            read_session_cookies(&headers(&[&format!("theme=dark; session_id={id}; lang=en")]), false);
+        assert_eq!(ids(found), [id]);
+        assert!(read_session_cookies(&headers(&["theme=dark"]), false).is_empty());
+        assert!(read_session_cookies(&headers(&[]), false).is_empty());
+    }
+
+    #[test]
+    fn every_well_formed_id_counts_in_order_at_most_three() {
+        let [a, b, c, d] = [SessionId::new(), SessionId::new(), SessionId::new(), SessionId::new()];
+        let found = read_session_cookies(
+            &headers(&[
+                &format!("session_id=abc; session_id={a}"),
+                &format!("session_id={b}; session_id={a}"),
+            ]),
+            false,
+        );
+        assert_eq!(ids(found), [a, b], "malformed skipped, duplicates once, header order kept");
+        let four = format!("session_id={a}; session_id={b}; session_id={c}; session_id={d}");
+        assert_eq!(ids(read_session_cookies(&headers(&[&four]), false)), [a, b, c]);
         for value in [
             "session_id=abc".to_string(),
             "session_id=".to_string(),
-            format!("session_id={}", id.to_string().to_uppercase()),
-            format!("session_id={id}; session_id={id}"),
+            format!("session_id={}", a.to_string().to_uppercase()),
         ] {
-            assert_eq!(read_session_cookie(&headers(&[&value])), SessionCookie::Malformed, "{value}");
+            assert!(read_session_cookies(&headers(&[&value]), false).is_empty(), "{value}");
         }
-        let twice = headers(&[&format!("session_id={id}"), &format!("session_id={}", SessionId::new())]);
-        assert_eq!(read_session_cookie(&twice), SessionCookie::Malformed);
         let mut binary = HeaderMap::new();
         binary.append(COOKIE, HeaderValue::from_bytes(b"session_id=\xff").expect("opaque bytes"));
-        assert_eq!(read_session_cookie(&binary), SessionCookie::Malformed);
+        assert!(read_session_cookies(&binary, false).is_empty());
+    }
+
+    #[test]
+    fn with_cookie_secure_only_the_host_prefixed_name_counts() {
+        let [planted, real] = [SessionId::new(), SessionId::new()];
+        let value = format!("session_id={planted}; __Host-session_id={real}");
+        assert_eq!(ids(read_session_cookies(&headers(&[&value]), true)), [real]);
+        assert_eq!(ids(read_session_cookies(&headers(&[&value]), false)), [planted]);
     }
 
     #[test]
@@ -150,8 +203,12 @@ mod tests {
         );
         assert_eq!(
             session_cookie(&id, Duration::from_secs(60), true),
-            "session_id=0f8fad5b-d9cb-469f-a165-70867728950e; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
+            "__Host-session_id=0f8fad5b-d9cb-469f-a165-70867728950e; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
         );
         assert_eq!(clear_session_cookie(false), "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+        assert_eq!(
+            clear_session_cookie(true),
+            "__Host-session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
+        );
     }
 }

@@ -16,7 +16,10 @@ use utoipa_swagger_ui::SwaggerUi;
     info(
         title = "session-storage",
         description = "Login sessions stored as Redis hashes, with a sliding 30-minute TTL. \
-            Log in with any password; the session travels in the HttpOnly `session_id` cookie."
+            Log in with any password; the session travels in the HttpOnly `session_id` cookie \
+            (`__Host-session_id`, Secure, when the service runs with COOKIE_SECURE=true). \
+            Slow or idle connections are closed (HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS), a request \
+            that takes too long is answered 408, and connections past MAX_CONNECTIONS are closed."
     ),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),

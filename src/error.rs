@@ -22,6 +22,8 @@ use crate::store::Unavailable;
 pub(crate) const INVALID_SESSION: &str = "Session expired or invalid";
 /// The answer while Redis is down or stalled.
 pub(crate) const STORE_UNAVAILABLE: &str = "Session store unavailable";
+/// The answer when Redis refuses a write for lack of memory.
+pub(crate) const STORE_FULL: &str = "Session store is full: no new sessions until memory is freed";
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,8 +47,12 @@ pub enum ApiError {
     NotFound,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
+    /// 408: the whole request took longer than `REQUEST_TIMEOUT_SECS`.
+    RequestTimeout,
     /// 503: Redis did not answer in time or answered with an error.
     Unavailable(Unavailable),
+    /// 503 from `/health`: Redis answers, but is full or near `maxmemory` (the text says which).
+    Degraded(String),
 }
 
 /// `?` on a store call turns its [`Unavailable`] into a 503.
@@ -72,6 +78,7 @@ impl ApiError {
             ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
             ApiError::InvalidUsername(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadBody(rejection) => match rejection {
+                _ if is_body_timeout(rejection) => StatusCode::REQUEST_TIMEOUT,
                 JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 JsonRejection::JsonSyntaxError(_) | JsonRejection::JsonDataError(_) => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -83,7 +90,8 @@ impl ApiError {
             },
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
     // ANCHOR_END: api_error_status
@@ -94,6 +102,7 @@ impl ApiError {
             ApiError::InvalidSession => INVALID_SESSION.into(),
             ApiError::InvalidUsername(why) => why.clone(),
             ApiError::BadBody(rejection) => match rejection {
+                _ if is_body_timeout(rejection) => "Request body too slow".into(),
                 JsonRejection::MissingJsonContentType(_) => "Content-Type must be application/json".into(),
                 JsonRejection::JsonSyntaxError(e) => format!("Malformed JSON: {}", inner(&e.body_text())),
                 JsonRejection::JsonDataError(e) => format!("Invalid body: {}", inner(&e.body_text())),
@@ -102,9 +111,25 @@ impl ApiError {
             },
             ApiError::NotFound => "Not Found".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),
+            ApiError::RequestTimeout => "Request took too long".into(),
+            ApiError::Unavailable(error) if error.is_out_of_memory() => STORE_FULL.into(),
             ApiError::Unavailable(_) => STORE_UNAVAILABLE.into(),
+            ApiError::Degraded(why) => why.clone(),
         }
     }
+}
+
+/// True when the body stopped coming: the server's per-part body timeout (tower-http's
+/// `TimeoutBody`) ended the read. Found by walking the rejection's error sources.
+fn is_body_timeout(rejection: &JsonRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// axum's texts start with a generic sentence; keep the part that names the problem.

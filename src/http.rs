@@ -3,7 +3,6 @@
 //! Handlers are thin: read the cookie, call the [`SessionStore`], shape the answer. Everything
 //! a handler can fail with is an [`ApiError`], which renders as `{"detail": ...}`.
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
@@ -13,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -22,9 +20,9 @@ use utoipa::{OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cookies::{clear_session_cookie, read_session_cookie, session_cookie};
+use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
 use crate::error::{ApiError, ErrorBody, ServerErrorReport};
-use crate::store::{SessionStore, Touched};
+use crate::store::{Health, SessionStore, Touched};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
 pub(crate) const BODY_LIMIT: usize = 16 * 1024;
@@ -181,39 +179,6 @@ fn document_limits(api: &mut OpenApi) {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
-
 // ANCHOR: validate_username
 /// Checks a username: 1 to [`MAX_USERNAME_CHARS`] characters, none of them control characters.
 pub fn validate_username(username: &str) -> Result<(), String> {
@@ -239,7 +204,7 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
 #[utoipa::path(
     post, path = "/login", tag = "sessions",
     request_body = LoginRequest,
-    params(("session_id" = Option<String>, Cookie, description = "A session this browser already holds; it is destroyed")),
+    params(("session_id" = Option<String>, Cookie, description = "A session this browser already holds (`__Host-session_id` with COOKIE_SECURE=true); it is destroyed")),
     responses(
         (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
             headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
@@ -257,7 +222,8 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let Json(request) = body?;
     validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
-    let previous = read_session_cookie(&headers).id();
+    // The session this browser already holds (the first it names) is replaced.
+    let previous = read_session_cookies(&headers, state.cookie_secure).first();
     let (id, session) = state.store.start_session(&request.username, previous.as_ref()).await?;
     tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
     let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
@@ -275,7 +241,7 @@ pub async fn login(
 /// `Max-Age`, so browser and Redis expire together.
 #[utoipa::path(
     get, path = "/profile", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session id from /login")),
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most three, and the first live session wins")),
     responses(
         (status = 200, description = "The session's user; the TTL was renewed", body = ProfileResponse,
             headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
@@ -293,10 +259,14 @@ pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Resul
 // ANCHOR: authenticate
 /// What every authenticated route does first: find the cookie, read and renew the session in
 /// one round trip, and build the renewed cookie. A missing, malformed (no Redis call),
-/// unknown or expired session is a 401.
+/// unknown or expired session is a 401. When the request names several session ids (a cookie
+/// planted from a sibling subdomain), each is tried in order and the first live one wins.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Touched, HeaderValue), ApiError> {
-    let id = read_session_cookie(headers).id().ok_or(ApiError::InvalidSession)?;
-    let touched = state.store.touch(&id).await?.ok_or(ApiError::InvalidSession)?;
+    let ids = read_session_cookies(headers, state.cookie_secure);
+    if ids.is_empty() {
+        return Err(ApiError::InvalidSession);
+    }
+    let (id, touched) = state.store.touch_first(&ids).await?.ok_or(ApiError::InvalidSession)?;
     let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
     Ok((touched, cookie))
 }
@@ -307,7 +277,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Touc
 /// authenticated request, it renews the session.
 #[utoipa::path(
     get, path = "/session", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session id from /login")),
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most three, and the first live session wins")),
     responses(
         (status = 200, description = "The session; the TTL was renewed", body = SessionInfo,
             headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
@@ -333,7 +303,7 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
 /// still answers 200 and clears the cookie.
 #[utoipa::path(
     post, path = "/logout", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session to destroy")),
+    params(("session_id" = Option<String>, Cookie, description = "The session to destroy (`__Host-session_id` with COOKIE_SECURE=true); every well-formed one sent, at most three, is destroyed")),
     responses(
         (status = 200, description = "Session destroyed (if there was one); cookie cleared", body = MessageResponse,
             headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),
@@ -341,26 +311,31 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
     )
 )]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(id) = read_session_cookie(&headers).id() {
-        let deleted = state.store.destroy(&id).await?;
-        tracing::info!(session = %id.redacted(), deleted, "logout");
+    let ids = read_session_cookies(&headers, state.cookie_secure);
+    if let Some(first) = ids.first() {
+        let deleted = state.store.destroy_all(&ids).await?;
+        tracing::info!(session = %first.redacted(), deleted, "logout");
     }
     let body = MessageResponse { message: "Logged out successfully".into() };
     Ok(with_cookie(StatusCode::OK, clear_session_cookie(state.cookie_secure), body))
 }
 // ANCHOR_END: logout
 
-/// Liveness of the session store: 200 when Redis answers `PING` in time.
+/// The session store's health, for load balancers and operators: 200 when Redis answers and has
+/// room; 503 when it does not answer in time, or answers but refuses writes (at `maxmemory`
+/// under `noeviction`) or is near `maxmemory`. Sessions that exist keep working meanwhile.
 #[utoipa::path(
     get, path = "/health", tag = "operations",
     responses(
-        (status = 200, description = "Redis answers", body = MessageResponse),
-        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+        (status = 200, description = "Redis answers and has room", body = MessageResponse),
+        (status = 503, description = "Redis did not answer in time, or is full or near maxmemory (the detail says which)", body = ErrorBody),
     )
 )]
 pub async fn health(State(state): State<AppState>) -> Result<Json<MessageResponse>, ApiError> {
-    state.store.ping().await?;
-    Ok(Json(MessageResponse { message: "ok".into() }))
+    match state.store.health().await? {
+        Health::Ok => Ok(Json(MessageResponse { message: "ok".into() })),
+        Health::Degraded(why) => Err(ApiError::Degraded(why)),
+    }
 }
 
 async fn not_found() -> ApiError {

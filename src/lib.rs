@@ -10,7 +10,8 @@
 //! | `redis_conn` | the shared connection, and a private `redis-server` when none runs ([`connect_or_start`]) | 01 (every lesson uses it) |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 cookie flow |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 full server |
-//! | [`http`] | [`app`], the handlers, [`serve`] | 04, 05 |
+//! | [`http`] | [`app`], the handlers | 04, 05 |
+//! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
 //! | `config` | [`Config`]: environment variables, checked at start | 05 |
 //! | [`workbook`] | narration, the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
@@ -36,14 +37,16 @@ mod docs;
 mod error;
 pub mod http;
 mod redis_conn;
+mod server;
 pub mod store;
 #[cfg(feature = "workbook")]
 pub mod workbook;
 
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
-pub use http::{AppState, app, app_with, serve, shutdown_signal};
+pub use http::{AppState, app, app_with};
 pub use redis_conn::{PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start};
+pub use server::{Limits, raise_open_files_limit, serve, serve_with, shutdown_signal};
 pub use store::{Lifetimes, Session, SessionId, SessionStore, StoreConnection, Touched, Unavailable};
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the

@@ -39,6 +39,8 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::cookies::SessionIds;
+
 /// Prefix of every session key.
 const SESSION_PREFIX: &str = "session:";
 /// The user registry hash: username → `user_<n>`.
@@ -366,9 +368,64 @@ impl std::error::Error for Unavailable {
     }
 }
 
+impl Unavailable {
+    /// True when Redis refused a write for lack of memory (`OOM`: at `maxmemory` under
+    /// `noeviction`), as opposed to being slow or gone.
+    pub fn is_out_of_memory(&self) -> bool {
+        match self {
+            Unavailable::Redis(error) => {
+                error.code() == Some("OOM") || error.to_string().contains("OOM command not allowed")
+            }
+            Unavailable::TimedOut { .. } => false,
+        }
+    }
+}
+
 impl From<redis::RedisError> for Unavailable {
     fn from(error: redis::RedisError) -> Self {
         Unavailable::Redis(error)
+    }
+}
+
+/// What `/health` reports about Redis's memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Redis answers and has room.
+    Ok,
+    /// Redis answers, but new sessions fail or soon will: why, for an operator.
+    Degraded(String),
+}
+
+impl Health {
+    /// At or above this share of `maxmemory`, Redis is "near" it.
+    pub const NEAR_MAXMEMORY: f64 = 0.9;
+
+    /// Judges `INFO memory`: with no `maxmemory`, always room; at or past it under `noeviction`,
+    /// writes are refused; at 90 % or more, near it (with an eviction policy, sessions are being
+    /// or will soon be evicted to make room).
+    pub fn from_info(info: &str) -> Health {
+        let field = |name: &str| {
+            info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+        };
+        let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let (used, max) = (number("used_memory"), number("maxmemory"));
+        if max == 0 {
+            return Health::Ok;
+        }
+        let policy = field("maxmemory_policy").unwrap_or("unknown");
+        let share = used as f64 / max as f64;
+        if used >= max && policy == "noeviction" {
+            Health::Degraded(format!(
+                "Redis is full: used_memory {used} of maxmemory {max} under noeviction, so new sessions are refused"
+            ))
+        } else if share >= Health::NEAR_MAXMEMORY {
+            Health::Degraded(format!(
+                "Redis is near maxmemory: {:.0}% used (policy {policy})",
+                (share * 100.0).min(999.0)
+            ))
+        } else {
+            Health::Ok
+        }
     }
 }
 
@@ -532,26 +589,78 @@ impl SessionStore {
         self.within_deadline(1, touch(&mut con, &key, idle, absolute)).await
     }
 
+    /// An authenticated request that carries several session ids (see
+    /// [`read_session_cookies`](crate::cookies::read_session_cookies)): tries each in order, one
+    /// round trip each, all under one deadline, and returns the first live one, renewed. With one
+    /// id (the usual case) this is [`touch`](Self::touch).
+    pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
+        let mut con = self.con.clone();
+        let Lifetimes { idle, absolute } = self.lifetimes;
+        self.within_deadline(0, async {
+            for id in ids.iter() {
+                self.round_trips.fetch_add(1, Ordering::Relaxed);
+                if let Some(touched) = touch(&mut con, &self.keys.session(&id), idle, absolute).await? {
+                    return Ok(Some((id, touched)));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Logout of every session id the request carries: one `DEL` each (they may live on
+    /// different shards of a cluster), under one deadline. Returns how many existed.
+    pub async fn destroy_all(&self, ids: &SessionIds) -> Result<u64, Unavailable> {
+        let mut con = self.con.clone();
+        self.within_deadline(0, async {
+            let mut deleted = 0;
+            for id in ids.iter() {
+                self.round_trips.fetch_add(1, Ordering::Relaxed);
+                deleted += u64::from(destroy(&mut con, &self.keys.session(&id)).await?);
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
     /// Logout: one `DEL`.
     pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
         let mut con = self.con.clone();
         self.within_deadline(1, destroy(&mut con, &self.keys.session(id))).await
     }
 
-    /// `PING`, for `/health`.
-    pub async fn ping(&self) -> Result<(), Unavailable> {
+    /// Redis's memory, for `/health`: one `INFO memory`. A Redis that answers but refuses writes
+    /// (at `maxmemory` under `noeviction`), or is close to it, is [`Health::Degraded`].
+    pub async fn health(&self) -> Result<Health, Unavailable> {
         let mut con = self.con.clone();
-        self.within_deadline(
-            1,
-            async move { redis::cmd("PING").query_async::<String>(&mut con).await.map(drop) },
-        )
-        .await
+        let info: String = self
+            .within_deadline(1, async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
+            .await?;
+        Ok(Health::from_info(&info))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_reads_info_memory() {
+        let info = |used: u64, max: u64, policy: &str| {
+            format!("# Memory\r\nused_memory:{used}\r\nmaxmemory:{max}\r\nmaxmemory_policy:{policy}\r\n")
+        };
+        assert_eq!(Health::from_info(&info(5_000_000, 0, "noeviction")), Health::Ok);
+        assert_eq!(Health::from_info(&info(500, 1000, "noeviction")), Health::Ok);
+        let full = Health::from_info(&info(1000, 1000, "noeviction"));
+        assert!(matches!(&full, Health::Degraded(why) if why.starts_with("Redis is full")), "{full:?}");
+        let near = Health::from_info(&info(950, 1000, "volatile-ttl"));
+        assert_eq!(near, Health::Degraded("Redis is near maxmemory: 95% used (policy volatile-ttl)".into()));
+        let evicting = Health::from_info(&info(1000, 1000, "volatile-ttl"));
+        assert!(
+            matches!(&evicting, Health::Degraded(why) if why.starts_with("Redis is near")),
+            "{evicting:?}"
+        );
+    }
 
     #[test]
     fn only_canonical_uuids_parse() {

@@ -337,7 +337,7 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
         profile_cookie("upper-case UUID", format!("session_id={}", live.to_uppercase())),
         profile_cookie("UUID without hyphens", format!("session_id={}", live.replace('-', ""))),
         profile_cookie("oversized cookie", format!("session_id={}", "a".repeat(6000))),
-        profile_cookie("duplicated cookie", format!("session_id={live}; session_id={live}")),
+        profile_cookie("only malformed cookies, twice", "session_id=abc; session_id=def".into()),
         profile_cookie("glob pattern", "session_id=*".into()),
         profile_cookie("percent-encoded CRLF and a command", "session_id=%0D%0AFLUSHALL".into()),
         profile_cookie("quoted UUID", format!("session_id=\"{live}\"")),
@@ -417,20 +417,87 @@ async fn round_trips_counted_by_redis() {
     assert_eq!(app.command_calls().await, calls(&[("del", 1)]));
 }
 
+/// With `COOKIE_SECURE=true` the cookie is `__Host-session_id`: Secure, `Path=/`, no Domain (the
+/// prefix's rules), set at login, renewed, and cleared with the same attributes; a plain
+/// `session_id` (say, planted by a sibling subdomain) is ignored without asking Redis.
 #[tokio::test]
-async fn cookie_secure_adds_the_secure_attribute() {
+async fn cookie_secure_uses_the_host_prefix() {
     let app = TestApp::start_with(Settings { cookie_secure: true, ..Settings::default() }).await;
     let response = post_login(&plain_client(), &app, "alice").await;
     let cookie = set_cookie(&response).expect("cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
-    assert!(
-        cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Lax") && cookie.contains("; Path=/")
+    let body: Value = response.json().await.expect("json");
+    let id = body["session_id"].as_str().expect("id").to_string();
+    assert_eq!(
+        cookie,
+        format!("__Host-session_id={id}; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=1800")
     );
-    let logout = plain_client().post(app.url("/logout")).send().await.expect("logout");
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let secure_cookie = format!("__Host-session_id={id}");
+    let profile = plain_client()
+        .get(app.url("/profile"))
+        .header("cookie", &secure_cookie)
+        .send()
+        .await
+        .expect("profile");
+    assert_eq!(profile.status(), 200);
+    assert!(set_cookie(&profile).expect("renewed").starts_with("__Host-session_id="));
+    app.reset_stats().await;
+    let plain = profile_with(&app, &id).await;
+    assert_eq!(plain.status(), 401, "only the __Host- name counts over HTTPS");
+    assert_eq!(app.command_calls().await, BTreeMap::new(), "and it never reached Redis");
+    let logout = plain_client()
+        .post(app.url("/logout"))
+        .header("cookie", &secure_cookie)
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(
         set_cookie(&logout).expect("cookie"),
-        "session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
+        "__Host-session_id=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0"
     );
+    assert_eq!(profile_with(&app, &id).await.status(), 401);
+    assert!(app.session_keys().await.is_empty(), "the logout deleted it");
+}
+
+/// Planted cookies cannot lock anyone out: every well-formed `session_id` is tried in order (at
+/// most three) and the first live one wins; malformed ones never reach Redis.
+#[tokio::test]
+async fn several_session_cookies_the_first_live_one_wins() {
+    let app = TestApp::start().await;
+    let live = login_id(&app, "alice").await;
+    let [dead_1, dead_2, dead_3] = [uuid_v4(), uuid_v4(), uuid_v4()];
+    let cases = [
+        ("two, the live one second", format!("session_id={dead_1}; session_id={live}"), 200, 2),
+        (
+            "four, the live one fourth: past the three tried",
+            format!("session_id={dead_1}; session_id={dead_2}; session_id={dead_3}; session_id={live}"),
+            401,
+            3,
+        ),
+        (
+            "four, the live one third",
+            format!("session_id={dead_1}; session_id=junk; session_id={dead_2}; session_id={live}"),
+            200,
+            3,
+        ),
+        ("two, none live", format!("session_id={dead_1}; session_id={dead_2}"), 401, 2),
+        ("malformed only", "session_id=junk; session_id=*; session_id=".to_string(), 401, 0),
+    ];
+    for (case, cookie, status, evalshas) in cases {
+        app.reset_stats().await;
+        let response =
+            plain_client().get(app.url("/profile")).header("cookie", &cookie).send().await.expect("profile");
+        assert_eq!(response.status(), status, "{case}");
+        if status == 200 {
+            assert_eq!(
+                set_cookie(&response).map(|c| c.contains(&live)),
+                Some(true),
+                "{case}: the live id is renewed"
+            );
+        }
+        let calls = app.command_calls().await;
+        assert_eq!(calls.get("evalsha").copied().unwrap_or(0), evalshas, "{case}: {calls:?}");
+    }
 }
 
 #[tokio::test]

@@ -289,7 +289,7 @@ async fn every_setting_reaches_the_service() {
     // SESSION_TTL_SECS and COOKIE_SECURE: the cookie and the key's TTL.
     let response = login(&server, "alice").await;
     let cookie = set_cookie(&response).expect("cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-session_id=") && cookie.contains("; Secure"), "{cookie}");
     assert_eq!(max_age(&cookie), 60, "{cookie}");
     let id = session_id(response).await;
     let key = format!("session:{id}");
@@ -299,7 +299,10 @@ async fn every_setting_reaches_the_service() {
     // SESSION_ABSOLUTE_TTL_SECS: a session created 85 s ago has at most 5 s left of its 90.
     let aged = (session_storage::store::unix_now() - 85).to_string();
     let _: () = query(&mut admin, &["HSET", &key, "created_at", &aged]).await;
-    let response = profile(&server, &id).await;
+    let secure_profile = |id: &str| {
+        plain_client().get(server.url("/profile")).header("cookie", format!("__Host-session_id={id}")).send()
+    };
+    let response = secure_profile(&id).await.expect("profile");
     assert_eq!(response.status(), 200);
     let left = max_age(&set_cookie(&response).expect("renewed cookie"));
     assert!((1..=5).contains(&left), "Max-Age {left}: the absolute lifetime is 90 s");
@@ -307,7 +310,7 @@ async fn every_setting_reaches_the_service() {
     // REDIS_TIMEOUT_MS: a stalled Redis is a 503 after 1.5 s, not after the 0.5 s default.
     redis.pause().expect("SIGSTOP");
     let started = Instant::now();
-    let response = profile(&server, &id).await;
+    let response = secure_profile(&id).await.expect("profile");
     let took = started.elapsed();
     redis.resume().expect("SIGCONT");
     assert_eq!(response.status(), 503);
@@ -316,7 +319,7 @@ async fn every_setting_reaches_the_service() {
 
     let response = plain_client()
         .post(server.url("/logout"))
-        .header("cookie", format!("session_id={id}"))
+        .header("cookie", format!("__Host-session_id={id}"))
         .send()
         .await
         .expect("logout");
@@ -455,4 +458,81 @@ async fn instances_with_skewed_clocks_agree() {
         let (status, _) = server.stop();
         assert!(status.success());
     }
+}
+
+/// At start the binary raises its open-files limit and logs it with the connection cap. Past the
+/// cap, new connections are closed at once, the cap is logged once (not per connection), and
+/// once connections finish a normal client is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_are_closed_and_it_is_logged_once() {
+    let redis = PrivateRedis::start().expect("redis");
+    let server = Server::start(&[
+        ("REDIS_URL", &redis.url()),
+        ("PORT", "0"),
+        ("MAX_CONNECTIONS", "20"),
+        ("HEADER_TIMEOUT_SECS", "60"),
+    ]);
+    let log = server.log();
+    assert!(log.contains("open files: ") && log.contains("at most 20 connections"), "{log}");
+    let addr = server.addr;
+    let (held, refused) = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut held = Vec::new();
+        for _ in 0..20 {
+            let mut stream = TcpStream::connect(addr).expect("connect");
+            stream.write_all(b"GET /health HTTP/1.1\r\nHost: te").expect("half a request");
+            held.push(stream);
+        }
+        // Let the server take all 20 before the next ones arrive.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut refused = 0;
+        for _ in 0..40 {
+            let mut stream = TcpStream::connect(addr).expect("connect");
+            stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+            let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n");
+            let mut buffer = [0u8; 64];
+            // Closed at once: end of file (or a reset), no answer.
+            if matches!(stream.read(&mut buffer), Ok(0) | Err(_)) {
+                refused += 1;
+            }
+        }
+        (held, refused)
+    })
+    .await
+    .expect("clients");
+    assert_eq!(refused, 40, "every connection past the cap is closed at once");
+    drop(held);
+    // The held connections are gone: a normal client is served again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match plain_client().get(server.url("/health")).send().await {
+            Ok(response) if response.status() == 200 => break,
+            _ => assert!(Instant::now() < deadline, "not served again within 10 s"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, log) = server.stop();
+    assert!(status.success());
+    assert_eq!(log.matches("connection cap reached").count(), 1, "logged once, not per connection:\n{log}");
+}
+
+/// SIGTERM while a request is in flight: the listener closes, but the request is answered
+/// before the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_lets_a_request_in_flight_finish() {
+    let redis = PrivateRedis::start().expect("redis");
+    let server = Server::start(&[("REDIS_URL", &redis.url()), ("PORT", "0"), ("REDIS_TIMEOUT_MS", "1500")]);
+    let id = session_id(login(&server, "alice").await).await;
+    // Redis paused: the request waits its 1.5 s deadline, and SIGTERM arrives meanwhile.
+    redis.pause().expect("SIGSTOP");
+    let url = server.url("/profile");
+    let in_flight = tokio::spawn(async move { get_with_session(&url, &id).await.status().as_u16() });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = server.child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = in_flight.await.expect("request");
+    redis.resume().expect("SIGCONT");
+    assert_eq!(status, 503, "the request in flight was answered (Redis stayed paused past its deadline)");
+    let (exit, log) = server.stop();
+    assert!(exit.success(), "{exit}\n{log}");
 }

@@ -5,14 +5,15 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
-use session_storage::cookies::SessionCookie;
+use session_storage::cookies::SessionIds;
 use session_storage::store::SessionId;
 
 // ANCHOR: ex04a
 /// Exercise 04a: the `Set-Cookie` value that hands the browser its session.
 ///
 /// Name `session_id`, value the id; `HttpOnly`, `SameSite=Lax`, `Path=/`, `Max-Age` in whole
-/// seconds, and `Secure` only when `secure` is true.
+/// seconds. When `secure` is true, also `Secure`, and the name `__Host-session_id` (a name that
+/// only an HTTPS response for this exact host, with `Path=/`, can set).
 pub fn session_cookie(id: &SessionId, max_age: Duration, secure: bool) -> HeaderValue {
     // TODO: build the cookie text and turn it into a HeaderValue.
     todo!("exercise 04a: session_cookie")
@@ -30,15 +31,14 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 // ANCHOR_END: ex04b
 
 // ANCHOR: ex04c
-/// Exercise 04c: what a request's `Cookie` headers say about the session.
+/// Exercise 04c: the session ids a request's `Cookie` headers carry, in the order it sent them.
 ///
-/// Look at every `Cookie` header (a browser may send several) and every cookie in each.
-/// `Missing` without a `session_id`; `Present(id)` for exactly one whose value is a canonical
-/// session id ([`SessionId::parse`]); `Malformed` for anything else: a value that is not an id,
-/// a header that is not text, or two `session_id` cookies (the service refuses to guess which
-/// one the user meant).
-pub fn read_session_cookie(headers: &HeaderMap) -> SessionCookie {
-    // TODO: walk every Cookie header, split it into cookies, and judge the session_id ones.
-    todo!("exercise 04c: read_session_cookie")
+/// Look at every `Cookie` header (a browser may send several) and every cookie in each, named
+/// `session_id` (or `__Host-session_id` when `secure`). Keep only values that are canonical
+/// session ids ([`SessionId::parse`]), each once, and at most three: a planted cookie must not
+/// lock anyone out, and a flood of them must not cost a Redis call each.
+pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
+    // TODO: walk every Cookie header, split it into cookies, and collect the well-formed ids.
+    todo!("exercise 04c: read_session_cookies")
 }
 // ANCHOR_END: ex04c

@@ -95,7 +95,7 @@ pub const EXERCISES: &[Exercise] = &[
     ex("03b", "ex03b_user_ids_are_stable", EX03, "the user registry as a script"),
     ex("04a", "ex04a_session_cookie", EX04, "the session cookie"),
     ex("04b", "ex04b_clear_session_cookie", EX04, "the logout cookie"),
-    ex("04c", "ex04c_read_session_cookie", EX04, "find the session cookie, duplicates and all"),
+    ex("04c", "ex04c_read_session_cookies", EX04, "every session id a request carries"),
     ex("05a", "ex05a_validate_username", EX05, "validate a username"),
     ex("05b", "ex05b_session_route", EX05, "a GET /session handler"),
     ex("05c", "ex05c_error_status", EX05, "each error's HTTP status"),

@@ -358,41 +358,70 @@ async fn ex04b_clear_session_cookie() {
 }
 
 #[tokio::test]
-async fn ex04c_read_session_cookie() {
+async fn ex04c_read_session_cookies() {
     use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
     let _settings = settings();
-    let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    let other = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
-        ("no Cookie header", vec![]),
-        ("other cookies only", vec![b"theme=dark; lang=en".to_vec()]),
-        ("among other cookies", vec![format!("theme=dark; session_id={id}; lang=en").into_bytes()]),
+    let ids = [
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "16fd2706-8baf-433b-82eb-8c7fada847da",
+        "886313e1-3b8a-4372-9b90-0c9aee199e5d",
+    ];
+    let [a, b, c, d] = ids;
+    let cases: Vec<(&str, bool, Vec<Vec<u8>>)> = vec![
+        ("no Cookie header", false, vec![]),
+        ("other cookies only", false, vec![b"theme=dark; lang=en".to_vec()]),
+        ("among other cookies", false, vec![format!("theme=dark; session_id={a}; lang=en").into_bytes()]),
         (
             "in the second Cookie header",
-            vec![b"theme=dark".to_vec(), format!("session_id={id}").into_bytes()],
+            false,
+            vec![b"theme=dark".to_vec(), format!("session_id={a}").into_bytes()],
         ),
-        ("not a session id", vec![b"session_id=not-an-id".to_vec()]),
-        ("empty", vec![b"session_id=".to_vec()]),
-        ("upper-case id", vec![format!("session_id={}", id.to_uppercase()).into_bytes()]),
-        ("twice, the same id", vec![format!("session_id={id}; session_id={id}").into_bytes()]),
+        ("not a session id", false, vec![b"session_id=not-an-id".to_vec()]),
+        ("upper-case id", false, vec![format!("session_id={}", a.to_uppercase()).into_bytes()]),
+        ("a planted one first", false, vec![format!("session_id={b}; session_id={a}").into_bytes()]),
         (
-            "twice, in two headers",
-            vec![format!("session_id={id}").into_bytes(), format!("session_id={other}").into_bytes()],
+            "in two headers",
+            false,
+            vec![format!("session_id={a}").into_bytes(), format!("session_id={b}").into_bytes()],
         ),
-        ("a header that is not text", vec![b"session_id=\xff".to_vec()]),
+        ("the same id twice", false, vec![format!("session_id={a}; session_id={a}").into_bytes()]),
+        (
+            "garbage between",
+            false,
+            vec![format!("session_id=x; session_id={a}; session_id=; session_id={b}").into_bytes()],
+        ),
+        (
+            "four of them",
+            false,
+            vec![format!("session_id={a}; session_id={b}; session_id={c}; session_id={d}").into_bytes()],
+        ),
+        (
+            "a header that is not text",
+            false,
+            vec![b"session_id=\xff".to_vec(), format!("session_id={a}").into_bytes()],
+        ),
+        ("secure: only __Host-", true, vec![format!("session_id={b}; __Host-session_id={a}").into_bytes()]),
     ];
     let results: Vec<Value> = cases
         .into_iter()
-        .map(|(case, values)| {
+        .map(|(case, secure, values)| {
             let mut headers = HeaderMap::new();
             for value in values {
                 headers.append(COOKIE, HeaderValue::from_bytes(&value).expect("a header value"));
             }
-            let answer = format!("{:?}", ex04_cookie_flow::read_session_cookie(&headers));
-            json!({ "case": case, "answer": answer.replace(id, "<id>").replace(other, "<other id>") })
+            let found: Vec<String> = ex04_cookie_flow::read_session_cookies(&headers, secure)
+                .iter()
+                .map(|id| {
+                    let id = id.to_string();
+                    let n = ids.iter().position(|known| *known == id).map_or(0, |i| i + 1);
+                    format!("id {n}")
+                })
+                .collect();
+            json!({ "case": case, "ids": found })
         })
         .collect();
-    insta::assert_yaml_snapshot!("ex04c_read_session_cookie", results);
+    insta::assert_yaml_snapshot!("ex04c_read_session_cookies", results);
 }
 
 #[tokio::test]
@@ -488,6 +517,7 @@ async fn ex05c_error_status() {
         ("bad username", ApiError::InvalidUsername("username must be 1 to 64 characters".into())),
         ("no such route", ApiError::NotFound),
         ("no such method", ApiError::MethodNotAllowed),
+        ("request too long", ApiError::RequestTimeout),
         ("Redis failed", ApiError::Unavailable(Unavailable::Redis(std::io::Error::other("refused").into()))),
         ("body: not JSON", ApiError::BadBody(json_rejection(Some("text/plain"), Body::from("{}")).await)),
         ("body: no content type", ApiError::BadBody(json_rejection(None, Body::from("{}")).await)),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use session_storage::workbook::Narrator;
 pub use session_storage::workbook::parse_commandstats;
-use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app_with, connect, serve};
+use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app_with, connect, serve_with};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -20,6 +20,7 @@ pub struct Settings {
     pub absolute_ttl: Duration,
     pub timeout: Duration,
     pub cookie_secure: bool,
+    pub limits: session_storage::Limits,
 }
 
 impl Default for Settings {
@@ -29,6 +30,7 @@ impl Default for Settings {
             absolute_ttl: Lifetimes::DEFAULT.absolute,
             timeout: session_storage::Config::default().redis_timeout,
             cookie_secure: false,
+            limits: session_storage::Limits::DEFAULT,
         }
     }
 }
@@ -72,9 +74,10 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let router = app_with(AppState { store, cookie_secure: settings.cookie_secure }, extra);
-        let server = tokio::spawn(serve(listener, router, async move {
+        let shutdown = async move {
             let _ = rx.await;
-        }));
+        };
+        let server = tokio::spawn(serve_with(listener, router, shutdown, settings.limits));
         let admin = admin_connection(&redis).await;
         TestApp { redis: Some(redis), addr, admin, settings, shutdown: Some(tx), server: Some(server) }
     }

@@ -1,0 +1,316 @@
+//! Serving connections: the accept loop, its limits, and graceful shutdown.
+//!
+//! `axum::serve` waits forever for a client that sends half a request, keeps an idle connection
+//! open forever, and accepts connections until the process runs out of file descriptors. This
+//! loop is the same hyper server with limits (see [`Limits`]):
+//!
+//! - **A request head must arrive in time.** A connection gets `header_timeout` from its first
+//!   byte (or from the moment it was accepted) to send a complete request head, so a client that
+//!   sends half a request line and waits is disconnected.
+//! - **An idle keep-alive connection is closed** after `idle_timeout` without a new request.
+//!   hyper has only one timer for both, started as soon as a connection waits for its next
+//!   request, so these two are measured here, on the connection's reads, with Tokio's timer.
+//! - **A request body must keep coming**: each part within `body_timeout`
+//!   (tower-http's [`TimeoutBody`]), and the whole request is answered within `request_timeout`;
+//!   both answer 408 `{"detail": ...}`.
+//! - **At most `max_connections` at once.** Past the cap a new connection is accepted and closed
+//!   at once, so the accept loop never stalls and the sockets it holds stay bounded; the cap is
+//!   logged once when reached, not once per connection.
+//! - **Graceful shutdown**: on the shutdown signal the listener closes, idle connections close,
+//!   and requests in flight finish (hyper-util's [`GracefulShutdown`]).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, Sleep};
+use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
+
+use crate::error::ApiError;
+
+/// The limits [`serve_with`] puts on every connection. The defaults suit a service behind a load
+/// balancer; `Config` reads each from the environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `HEADER_TIMEOUT_SECS`, default 10: time to send a complete request head.
+    pub header_timeout: Duration,
+    /// `IDLE_TIMEOUT_SECS`, default 60: how long a keep-alive connection may wait for its next
+    /// request (keep it above your load balancer's idle timeout).
+    pub idle_timeout: Duration,
+    /// `BODY_TIMEOUT_SECS`, default 10: the longest wait for the next part of a request body.
+    pub body_timeout: Duration,
+    /// `REQUEST_TIMEOUT_SECS`, default 30: the longest a whole request may take, body included.
+    pub request_timeout: Duration,
+    /// `MAX_CONNECTIONS`, default 10000: connections held at once.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The defaults described on each field.
+    pub const DEFAULT: Limits = Limits {
+        header_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(60),
+        body_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(30),
+        max_connections: 10_000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Serves `router` on `listener` with the default [`Limits`] until `shutdown` completes, then
+/// lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_with(listener, router, shutdown, Limits::DEFAULT).await
+}
+
+// ANCHOR: serve_with
+/// Serves `router` on `listener` with `limits` until `shutdown` completes, then stops accepting,
+/// closes idle connections and lets requests in flight finish.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // The timer lets hyper enforce its own deadlines; the head and idle deadlines are ours.
+    http.timer(TokioTimer::new()).keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut at_cap = false;
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, or a connection reset before accept: wait a
+                    // moment instead of spinning, and carry on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            if !at_cap {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection cap reached: new connections are closed until some finish"
+                );
+                at_cap = true;
+            }
+            drop(stream);
+            continue;
+        };
+        if at_cap && permits.available_permits() >= limits.max_connections / 10 {
+            tracing::info!("back under the connection cap");
+            at_cap = false;
+        }
+        let _ = stream.set_nodelay(true);
+        let phase = Arc::new(Phase::default());
+        let io = TokioIo::new(Deadlines::new(stream, phase.clone(), limits));
+        let service = Tracked { router: router.clone(), phase, limits };
+        let connection = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+// ANCHOR_END: serve_with
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Raises this process's open-files soft limit to its hard limit, so the connection cap, not the
+/// system default (often 1024), decides how many connections fit. Returns `(soft, hard)`.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let soft = rlimit::increase_nofile_limit(u64::MAX)?;
+    let (_, hard) = rlimit::Resource::NOFILE.get()?;
+    Ok((soft, hard))
+}
+
+/// Whether a connection is serving a request, shared by its reader ([`Deadlines`]) and its
+/// service ([`Tracked`]).
+#[derive(Debug, Default)]
+struct Phase {
+    busy: AtomicBool,
+    /// Counts finished requests, so the reader sees every return to idle.
+    finished: AtomicU64,
+}
+
+/// A connection's reads with the head and idle deadlines. Between requests the connection is
+/// idle until its next request's first byte, then has the header timeout to finish the head;
+/// while a request is served, the body's own timeouts apply instead.
+struct Deadlines {
+    io: TcpStream,
+    phase: Arc<Phase>,
+    limits: Limits,
+    deadline: Pin<Box<Sleep>>,
+    waiting: Waiting,
+    seen_finished: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// No byte of the next request yet.
+    Idle,
+    /// Part of a request head has arrived (or the connection is new).
+    Head,
+    /// A request is being served.
+    Busy,
+}
+
+impl Deadlines {
+    fn new(io: TcpStream, phase: Arc<Phase>, limits: Limits) -> Deadlines {
+        // A new connection owes its first request head within the header timeout.
+        let deadline = Box::pin(tokio::time::sleep(limits.header_timeout));
+        Deadlines { io, phase, limits, deadline, waiting: Waiting::Head, seen_finished: 0 }
+    }
+}
+
+impl AsyncRead for Deadlines {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.phase.busy.load(Ordering::Acquire) {
+            this.waiting = Waiting::Busy;
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let finished = this.phase.finished.load(Ordering::Acquire);
+        if this.waiting == Waiting::Busy || finished != this.seen_finished {
+            // A request was answered: the connection is idle from now on.
+            this.seen_finished = finished;
+            this.waiting = Waiting::Idle;
+            this.deadline.as_mut().reset(Instant::now() + this.limits.idle_timeout);
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if this.waiting == Waiting::Idle && buf.filled().len() > before {
+                    this.waiting = Waiting::Head;
+                    this.deadline.as_mut().reset(Instant::now() + this.limits.header_timeout);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => {
+                if this.deadline.as_mut().poll(cx).is_ready() {
+                    let why = match this.waiting {
+                        Waiting::Idle => "idle keep-alive connection closed",
+                        _ => "request head not received in time",
+                    };
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Deadlines {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// The router as one connection's hyper service: marks the connection busy while a request is
+/// served, times the body's parts and the whole request, and answers a timeout with 408.
+#[derive(Clone)]
+struct Tracked {
+    router: Router,
+    phase: Arc<Phase>,
+    limits: Limits,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Tracked {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        self.phase.busy.store(true, Ordering::Release);
+        let Tracked { router, phase, limits } = self.clone();
+        let request = request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)));
+        Box::pin(async move {
+            let response = match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::RequestTimeout.into_response(),
+            };
+            phase.finished.fetch_add(1, Ordering::AcqRel);
+            phase.busy.store(false, Ordering::Release);
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,295 @@
+//! Hardening, tried as an attacker would: slow request heads, idle keep-alive connections,
+//! trickling and stalled bodies, and thousands of half-open connections. Each test sets short
+//! limits and measures how long the server takes to act, against the limit plus a margin.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use session_storage::Limits;
+
+/// How much later than a limit the server may act on a busy 2-core machine.
+const MARGIN: Duration = Duration::from_millis(700);
+
+fn limits(header: u64, idle: u64, body: u64, request: u64) -> Limits {
+    Limits {
+        header_timeout: Duration::from_millis(header),
+        idle_timeout: Duration::from_millis(idle),
+        body_timeout: Duration::from_millis(body),
+        request_timeout: Duration::from_millis(request),
+        ..Limits::DEFAULT
+    }
+}
+
+async fn app_with_limits(limits: Limits) -> TestApp {
+    TestApp::start_with(Settings { limits, ..Settings::default() }).await
+}
+
+/// Connects and sends `bytes`, with a read timeout well past every limit in this file.
+fn connect(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("read timeout");
+    stream.write_all(bytes).expect("write");
+    stream
+}
+
+/// Reads until the server closes the connection; returns what it sent and when it closed.
+fn read_until_closed(mut stream: TcpStream, started: Instant) -> (String, Duration) {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+/// Blocking socket work, off the runtime that serves the app.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work).await.expect("blocking task")
+}
+
+fn json_body(answer: &str) -> Value {
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{body:?}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_head_is_cut_off_at_the_header_timeout() {
+    let app = app_with_limits(limits(1000, 5000, 5000, 30_000)).await;
+    let addr = app.addr;
+    let (answer, took) = blocking(move || {
+        let started = Instant::now();
+        // Half a request: the line and one header, then nothing.
+        let stream = connect(addr, b"GET /health HTTP/1.1\r\nHost: test\r\n");
+        read_until_closed(stream, started)
+    })
+    .await;
+    eprintln!("slow request head: closed after {took:?} (header timeout 1 s)");
+    assert!(answer.is_empty(), "nothing is answered to half a request: {answer:?}");
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}, before the header timeout");
+    assert!(took < Duration::from_millis(1000) + MARGIN, "closed after {took:?}");
+    // A connection that sends nothing at all owes its first request head just the same.
+    let (_, took) = blocking(move || read_until_closed(connect(addr, b""), Instant::now())).await;
+    assert!(took < Duration::from_millis(1000) + MARGIN, "a silent connection lived {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_at_the_idle_timeout() {
+    // The idle timeout (2 s) is longer than the header timeout (0.5 s): a keep-alive connection
+    // may wait for its next request longer than a request head may take to arrive.
+    let app = app_with_limits(limits(500, 2000, 5000, 30_000)).await;
+    let addr = app.addr;
+    let (first, second, took) = blocking(move || {
+        let request = b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
+        let mut stream = connect(addr, request);
+        let mut buffer = [0u8; 4096];
+        let n = stream.read(&mut buffer).expect("first answer");
+        let first = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        // Idle for three header timeouts, then a second request on the same connection.
+        std::thread::sleep(Duration::from_millis(1500));
+        stream.write_all(request).expect("second request");
+        let n = stream.read(&mut buffer).expect("second answer");
+        let second = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        // Now idle for good: closed after the idle timeout.
+        let (_, took) = read_until_closed(stream, Instant::now());
+        (first, second, took)
+    })
+    .await;
+    eprintln!("idle keep-alive connection: closed after {took:?} (idle timeout 2 s)");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 200"), "kept alive through 1.5 s of idling: {second}");
+    assert!(took >= Duration::from_millis(1900), "closed after {took:?}, before the idle timeout");
+    assert!(took < Duration::from_millis(2000) + MARGIN, "closed after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickling_body_gets_408_at_the_request_timeout() {
+    let app = app_with_limits(limits(5000, 5000, 5000, 1500)).await;
+    let addr = app.addr;
+    let (answer, took) = blocking(move || {
+        let started = Instant::now();
+        let mut stream = connect(
+            addr,
+            b"POST /login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 16384\r\n\r\n",
+        );
+        // One byte every 100 ms: never stalled, never done.
+        let mut answer = Vec::new();
+        stream.set_nonblocking(true).expect("nonblocking");
+        while started.elapsed() < Duration::from_secs(10) {
+            let _ = stream.write_all(b" ");
+            let mut buffer = [0u8; 4096];
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                        break;
+                    }
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+    })
+    .await;
+    eprintln!("trickling body: 408 after {took:?} (request timeout 1.5 s)");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(json_body(&answer)["detail"], "Request took too long");
+    assert!(took < Duration::from_millis(1500) + MARGIN, "answered after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gets_408_at_the_body_timeout() {
+    let app = app_with_limits(limits(5000, 5000, 800, 30_000)).await;
+    let addr = app.addr;
+    let (answer, took) = blocking(move || {
+        let started = Instant::now();
+        let stream = connect(
+            addr,
+            b"POST /login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\
+              Connection: close\r\n\r\n{\"user",
+        );
+        read_until_closed(stream, started)
+    })
+    .await;
+    eprintln!("stalled body: 408 after {took:?} (body timeout 0.8 s)");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(json_body(&answer)["detail"], "Request body too slow");
+    assert!(took < Duration::from_millis(800) + MARGIN, "answered after {took:?}");
+}
+
+/// 2,000 connections that each sent half a request and wait: the server holds them (up to its
+/// cap), keeps accepting, and a normal client is served at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_half_open_connections_do_not_starve_a_normal_client() {
+    let (soft, _) = session_storage::raise_open_files_limit().expect("raise the open-files limit");
+    assert!(soft >= 5000, "this test needs 4,000 descriptors (server and client side); the limit is {soft}");
+    let app = app_with_limits(limits(30_000, 30_000, 30_000, 30_000)).await;
+    let id = login_id(&app, "alice").await;
+    let addr = app.addr;
+    let held = blocking(move || {
+        (0..2000)
+            .map(|_| {
+                let mut stream = TcpStream::connect(addr).expect("connect");
+                stream.write_all(b"GET /health HTTP/1.1\r\nHost: te").expect("half a request");
+                stream
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    for path in ["/health", "/profile"] {
+        let started = Instant::now();
+        let response = get_with_session(&app.url(path), &id).await;
+        let took = started.elapsed();
+        eprintln!("{path} with 2,000 half-open connections held: {took:?}");
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(took < Duration::from_secs(1), "{path} took {took:?} with 2,000 half-open connections");
+    }
+    drop(held);
+}
+
+/// Pins Redis at its current memory use: `maxmemory` is set to what it uses now, so the next
+/// write that needs memory is refused (`noeviction`) or evicts (`volatile-ttl`).
+async fn fill_redis(app: &TestApp, policy: &str) {
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory-policy", policy]).await;
+    let info: String = app.cmd(&["INFO", "memory"]).await;
+    let used: u64 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory");
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", &used.to_string()]).await;
+}
+
+async fn detail(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("json");
+    (status, body["detail"].as_str().or(body["message"].as_str()).unwrap_or_default().to_string())
+}
+
+/// Under `noeviction` a full Redis keeps the sessions it has and refuses new ones: `/profile`
+/// still works, login is a 503 that says why, and `/health` reports it. Freed, all is well again.
+#[tokio::test]
+async fn a_full_redis_under_noeviction_keeps_sessions_and_refuses_new_ones() {
+    let app = TestApp::start().await;
+    let alice = login_id(&app, "alice").await;
+    fill_redis(&app, "noeviction").await;
+
+    assert_eq!(profile_with(&app, &alice).await.status(), 200, "an existing session keeps working");
+    let (status, why) = detail(post_login(&plain_client(), &app, "bob").await).await;
+    eprintln!("noeviction, full: login {status} {why:?}");
+    assert_eq!((status, why.as_str()), (503, "Session store is full: no new sessions until memory is freed"));
+    let (status, why) = detail(plain_client().get(app.url("/health")).send().await.expect("health")).await;
+    eprintln!("noeviction, full: health {status} {why:?}");
+    assert_eq!(status, 503);
+    assert!(why.starts_with("Redis is full"), "{why}");
+
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", "0"]).await;
+    assert_eq!(profile_with(&app, &alice).await.status(), 200);
+    assert_eq!(post_login(&plain_client(), &app, "bob").await.status(), 200);
+    assert_eq!(plain_client().get(app.url("/health")).send().await.expect("health").status(), 200);
+}
+
+/// Under `volatile-ttl` a full Redis makes room by evicting keys that have a TTL, those closest
+/// to expiry first (by sampling, as Redis does): logins keep working, the user registry (which
+/// has no TTL) is never evicted, and `/health` says Redis is at its limit.
+#[tokio::test]
+async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
+    let app = TestApp::start().await;
+    // Fifty sessions with a minute left, then Redis with room for a few hundred more.
+    let mut short = Vec::new();
+    for n in 0..50 {
+        let id = login_id(&app, &format!("user{n}")).await;
+        let _: () = app.cmd(&["EXPIRE", &format!("session:{id}"), "60"]).await;
+        short.push(id);
+    }
+    let users_before: u64 = app.cmd(&["HLEN", "users:ids"]).await;
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-ttl"]).await;
+    let info: String = app.cmd(&["INFO", "memory"]).await;
+    let used: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used");
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", &(used + 64 * 1024).to_string()]).await;
+
+    // Log in (always as bob: the registry does not grow) until Redis has had to evict.
+    let evicted = || async {
+        let info: String = app.cmd(&["INFO", "stats"]).await;
+        info.lines()
+            .find_map(|l| l.strip_prefix("evicted_keys:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let mut logins = 0;
+    while evicted().await < 20 {
+        assert!(logins < 5000, "no eviction after {logins} logins");
+        let (status, why) = detail(post_login(&plain_client(), &app, "bob").await).await;
+        assert_eq!(status, 200, "login {logins}: Redis makes room instead of refusing: {why}");
+        logins += 1;
+    }
+    let mut short_gone = 0;
+    for id in &short {
+        let exists: bool = app.cmd(&["EXISTS", &format!("session:{id}")]).await;
+        short_gone += u64::from(!exists);
+    }
+    let evicted = evicted().await;
+    eprintln!(
+        "volatile-ttl, full: {logins} logins all 200, {evicted} keys evicted, {short_gone} of 50 short-lived sessions among them"
+    );
+    assert!(short_gone >= 1, "the sessions closest to expiry go first");
+    let users_after: u64 = app.cmd(&["HLEN", "users:ids"]).await;
+    assert_eq!(users_after, users_before + 1, "the registry has no TTL, so it is never evicted");
+    let (status, why) = detail(plain_client().get(app.url("/health")).send().await.expect("health")).await;
+    eprintln!("volatile-ttl, full: health {status} {why:?}");
+    assert_eq!(status, 503);
+    assert!(why.starts_with("Redis is near maxmemory"), "{why}");
+}
