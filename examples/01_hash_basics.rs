@@ -6,7 +6,7 @@
 //! Run it: `cargo run --example 01_hash_basics` (uses `REDIS_URL`, else 127.0.0.1:6379, else
 //! starts a private redis-server). Keys it writes start with `lesson01:` and are deleted at the end.
 //!
-//! Redis commands: SET, GET, HSET, HGET, HMGET, HGETALL, HEXISTS, HLEN, HINCRBY, HDEL,
+//! Redis commands: SET, GET, HSET, HGET, HMGET, HGETALL, HEXISTS, HLEN, HINCRBY, HDEL, CLIENT ID,
 //! OBJECT ENCODING, MEMORY USAGE, DEL.
 //!
 //! Test: `tests/01_hash_basics.rs`. Chapter: `book/src/01-hash-basics.md`.
@@ -113,7 +113,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     // ANCHOR: memory
     out.step("What each costs");
     out.say("Small hashes are stored as a compact listpack; the JSON string as a plain string.");
-    out.say("OBJECT ENCODING and MEMORY USAGE have no typed helper: the raw command is the point.");
+    out.say(
+        "These two go out with redis::cmd, exactly as you would type them: the raw command is the point.",
+    );
     let _: String = redis::cmd("OBJECT").arg("ENCODING").arg(&hash_key).query_async(&mut con).await?;
     let _: String = redis::cmd("OBJECT").arg("ENCODING").arg(&json_key).query_async(&mut con).await?;
     let hash_bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&hash_key).query_async(&mut con).await?;

@@ -7,7 +7,8 @@
 //! Run it: `cargo run --example 02_expire`. Keys it writes start with `lesson02:` and are deleted
 //! at the end.
 //!
-//! Redis commands: HSET, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, EXISTS, HGETALL, SET, MULTI, EXEC, DEL.
+//! Redis commands: HSET, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, EXISTS, HGETALL, SET, SETEX, MULTI, EXEC,
+//! DEL.
 //!
 //! Test: `tests/02_expire.rs`. Chapter: `book/src/02-expire.md`.
 //! Exercises: `lessons/src/ex02_expire.rs`.
@@ -56,9 +57,10 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Watch a key expire");
     let _: bool = con.pexpire(&key, 2000).await?;
     let _: bool = con.exists(&key).await?;
-    let left: u64 = con.pttl(&key).await?;
+    // PTTL answers -1 or -2 for a key without expiry or no key: read it as a signed number.
+    let left: i64 = con.pttl(&key).await?;
     out.say("... waiting that many milliseconds (and a little more) ...");
-    tokio::time::sleep(Duration::from_millis(left + 50)).await;
+    tokio::time::sleep(Duration::from_millis(left.max(0) as u64 + 50)).await;
     let _: bool = con.exists(&key).await?;
     let ttl: i64 = con.ttl(&key).await?;
     let _: HashMap<String, String> = con.hgetall(&key).await?;

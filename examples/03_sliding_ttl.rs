@@ -8,7 +8,8 @@
 //! Run it: `cargo run --example 03_sliding_ttl`. Keys it writes start with `lesson03:` and are
 //! deleted at the end.
 //!
-//! Redis commands: HGETALL, EXPIRE, TTL, HSET, DEL, EXISTS, EVALSHA, SCRIPT EXISTS.
+//! Redis commands: MULTI/HSET/EXPIRE/EXEC, HGETALL, EXPIRE, TTL, HSET, DEL, EXISTS, SCRIPT LOAD, EVALSHA,
+//! TIME (and, inside the script, TIME, HMGET, EXPIRE, DEL).
 //!
 //! Test: `tests/03_sliding_ttl.rs`. Chapter: `book/src/03-sliding-ttl.md`.
 //! Exercises: `lessons/src/ex03_sliding_ttl.rs`.

@@ -5,7 +5,8 @@
 //! where the tests exercise it on port 0.
 //!
 //! Run it: `cargo run --example 05_full_server`, then follow the curl walkthrough in README.md.
-//! Redis commands it sends: EVALSHA (read-and-renew, user registry), MULTI/HSET/EXPIRE/EXEC, DEL, PING.
+//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (read-and-renew, user registry),
+//! MULTI/HSET/EXPIRE/EXEC, DEL, INFO memory (`/health`).
 //! Test: `tests/05_full_server.rs`. Chapter: `book/src/05-full-server.md`.
 
 use std::error::Error;

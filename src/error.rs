@@ -2,7 +2,8 @@
 //! status a client can act on: 4xx for what the client sent, 503 when Redis cannot answer.
 //!
 //! Nothing a client sends can produce a 500, and that holds by construction: each variant of
-//! [`ApiError`] has one fixed status, and only [`ApiError::Unavailable`] is a 5xx.
+//! [`ApiError`] has one fixed status, and only [`ApiError::Unavailable`] and [`ApiError::Degraded`]
+//! (both about Redis, never about the request) are a 5xx: 503.
 //! Turning an error into a response has no side effects (no logging): the 503's cause rides
 //! along in the response's extensions as a [`ServerErrorReport`], and one layer of the router
 //! logs it (see `log_server_errors` in `src/http.rs`).
@@ -34,14 +35,16 @@ pub struct ErrorBody {
 }
 
 // ANCHOR: api_error
-/// Everything a handler can fail with. Each variant has one status; only `Unavailable` is a 5xx.
+/// Everything a handler can fail with. Each variant has one status; only `Unavailable` and
+/// `Degraded` (Redis's state, not the request's) are a 5xx.
 #[derive(Debug)]
 pub enum ApiError {
     /// 401: no cookie, a malformed one, or no live session behind it.
     InvalidSession,
     /// 422: the username breaks a rule; the text says which.
     InvalidUsername(String),
-    /// 415, 413, 422 or 400: the body is not a JSON login body (see [`ApiError::status`]).
+    /// 408, 415, 413, 422 or 400: the body stopped coming or is not a JSON login body (see
+    /// [`ApiError::status`]).
     BadBody(JsonRejection),
     /// 404: no such route.
     NotFound,
@@ -94,8 +97,10 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
-    // ANCHOR_END: api_error_status
+}
+// ANCHOR_END: api_error_status
 
+impl ApiError {
     /// The `detail` text a client sees. A 503 never shows the cause: that is for the log.
     pub fn detail(&self) -> String {
         match self {

@@ -11,8 +11,9 @@
 //!   hyper has only one timer for both, started as soon as a connection waits for its next
 //!   request, so these two are measured here, on the connection's reads, with Tokio's timer.
 //! - **A request body must keep coming**: each part within `body_timeout`
-//!   (tower-http's [`TimeoutBody`]), and the whole request is answered within `request_timeout`;
-//!   both answer 408 `{"detail": ...}`.
+//!   (tower-http's [`TimeoutBody`]), and a request with a body is answered within
+//!   `request_timeout`; both answer 408 `{"detail": ...}`. (A request without a body cannot
+//!   trickle, and its handler is bounded by the Redis deadline, `REDIS_TIMEOUT_MS`.)
 //! - **At most `max_connections` at once.** Past the cap a new connection is accepted and closed
 //!   at once, so the accept loop never stalls and the sockets it holds stay bounded; the cap is
 //!   logged once when reached, not once per connection.
@@ -33,7 +34,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -55,7 +56,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// `BODY_TIMEOUT_SECS`, default 10: the longest wait for the next part of a request body.
     pub body_timeout: Duration,
-    /// `REQUEST_TIMEOUT_SECS`, default 30: the longest a whole request may take, body included.
+    /// `REQUEST_TIMEOUT_SECS`, default 30: the longest a request with a body may take, from its
+    /// head to its answer.
     pub request_timeout: Duration,
     /// `MAX_CONNECTIONS`, default 10000: connections held at once.
     pub max_connections: usize,
@@ -100,8 +102,9 @@ pub async fn serve_with(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    // The timer lets hyper enforce its own deadlines; the head and idle deadlines are ours.
-    http.timer(TokioTimer::new()).keep_alive(true);
+    // No timer for hyper: given one, it arms its own 30-second header timer on every request,
+    // which would also close idle connections at 30 s. The head and idle deadlines are ours.
+    http.keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut at_cap = false;
     loop {
@@ -193,11 +196,20 @@ struct Phase {
 /// A connection's reads with the head and idle deadlines. Between requests the connection is
 /// idle until its next request's first byte, then has the header timeout to finish the head;
 /// while a request is served, the body's own timeouts apply instead.
+///
+/// The timer is moved lazily: a new deadline is only written down (`due`), and the timer is
+/// re-armed when a read actually has to wait past it or when it fires early. A keep-alive
+/// connection under load therefore touches Tokio's timer about once per timeout, not once per
+/// request.
 struct Deadlines {
     io: TcpStream,
     phase: Arc<Phase>,
     limits: Limits,
-    deadline: Pin<Box<Sleep>>,
+    /// When the current wait must end.
+    due: Instant,
+    /// The timer, armed at `armed` (never later than `due` while a read waits).
+    timer: Pin<Box<Sleep>>,
+    armed: Instant,
     waiting: Waiting,
     seen_finished: u64,
 }
@@ -215,8 +227,26 @@ enum Waiting {
 impl Deadlines {
     fn new(io: TcpStream, phase: Arc<Phase>, limits: Limits) -> Deadlines {
         // A new connection owes its first request head within the header timeout.
-        let deadline = Box::pin(tokio::time::sleep(limits.header_timeout));
-        Deadlines { io, phase, limits, deadline, waiting: Waiting::Head, seen_finished: 0 }
+        let due = Instant::now() + limits.header_timeout;
+        let timer = Box::pin(tokio::time::sleep_until(due));
+        Deadlines { io, phase, limits, due, timer, armed: due, waiting: Waiting::Head, seen_finished: 0 }
+    }
+
+    /// Called when a read has to wait: true once `due` has passed.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.armed > self.due {
+            self.armed = self.due;
+            self.timer.as_mut().reset(self.due);
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= self.due {
+                return true;
+            }
+            // Fired for an earlier deadline that has since moved on: wait for the current one.
+            self.armed = self.due;
+            self.timer.as_mut().reset(self.due);
+        }
+        false
     }
 }
 
@@ -232,20 +262,20 @@ impl AsyncRead for Deadlines {
             // A request was answered: the connection is idle from now on.
             this.seen_finished = finished;
             this.waiting = Waiting::Idle;
-            this.deadline.as_mut().reset(Instant::now() + this.limits.idle_timeout);
+            this.due = Instant::now() + this.limits.idle_timeout;
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if this.waiting == Waiting::Idle && buf.filled().len() > before {
                     this.waiting = Waiting::Head;
-                    this.deadline.as_mut().reset(Instant::now() + this.limits.header_timeout);
+                    this.due = Instant::now() + this.limits.header_timeout;
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending => {
-                if this.deadline.as_mut().poll(cx).is_ready() {
+                if this.expired(cx) {
                     let why = match this.waiting {
                         Waiting::Idle => "idle keep-alive connection closed",
                         _ => "request head not received in time",
@@ -301,15 +331,33 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         self.phase.busy.store(true, Ordering::Release);
         let Tracked { router, phase, limits } = self.clone();
+        // Only a request with a body can trickle; one without is bounded by its handler's Redis
+        // deadline (`REDIS_TIMEOUT_MS`), so it needs no timer of its own.
+        let has_body = !hyper::body::Body::is_end_stream(request.body());
         let request = request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)));
         Box::pin(async move {
-            let response = match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => ApiError::RequestTimeout.into_response(),
+            let response = if has_body {
+                match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => ApiError::RequestTimeout.into_response(),
+                }
+            } else {
+                match router.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
             };
             phase.finished.fetch_add(1, Ordering::AcqRel);
             phase.busy.store(false, Ordering::Release);
+            // This future runs on the connection's own task. Waking it makes hyper poll the
+            // connection's reads once more, so the idle deadline is armed now; otherwise a read
+            // left pending from the busy phase would wait for the client with no deadline.
+            std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::Ready(())
+            })
+            .await;
             Ok(response)
         })
     }

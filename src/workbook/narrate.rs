@@ -1,7 +1,7 @@
 //! How the lessons talk: numbered steps, narration, and every Redis command printed in redis-cli
 //! syntax with its reply, so a learner can replay it by hand.
 //!
-//! The lessons write ordinary redis-rs code (`con.hset_multiple(..)`, `con.expire(..)`,
+//! The lessons write ordinary redis-rs code (`con.hget(..)`, `con.expire(..)`,
 //! `redis::pipe().atomic()`, `Script`) against a [`Narrated`] connection, which forwards every
 //! command to the real connection and prints it with its reply. So what a lesson shows is what
 //! an application would write, and nothing it sends goes unseen.
