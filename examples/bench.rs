@@ -88,6 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         base
     };
 
+    // The thread-per-core layout: one single-threaded runtime per core, each with its own accept
+    // loop on one shared listener and its own Redis connection.
+    let (per_core, per_core_stores) = spawn_thread_per_core(&redis.url(), cores())?;
+    let round_trips = || {
+        store.round_trips()
+            + naive_round_trips.load(Ordering::Relaxed)
+            + per_core_stores.iter().map(SessionStore::round_trips).sum::<u64>()
+    };
+
     let session_id = bench_session(&service).await?;
     let cookie = format!("Cookie: session_id={session_id}");
     let dir = tempfile::tempdir()?;
@@ -115,6 +124,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{unlimited}/profile"),
             vec!["-H".into(), cookie.clone()],
         ),
+        ("GET /profile, thread-per-core", format!("{per_core}/profile"), vec!["-H".into(), cookie.clone()]),
+        (
+            "POST /login, thread-per-core",
+            format!("{per_core}/login"),
+            vec!["-s".into(), login_lua.display().to_string()],
+        ),
     ];
     let mut admin = manager.clone();
     // The machine is shared by wrk, the server and Redis, so one run of a scenario is noisy.
@@ -127,9 +142,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for round in 1..=ROUNDS {
         for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
-            let before = Counters::read(&mut admin, &store, &naive_round_trips).await?;
+            let before = Counters::read(&mut admin, round_trips()).await?;
             let out = wrk(url, extra, seconds)?;
-            let after = Counters::read(&mut admin, &store, &naive_round_trips).await?;
+            let after = Counters::read(&mut admin, round_trips()).await?;
             let row = parse_wrk(name, &out, &before, &after)?;
             eprintln!(
                 "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
@@ -155,13 +170,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let memory = memory_figures(&mut admin, &session_id).await?;
-    let report = report(&rows, &memory, seconds);
+    let latency = latency_rows(&redis, seconds).await?;
+    let scale = scale_rows(&mut admin, &service, seconds, dir.path()).await?;
+    let mut report = report(&rows, &memory, seconds);
+    report.push_str(&extra_report(&rows, &latency, &scale));
     println!("{report}");
     std::fs::create_dir_all("bench")?;
     std::fs::write("bench/results.md", &report)?;
     std::fs::create_dir_all("book/src/images")?;
     std::fs::write("book/src/images/bench-rps.svg", chart(&rows))?;
-    eprintln!("wrote bench/results.md and book/src/images/bench-rps.svg");
+    std::fs::write("book/src/images/bench-latency.svg", latency_chart(&latency))?;
+    eprintln!("wrote bench/results.md, book/src/images/bench-rps.svg and book/src/images/bench-latency.svg");
     Ok(())
 }
 
@@ -280,8 +299,7 @@ struct Counters {
 impl Counters {
     async fn read(
         admin: &mut ConnectionManager,
-        store: &SessionStore,
-        naive_round_trips: &AtomicU64,
+        round_trips: u64,
     ) -> Result<Counters, Box<dyn std::error::Error>> {
         let cpu: String = redis::cmd("INFO").arg("cpu").query_async(admin).await?;
         let field = |name: &str| {
@@ -292,12 +310,7 @@ impl Counters {
         let redis_cpu_s = field("used_cpu_user") + field("used_cpu_sys");
         let stats: String = redis::cmd("INFO").arg("commandstats").query_async(admin).await?;
         let commands = parse_commandstats(&stats);
-        Ok(Counters {
-            server_cpu_s: process_cpu_seconds()?,
-            redis_cpu_s,
-            commands,
-            round_trips: store.round_trips() + naive_round_trips.load(Ordering::Relaxed),
-        })
+        Ok(Counters { server_cpu_s: process_cpu_seconds()?, redis_cpu_s, commands, round_trips })
     }
 }
 
@@ -415,8 +428,8 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "Measured by `scripts/bench.sh` (median of {ROUNDS} interleaved runs of {seconds} s per scenario, `wrk -t2 -c{CONNECTIONS}`, {cores} cores shared by wrk, the server and Redis; Redis {}).\n",
-        redis_version()
+        "Measured by `scripts/bench.sh` (median of {ROUNDS} interleaved runs of {seconds} s per scenario, `wrk -t2 -c{CONNECTIONS}`, {cores} cores shared by wrk, the server and Redis).\n\n{}\n",
+        machine()
     );
     let _ = writeln!(
         out,
@@ -532,6 +545,11 @@ fn redis_version() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Text for an SVG label.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;")
+}
+
 /// A horizontal bar chart of requests per second, as SVG.
 fn chart(rows: &[Row]) -> String {
     let max = rows.iter().map(|r| r.rps).fold(1.0, f64::max);
@@ -556,9 +574,372 @@ fn chart(rows: &[Row]) -> String {
             "<text x=\"{x}\" y=\"{ty}\" text-anchor=\"end\">{name}</text>\n<rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"{color}\"/>\n<text x=\"{lx:.1}\" y=\"{ty}\">{rps:.0}</text>",
             x = left - 8.0,
             ty = y + bar * 0.68,
-            name = row.name.replace('&', "&amp;").replace('<', "&lt;"),
+            name = escape(row.name),
             lx = left + w + 6.0,
             rps = row.rps,
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The number of cores, for the thread-per-core layout.
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The machine and the versions behind the figures.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let run = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| {
+                let text = if o.stdout.is_empty() { o.stderr } else { o.stdout };
+                String::from_utf8_lossy(&text).lines().next().unwrap_or_default().trim().to_string()
+            })
+            .unwrap_or_else(|| "unknown".into())
+    };
+    format!(
+        "Machine: {cpu}, {} cores, Linux {}; {}; Redis {}; {}.",
+        cores(),
+        run("uname", &["-r"]),
+        run("rustc", &["--version"]),
+        redis_version(),
+        run("wrk", &["--version"]).split(" [").next().unwrap_or_default(),
+    )
+}
+
+/// The service as `workers` single-threaded runtimes, one per thread, each with its own accept
+/// loop on one shared listener and its own Redis connection: a request and its Redis reply then
+/// stay on one thread. Returns the base URL and the stores (for their round-trip counters).
+fn spawn_thread_per_core(
+    redis_url: &str,
+    workers: usize,
+) -> Result<(String, Vec<SessionStore>), Box<dyn std::error::Error>> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stores_tx, stores_rx) = std::sync::mpsc::channel();
+    for _ in 0..workers {
+        let listener = listener.try_clone()?;
+        let url = redis_url.to_string();
+        let stores_tx = stores_tx.clone();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(con) = connect(&url, TIMEOUT).await else { return };
+                let Ok(store) = SessionStore::new(con, Lifetimes::default(), TIMEOUT).await else { return };
+                let _ = stores_tx.send(store.clone());
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                let state = AppState { store, cookie_secure: false };
+                let _ = serve(listener, app(state), std::future::pending()).await;
+            });
+        });
+    }
+    let stores =
+        (0..workers).map(|_| stores_rx.recv_timeout(Duration::from_secs(10))).collect::<Result<_, _>>()?;
+    Ok((base, stores))
+}
+
+/// One scenario's latency through the delaying proxy.
+struct LatencyRow {
+    name: &'static str,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// A TCP proxy in front of Redis that delays every byte by `delay` in each direction, like a
+/// network between the service and Redis (test-only code: the benchmark's own). Each direction
+/// has a reader thread that stamps what it reads and a writer thread that sends it on at
+/// stamp + delay, so pipelined traffic is delayed, not serialised. Threads and `std::thread::sleep`
+/// rather than Tokio: Tokio's timer counts whole milliseconds.
+fn start_delay_proxy(upstream: u16, delay: Duration) -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            for (from, to) in
+                [(client.try_clone(), server.try_clone()), (server.try_clone(), client.try_clone())]
+            {
+                let (Ok(mut from), Ok(mut to)) = (from, to) else { continue };
+                let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+                std::thread::spawn(move || {
+                    use std::io::Read;
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        if n == 0 || tx.send((std::time::Instant::now(), buffer[..n].to_vec())).is_err() {
+                            break;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    use std::io::Write;
+                    while let Ok((read_at, bytes)) = rx.recv() {
+                        let due = read_at + delay;
+                        let now = std::time::Instant::now();
+                        if due > now {
+                            std::thread::sleep(due - now);
+                        }
+                        if to.write_all(&bytes).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    Ok(port)
+}
+
+/// `/profile` (one round trip), lesson 03's naive renewal (two) and login (two) with 0.5 ms of
+/// network delay each way between the service and Redis.
+async fn latency_rows(
+    redis: &PrivateRedis,
+    seconds: u64,
+) -> Result<Vec<LatencyRow>, Box<dyn std::error::Error>> {
+    let port = start_delay_proxy(redis.port(), Duration::from_micros(500))?;
+    let manager = connect(&format!("redis://127.0.0.1:{port}"), Duration::from_secs(2)).await?;
+    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT).await?;
+    let state = AppState { store, cookie_secure: false };
+    let service = spawn_server(app(state.clone())).await?;
+    let naive = Naive { con: manager, round_trips: Arc::new(AtomicU64::new(0)) };
+    let naive_routes = Router::new()
+        .route("/naive/profile", get(move |state, headers| naive_profile(naive.clone(), state, headers)));
+    let naive_base = spawn_server(app_with(state, naive_routes)).await?;
+    let session_id = bench_session(&service).await?;
+    let cookie = format!("Cookie: session_id={session_id}");
+    let dir = tempfile::tempdir()?;
+    let login_lua = dir.path().join("login.lua");
+    std::fs::write(&login_lua, LOGIN_LUA)?;
+    let scenarios: [(&'static str, String, Vec<String>); 3] = [
+        ("GET /profile (1 round trip)", format!("{service}/profile"), vec!["-H".into(), cookie.clone()]),
+        (
+            "GET /profile, naive (2 round trips)",
+            format!("{naive_base}/naive/profile"),
+            vec!["-H".into(), cookie],
+        ),
+        (
+            "POST /login (2 round trips)",
+            format!("{service}/login"),
+            vec!["-s".into(), login_lua.display().to_string()],
+        ),
+    ];
+    let mut runs: Vec<Vec<LatencyRow>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for round in 1..=ROUNDS {
+        for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
+            let out = wrk(url, extra, seconds)?;
+            let (rps, p50_ms, p99_ms, errors) = wrk_figures(&out)?;
+            if errors > 0 {
+                return Err(format!("{name} through the delay proxy: {errors} errors:\n{out}").into());
+            }
+            eprintln!(
+                "latency round {round}/{ROUNDS} {name}: {rps:.0} req/s, p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
+            );
+            runs.push(LatencyRow { name, rps, p50_ms, p99_ms });
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|mut runs| {
+            runs.sort_by(|a, b| a.p50_ms.total_cmp(&b.p50_ms));
+            runs.swap_remove(runs.len() / 2)
+        })
+        .collect())
+}
+
+/// req/s, p50 ms, p99 ms and errors from wrk's output.
+fn wrk_figures(out: &str) -> Result<(f64, f64, f64, u64), Box<dyn std::error::Error>> {
+    let empty = Counters { server_cpu_s: 0.0, redis_cpu_s: 0.0, commands: BTreeMap::new(), round_trips: 0 };
+    let row = parse_wrk("", out, &empty, &empty)?;
+    Ok((row.rps, row.p50_ms, row.p99_ms, row.errors))
+}
+
+/// `/profile` over 10,000 random live sessions, with 10 thousand and with 1 million sessions in
+/// Redis.
+struct ScaleRow {
+    sessions: u64,
+    rps: f64,
+    p99_ms: f64,
+    bytes_per_session: f64,
+}
+
+async fn used_memory(admin: &mut ConnectionManager) -> Result<u64, Box<dyn std::error::Error>> {
+    let info: String = redis::cmd("INFO").arg("memory").query_async(admin).await?;
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:")?.trim().parse().ok())
+        .ok_or("no used_memory")?)
+}
+
+/// Writes `count` sessions shaped like the service's (the same three fields and idle TTL),
+/// 1,000 per pipeline, naming the first ones `ids`.
+async fn fill_sessions(
+    admin: &mut ConnectionManager,
+    ids: &[String],
+    count: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (now, _micros): (u64, u64) = redis::cmd("TIME").query_async(admin).await?;
+    let idle = Lifetimes::DEFAULT.idle.as_secs() as i64;
+    let mut written = 0;
+    while written < count {
+        let mut pipe = redis::pipe();
+        for n in written..(written + 1000).min(count) {
+            let id = ids.get(n).cloned().unwrap_or_else(|| session_storage::SessionId::new().to_string());
+            let key = format!("session:{id}");
+            let session = Session {
+                user_id: format!("user_{}", n % 50_000),
+                username: format!("u{n}"),
+                created_at: now,
+            };
+            pipe.cmd("HSET").arg(&key).arg(&session.to_fields()).ignore();
+            pipe.expire(&key, idle).ignore();
+        }
+        let () = pipe.query_async(admin).await?;
+        written = (written + 1000).min(count);
+    }
+    Ok(())
+}
+
+async fn scale_rows(
+    admin: &mut ConnectionManager,
+    service: &str,
+    seconds: u64,
+    dir: &std::path::Path,
+) -> Result<Vec<ScaleRow>, Box<dyn std::error::Error>> {
+    let ids: Vec<String> = (0..10_000).map(|_| session_storage::SessionId::new().to_string()).collect();
+    let lua = dir.join("random.lua");
+    let mut script = String::from("local ids = {\n");
+    for id in &ids {
+        let _ = writeln!(script, "  \"{id}\",");
+    }
+    script.push_str(
+        "}\nrequest = function()\n  local id = ids[math.random(#ids)]\n  \
+         return wrk.format(\"GET\", \"/profile\", { Cookie = \"session_id=\" .. id })\nend\n",
+    );
+    std::fs::write(&lua, script)?;
+    let extra = vec!["-s".to_string(), lua.display().to_string()];
+    let url = format!("{service}/profile");
+    let baseline = used_memory(admin).await?;
+    let mut rows = Vec::new();
+    for total in [10_000usize, 1_000_000] {
+        let have = rows.last().map_or(0, |row: &ScaleRow| row.sessions as usize);
+        // The 10,000 the load picks from first, then anonymous ones up to `total`.
+        let names: &[String] = if have == 0 { &ids } else { &[] };
+        fill_sessions(admin, names, total - have).await?;
+        let bytes_per_session = (used_memory(admin).await? - baseline) as f64 / total as f64;
+        let mut runs = Vec::new();
+        for round in 1..=ROUNDS {
+            let out = wrk(&url, &extra, seconds)?;
+            let (rps, _p50, p99_ms, errors) = wrk_figures(&out)?;
+            if errors > 0 {
+                return Err(format!("/profile with {total} sessions: {errors} errors:\n{out}").into());
+            }
+            eprintln!("scale round {round}/{ROUNDS}, {total} sessions: {rps:.0} req/s, p99 {p99_ms:.2} ms");
+            runs.push((rps, p99_ms));
+        }
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (rps, p99_ms) = runs[runs.len() / 2];
+        rows.push(ScaleRow { sessions: total as u64, rps, p99_ms, bytes_per_session });
+    }
+    let _: () = redis::cmd("FLUSHDB").query_async(admin).await?;
+    Ok(rows)
+}
+
+/// The thread-per-core verdict, the latency table and the scale table.
+fn extra_report(rows: &[Row], latency: &[LatencyRow], scale: &[ScaleRow]) -> String {
+    let mut out = String::new();
+    let (profile, login, per_core_profile, per_core_login) = (&rows[1], &rows[3], &rows[6], &rows[7]);
+    let gain = |new: &Row, old: &Row| 100.0 * (new.rps / old.rps - 1.0);
+    let (profile_gain, login_gain) = (gain(per_core_profile, profile), gain(per_core_login, login));
+    let p99_ok = per_core_profile.p99_ms <= profile.p99_ms && per_core_login.p99_ms <= login.p99_ms;
+    let adopt = profile_gain >= 8.0 && login_gain >= 8.0 && p99_ok;
+    let _ = writeln!(
+        out,
+        "\n## Thread per core\n\nOne single-threaded runtime per core ({} here), each with its own accept loop and Redis \
+         connection, against the default multi-threaded runtime, in the same run: `GET /profile` {:.0} against {:.0} req/s \
+         ({profile_gain:+.1}%), p99 {:.2} against {:.2} ms; `POST /login` {:.0} against {:.0} req/s ({login_gain:+.1}%), p99 \
+         {:.2} against {:.2} ms. Rule: adopt only if both gain at least 8% and neither p99 gets worse. Verdict: **{}**.",
+        cores(),
+        per_core_profile.rps,
+        profile.rps,
+        per_core_profile.p99_ms,
+        profile.p99_ms,
+        per_core_login.rps,
+        login.rps,
+        per_core_login.p99_ms,
+        login.p99_ms,
+        if adopt { "adopt thread-per-core" } else { "keep the multi-threaded runtime" },
+    );
+    let _ = writeln!(
+        out,
+        "\n## Round trips under latency\n\n0.5 ms added each way between the service and Redis (a delaying proxy in the \
+         benchmark), as across a network:\n\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|"
+    );
+    for row in latency {
+        let _ = writeln!(out, "| {} | {:.0} | {:.2} | {:.2} |", row.name, row.rps, row.p50_ms, row.p99_ms);
+    }
+    let _ = writeln!(out, "\n![p50 and p99 latency with 0.5 ms each way to Redis](images/bench-latency.svg)");
+    let _ = writeln!(
+        out,
+        "\n## Cost at scale\n\n`GET /profile` over 10,000 random live sessions, with that many and with 1 million \
+         sessions in Redis. Bytes per session count everything Redis holds for them (`used_memory`: the hash, its key, the \
+         keyspace and expiry tables), not only `MEMORY USAGE`.\n\n| sessions in Redis | req/s | p99 ms | bytes per session, all included |\n|---:|---:|---:|---:|"
+    );
+    for row in scale {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.0} |",
+            row.sessions, row.rps, row.p99_ms, row.bytes_per_session
+        );
+    }
+    out
+}
+
+/// p50 and p99 per latency scenario, as SVG bars.
+fn latency_chart(rows: &[LatencyRow]) -> String {
+    let max = rows.iter().map(|r| r.p99_ms).fold(0.1, f64::max);
+    let (left, width, bar, gap) = (280.0, 360.0, 14.0, 18.0);
+    let height = 50.0 + rows.len() as f64 * (2.0 * bar + gap);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 {height}\" width=\"720\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+         <text x=\"10\" y=\"20\" font-weight=\"bold\">Latency with 0.5 ms each way to Redis (ms; light: p50, dark: p99)</text>\n"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = 36.0 + i as f64 * (2.0 * bar + gap);
+        for (j, (value, color)) in [(row.p50_ms, "#8fb8d6"), (row.p99_ms, "#3d7ea6")].into_iter().enumerate()
+        {
+            let top = y + j as f64 * bar;
+            let w = width * value / max;
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{left}\" y=\"{top}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"{color}\"/>\n<text x=\"{lx:.1}\" y=\"{ty:.1}\">{value:.2}</text>",
+                lx = left + w + 6.0,
+                ty = top + bar * 0.8,
+            );
+        }
+        let _ = writeln!(
+            svg,
+            "<text x=\"{x}\" y=\"{ty}\" text-anchor=\"end\">{name}</text>",
+            x = left - 8.0,
+            ty = y + bar * 1.2,
+            name = escape(row.name),
         );
     }
     svg.push_str("</svg>\n");

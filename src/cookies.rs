@@ -27,6 +27,7 @@ pub fn cookie_name(secure: bool) -> &'static str {
     if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
 }
 
+// ANCHOR: session_ids
 /// The well-formed session ids a request carries, in the order it sent them: at most
 /// [`MAX_SESSION_COOKIES`]. Kept inline (no allocation per request).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,6 +62,7 @@ impl SessionIds {
         self.ids[0].is_none()
     }
 }
+// ANCHOR_END: session_ids
 
 // ANCHOR: read_cookie
 /// The session ids in a request's `Cookie` headers (a browser may send several), in order.

@@ -33,9 +33,10 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
 // ANCHOR: ex05c
 /// Exercise 05c: the status each [`ApiError`] answers with: 401 for an invalid session, 422 for
 /// a bad username, 404 and 405 for unknown routes and methods, 408 for a request that took too
-/// long, 503 when Redis is unavailable, and for a bad body: 408 when it stopped coming, 415
-/// without a JSON content type, 422 for JSON that is not a login body, 413 for a body over the
-/// limit, 400 for a body that could not be read at all.
+/// long, 503 when Redis is unavailable, and for a bad body: 415 without a JSON content type, 422
+/// for JSON that is not a login body, 413 for a body over the limit, 400 for a body that could
+/// not be read at all. (The service also answers 408 for a body that stopped coming; the check
+/// does not ask for that case.)
 pub fn error_status(error: &ApiError) -> StatusCode {
     // TODO: one match over the variants; look inside BadBody for the kind of rejection.
     todo!("exercise 05c: error_status")
