@@ -14,6 +14,9 @@
 //!   (tower-http's [`TimeoutBody`]), and a request with a body is answered within
 //!   `request_timeout`; both answer 408 `{"detail": ...}`. (A request without a body cannot
 //!   trickle, and its handler is bounded by the Redis deadline, `REDIS_TIMEOUT_MS`.)
+//! - **A client must keep reading.** While our writes make no progress (the client stopped
+//!   reading its answers), it has `idle_timeout` to resume, or the connection is closed; so
+//!   neither a connection slot nor a graceful shutdown can be held by it forever.
 //! - **At most `max_connections` at once.** Past the cap a new connection is accepted and closed
 //!   at once, so the accept loop never stalls and the sockets it holds stay bounded; the cap is
 //!   logged once when reached, not once per connection.
@@ -132,7 +135,7 @@ pub async fn serve_with(
             drop(stream);
             continue;
         };
-        if at_cap && permits.available_permits() >= limits.max_connections / 10 {
+        if at_cap && permits.available_permits() >= (limits.max_connections / 10).max(1) {
             tracing::info!("back under the connection cap");
             at_cap = false;
         }
@@ -147,7 +150,12 @@ pub async fn serve_with(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Every connection ends by itself within these limits (a request within its timeouts, a
+    // stalled write within the idle timeout); the bound is a backstop.
+    let grace = limits.request_timeout + limits.idle_timeout;
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open {} s after shutdown began: closing them", grace.as_secs());
+    }
     Ok(())
 }
 // ANCHOR_END: serve_with
@@ -212,6 +220,12 @@ struct Deadlines {
     armed: Instant,
     waiting: Waiting,
     seen_finished: u64,
+    /// Bytes of a next request arrived while one was being served (pipelining).
+    read_while_busy: bool,
+    /// While writes make no progress (the client stopped reading): when that must end.
+    write_due: Option<Instant>,
+    write_timer: Pin<Box<Sleep>>,
+    write_armed: Option<Instant>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -229,7 +243,86 @@ impl Deadlines {
         // A new connection owes its first request head within the header timeout.
         let due = Instant::now() + limits.header_timeout;
         let timer = Box::pin(tokio::time::sleep_until(due));
-        Deadlines { io, phase, limits, due, timer, armed: due, waiting: Waiting::Head, seen_finished: 0 }
+        Deadlines {
+            io,
+            phase,
+            limits,
+            due,
+            timer,
+            armed: due,
+            waiting: Waiting::Head,
+            seen_finished: 0,
+            read_while_busy: false,
+            write_due: None,
+            write_timer: Box::pin(tokio::time::sleep_until(due)),
+            write_armed: None,
+        }
+    }
+
+    /// Wraps one write-side poll. A client that stops reading stalls our writes; it then has
+    /// `idle_timeout` to read again before the connection fails, so neither a connection nor a
+    /// graceful shutdown can wait on it forever. Progress clears the stall and, between requests,
+    /// restarts the idle wait (an answer still being sent is not idleness).
+    fn guard_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<T>>,
+        wrote_bytes: impl FnOnce(&T) -> bool,
+    ) -> Poll<io::Result<T>> {
+        match result {
+            Poll::Ready(result) => {
+                self.write_due = None;
+                // hyper flushes right after it has written an answer, but may not read again
+                // until the client sends something: so the wait for the next request starts
+                // here, and its deadline is armed on this task now.
+                // (`expired` only arms the timer here: the deadline is a whole timeout away, and
+                // `poll_read` reports it when it passes.)
+                if self.after_answer() {
+                    let _ = self.expired(cx);
+                }
+                // Bytes sent between requests: an answer is still going out, which is not idleness.
+                // (A flush with nothing to send is not progress: hyper flushes on every poll.)
+                if self.waiting == Waiting::Idle && result.as_ref().is_ok_and(wrote_bytes) {
+                    self.due = self.due.max(Instant::now() + self.limits.idle_timeout);
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let due = *self.write_due.get_or_insert_with(|| Instant::now() + self.limits.idle_timeout);
+                if self.write_armed != Some(due) {
+                    self.write_armed = Some(due);
+                    self.write_timer.as_mut().reset(due);
+                }
+                if self.write_timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    )));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// After a request was answered: the connection is idle from now on, unless part of the next
+    /// request came in meanwhile (then its head is being received). True when it changed state.
+    fn after_answer(&mut self) -> bool {
+        if self.phase.busy.load(Ordering::Acquire) {
+            return false;
+        }
+        let finished = self.phase.finished.load(Ordering::Acquire);
+        if self.waiting != Waiting::Busy && finished == self.seen_finished {
+            return false;
+        }
+        self.seen_finished = finished;
+        if std::mem::take(&mut self.read_while_busy) {
+            self.waiting = Waiting::Head;
+            self.due = Instant::now() + self.limits.header_timeout;
+        } else {
+            self.waiting = Waiting::Idle;
+            self.due = Instant::now() + self.limits.idle_timeout;
+        }
+        true
     }
 
     /// Called when a read has to wait: true once `due` has passed.
@@ -255,15 +348,12 @@ impl AsyncRead for Deadlines {
         let this = self.get_mut();
         if this.phase.busy.load(Ordering::Acquire) {
             this.waiting = Waiting::Busy;
-            return Pin::new(&mut this.io).poll_read(cx, buf);
+            let before = buf.filled().len();
+            let result = Pin::new(&mut this.io).poll_read(cx, buf);
+            this.read_while_busy |= buf.filled().len() > before;
+            return result;
         }
-        let finished = this.phase.finished.load(Ordering::Acquire);
-        if this.waiting == Waiting::Busy || finished != this.seen_finished {
-            // A request was answered: the connection is idle from now on.
-            this.seen_finished = finished;
-            this.waiting = Waiting::Idle;
-            this.due = Instant::now() + this.limits.idle_timeout;
-        }
+        this.after_answer();
         let before = buf.filled().len();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
@@ -274,6 +364,8 @@ impl AsyncRead for Deadlines {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            // While an answer cannot be sent, the write deadline governs, not this one.
+            Poll::Pending if this.write_due.is_some() => Poll::Pending,
             Poll::Pending => {
                 if this.expired(cx) {
                     let why = match this.waiting {
@@ -290,7 +382,9 @@ impl AsyncRead for Deadlines {
 
 impl AsyncWrite for Deadlines {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.guard_write(cx, result, |n| *n > 0)
     }
 
     fn poll_write_vectored(
@@ -298,7 +392,9 @@ impl AsyncWrite for Deadlines {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.guard_write(cx, result, |n| *n > 0)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -306,11 +402,15 @@ impl AsyncWrite for Deadlines {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.io).poll_flush(cx);
+        this.guard_write(cx, result, |()| false)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.guard_write(cx, result, |()| false)
     }
 }
 
@@ -350,14 +450,6 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
             };
             phase.finished.fetch_add(1, Ordering::AcqRel);
             phase.busy.store(false, Ordering::Release);
-            // This future runs on the connection's own task. Waking it makes hyper poll the
-            // connection's reads once more, so the idle deadline is armed now; otherwise a read
-            // left pending from the busy phase would wait for the client with no deadline.
-            std::future::poll_fn(|cx| {
-                cx.waker().wake_by_ref();
-                Poll::Ready(())
-            })
-            .await;
             Ok(response)
         })
     }

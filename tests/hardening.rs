@@ -293,3 +293,43 @@ async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
     assert_eq!(status, 503);
     assert!(why.starts_with("Redis is near maxmemory"), "{why}");
 }
+
+/// A client that sends requests and never reads the answers stalls the server's writes. It has
+/// the idle timeout to read again; then its connection is closed and its slot freed. Here it
+/// holds the only slot (`MAX_CONNECTIONS=1`), so a normal client is served as soon as it is cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_at_the_idle_timeout() {
+    let limits = Limits { max_connections: 1, ..limits(5000, 1000, 5000, 30_000) };
+    let app = app_with_limits(limits).await;
+    let addr = app.addr;
+    // Twenty requests for the largest file the service has (Swagger UI's bundle), never read.
+    let slow = blocking(move || {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        let request = b"GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: test\r\n\r\n".repeat(20);
+        stream.write_all(&request).expect("requests");
+        stream
+    })
+    .await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    let served_after = loop {
+        if let Ok(response) = plain_client().get(app.url("/health")).send().await
+            && response.status() == 200
+        {
+            break started.elapsed();
+        }
+        assert!(Instant::now() < deadline, "the slot was never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "client that stopped reading: cut off, next client served after {served_after:?} (idle timeout 1 s)"
+    );
+    assert!(
+        served_after >= Duration::from_millis(800),
+        "served after {served_after:?}: the slot was not held"
+    );
+    assert!(served_after < Duration::from_millis(1000) + MARGIN, "served after {served_after:?}");
+    // The stalled connection was closed before it had all its answers.
+    let (received, _) = blocking(move || read_until_closed(slow, Instant::now())).await;
+    assert!(received.matches("HTTP/1.1 200").count() < 20, "every answer arrived: nothing was stalled");
+}
