@@ -168,14 +168,16 @@ impl RedisHandle {
         )
         .await;
         let version = match info {
-            Ok(Ok(info)) => info
-                .lines()
-                .find_map(|line| line.strip_prefix("redis_version:"))
-                .map(|v| v.trim().to_string()),
+            Ok(Ok(info)) => info_field(&info, "redis_version").map(str::to_string),
             _ => None,
         };
         RedisHandle { manager, url, origin, version }
     }
+}
+
+/// One field of an `INFO` reply (`name:value` lines), trimmed: `info_field(info, "used_memory")`.
+pub fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
 }
 
 /// True for a `redis_version` before 7.0 (`6.2.14`, `5.0.7`); false for 7.x and later, and for

@@ -404,9 +404,7 @@ impl Health {
     /// writes are refused; at 90 % or more, near it (with an eviction policy, sessions are being
     /// or will soon be evicted to make room).
     pub fn from_info(info: &str) -> Health {
-        let field = |name: &str| {
-            info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
-        };
+        let field = |name: &str| crate::redis_conn::info_field(info, name);
         let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let (used, max) = (number("used_memory"), number("maxmemory"));
         if max == 0 {
@@ -485,6 +483,34 @@ impl ConnectionLike for StoreConnection {
     }
 }
 
+/// The store's connection for one request: the shared connection, counting each round trip it
+/// makes (one command, script or pipeline written, one reply read) where it makes it.
+struct Counted<'a> {
+    con: StoreConnection,
+    round_trips: &'a AtomicU64,
+}
+
+impl ConnectionLike for Counted<'_> {
+    fn req_packed_command<'b>(&'b mut self, cmd: &'b redis::Cmd) -> redis::RedisFuture<'b, redis::Value> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.con.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'b>(
+        &'b mut self,
+        pipeline: &'b redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'b, Vec<redis::Value>> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.con.req_packed_commands(pipeline, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.con.get_db()
+    }
+}
+
 /// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
 /// every request. Cheap to clone (the connection is shared, not copied).
 #[derive(Clone)]
@@ -509,9 +535,9 @@ impl SessionStore {
     ) -> Result<SessionStore, Unavailable> {
         let round_trips = Arc::new(AtomicU64::new(0));
         let store = SessionStore { con: con.into(), round_trips, keys: Keys::default(), lifetimes, timeout };
-        let mut con = store.con.clone();
+        let mut con = store.connection();
         store
-            .within_deadline(2, async move {
+            .within_deadline(async move {
                 USER_ID_SCRIPT.load_async(&mut con).await?;
                 TOUCH_SCRIPT.load_async(&mut con).await?;
                 Ok(())
@@ -542,16 +568,18 @@ impl SessionStore {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Runs one request's Redis work (`round_trips` of them) under one deadline. This is the only
-    /// timer on the call: it covers the wait for replies and the wait for a reconnect alike, so a
-    /// stalled or absent Redis becomes [`Unavailable`] in bounded time, however many round trips
-    /// the request needs.
+    /// A clone of the shared connection that counts this store's round trips.
+    fn connection(&self) -> Counted<'_> {
+        Counted { con: self.con.clone(), round_trips: &self.round_trips }
+    }
+
+    /// Runs one request's Redis work under one deadline. This is the only timer on the call: it
+    /// covers the wait for replies and the wait for a reconnect alike, so a stalled or absent
+    /// Redis becomes [`Unavailable`] in bounded time, however many round trips the request needs.
     async fn within_deadline<T>(
         &self,
-        round_trips: u64,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Unavailable> {
-        self.round_trips.fetch_add(round_trips, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(Unavailable::Redis(error)),
@@ -566,12 +594,12 @@ impl SessionStore {
         username: &str,
         replacing: Option<&SessionId>,
     ) -> Result<(SessionId, Session), Unavailable> {
-        let mut con = self.con.clone();
+        let mut con = self.connection();
         let id = SessionId::new();
         let key = self.keys.session(&id);
         let old = replacing.map(|old| self.keys.session(old));
         let session = self
-            .within_deadline(2, async {
+            .within_deadline(async {
                 let (user_id, now) = user_id_and_time(&mut con, &self.keys, username).await?;
                 let session = Session { user_id, username: username.to_string(), created_at: now };
                 create_session(&mut con, &key, &session, self.lifetimes.idle, old.as_deref()).await?;
@@ -581,24 +609,15 @@ impl SessionStore {
         Ok((id, session))
     }
 
-    /// An authenticated request: read and renew in one round trip.
-    pub async fn touch(&self, id: &SessionId) -> Result<Option<Touched>, Unavailable> {
-        let mut con = self.con.clone();
-        let key = self.keys.session(id);
-        let Lifetimes { idle, absolute } = self.lifetimes;
-        self.within_deadline(1, touch(&mut con, &key, idle, absolute)).await
-    }
-
-    /// An authenticated request that carries several session ids (see
-    /// [`read_session_cookies`](crate::cookies::read_session_cookies)): tries each in order, one
-    /// round trip each, all under one deadline, and returns the first live one, renewed. With one
-    /// id (the usual case) this is [`touch`](Self::touch).
+    /// An authenticated request: read and renew the session, one round trip per id. A request
+    /// usually carries one id; when it carries several (see
+    /// [`read_session_cookies`](crate::cookies::read_session_cookies)), each is tried in order,
+    /// all under one deadline, and the first live one is returned, renewed.
     pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
-        let mut con = self.con.clone();
+        let mut con = self.connection();
         let Lifetimes { idle, absolute } = self.lifetimes;
-        self.within_deadline(0, async {
+        self.within_deadline(async {
             for id in ids.iter() {
-                self.round_trips.fetch_add(1, Ordering::Relaxed);
                 if let Some(touched) = touch(&mut con, &self.keys.session(&id), idle, absolute).await? {
                     return Ok(Some((id, touched)));
                 }
@@ -611,11 +630,10 @@ impl SessionStore {
     /// Logout of every session id the request carries: one `DEL` each (they may live on
     /// different shards of a cluster), under one deadline. Returns how many existed.
     pub async fn destroy_all(&self, ids: &SessionIds) -> Result<u64, Unavailable> {
-        let mut con = self.con.clone();
-        self.within_deadline(0, async {
+        let mut con = self.connection();
+        self.within_deadline(async {
             let mut deleted = 0;
             for id in ids.iter() {
-                self.round_trips.fetch_add(1, Ordering::Relaxed);
                 deleted += u64::from(destroy(&mut con, &self.keys.session(&id)).await?);
             }
             Ok(deleted)
@@ -623,18 +641,12 @@ impl SessionStore {
         .await
     }
 
-    /// Logout: one `DEL`.
-    pub async fn destroy(&self, id: &SessionId) -> Result<bool, Unavailable> {
-        let mut con = self.con.clone();
-        self.within_deadline(1, destroy(&mut con, &self.keys.session(id))).await
-    }
-
     /// Redis's memory, for `/health`: one `INFO memory`. A Redis that answers but refuses writes
     /// (at `maxmemory` under `noeviction`), or is close to it, is [`Health::Degraded`].
     pub async fn health(&self) -> Result<Health, Unavailable> {
-        let mut con = self.con.clone();
+        let mut con = self.connection();
         let info: String = self
-            .within_deadline(1, async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
+            .within_deadline(async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
             .await?;
         Ok(Health::from_info(&info))
     }

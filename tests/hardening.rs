@@ -196,17 +196,12 @@ async fn two_thousand_half_open_connections_do_not_starve_a_normal_client() {
     drop(held);
 }
 
-/// Pins Redis at its current memory use: `maxmemory` is set to what it uses now, so the next
-/// write that needs memory is refused (`noeviction`) or evicts (`volatile-ttl`).
-async fn fill_redis(app: &TestApp, policy: &str) {
+/// Pins Redis at its current memory use plus `headroom` bytes, under `policy`: once that is used
+/// up, a write that needs memory is refused (`noeviction`) or evicts (`volatile-ttl`).
+async fn fill_redis(app: &TestApp, policy: &str, headroom: u64) {
     let _: () = app.cmd(&["CONFIG", "SET", "maxmemory-policy", policy]).await;
-    let info: String = app.cmd(&["INFO", "memory"]).await;
-    let used: u64 = info
-        .lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("used_memory");
-    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", &used.to_string()]).await;
+    let used = app.info_number("memory", "used_memory").await;
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", &(used + headroom).to_string()]).await;
 }
 
 async fn detail(response: reqwest::Response) -> (u16, String) {
@@ -221,7 +216,7 @@ async fn detail(response: reqwest::Response) -> (u16, String) {
 async fn a_full_redis_under_noeviction_keeps_sessions_and_refuses_new_ones() {
     let app = TestApp::start().await;
     let alice = login_id(&app, "alice").await;
-    fill_redis(&app, "noeviction").await;
+    fill_redis(&app, "noeviction", 0).await;
 
     assert_eq!(profile_with(&app, &alice).await.status(), 200, "an existing session keeps working");
     let (status, why) = detail(post_login(&plain_client(), &app, "bob").await).await;
@@ -252,23 +247,10 @@ async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
         short.push(id);
     }
     let users_before: u64 = app.cmd(&["HLEN", "users:ids"]).await;
-    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-ttl"]).await;
-    let info: String = app.cmd(&["INFO", "memory"]).await;
-    let used: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("used");
-    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", &(used + 64 * 1024).to_string()]).await;
+    fill_redis(&app, "volatile-ttl", 64 * 1024).await;
 
     // Log in (always as bob: the registry does not grow) until Redis has had to evict.
-    let evicted = || async {
-        let info: String = app.cmd(&["INFO", "stats"]).await;
-        info.lines()
-            .find_map(|l| l.strip_prefix("evicted_keys:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let evicted = || app.info_number("stats", "evicted_keys");
     let mut logins = 0;
     while evicted().await < 20 {
         assert!(logins < 5000, "no eviction after {logins} logins");

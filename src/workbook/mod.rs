@@ -7,12 +7,13 @@
 //!   redis-cli syntax and the reply (`narrate`).
 //! - [`command`]: a Redis command from words, as you would type it into redis-cli.
 //! - [`parse_commandstats`]: Redis's own per-command counters, which the benchmark and the tests
-//!   read to count what a request really sent.
+//!   read to count what a request really sent; [`info_field`]: any other `INFO` field.
 
 use std::collections::BTreeMap;
 
 mod narrate;
 
+pub use crate::redis_conn::info_field;
 pub use narrate::{Narrated, Narrator, Step, cli_line, cli_reply, connect_for_lesson, run_lesson};
 
 /// A command from words: `command(&["HGET", key, "username"])` is `HGET key username`.

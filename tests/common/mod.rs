@@ -127,6 +127,13 @@ impl TestApp {
         scan(&self.admin, "*").await
     }
 
+    /// A number from `INFO <section>` (`info_number("memory", "used_memory")`).
+    pub async fn info_number(&self, section: &str, field: &str) -> u64 {
+        let info: String = self.cmd(&["INFO", section]).await;
+        let value = session_storage::workbook::info_field(&info, field);
+        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("INFO {section} has no number {field}"))
+    }
+
     /// Forgets Redis's per-command counters.
     pub async fn reset_stats(&self) {
         let _: () = self.cmd(&["CONFIG", "RESETSTAT"]).await;
