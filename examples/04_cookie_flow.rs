@@ -67,7 +67,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     // ANCHOR: start_server
     out.step("Start the service on a free port");
-    out.say("SessionStore::new() loads the two scripts the service uses:");
+    out.say("SessionStore::new() loads the four scripts the service uses:");
     let store = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
         .await
         .map_err(io_error)?
@@ -75,7 +75,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, app(AppState { store, cookie_secure: false }), async move {
+    let server = tokio::spawn(serve(listener, app(AppState::new(store)), async move {
         let _ = stopped.await;
     }));
     out.say(&format!("app(state) is serving on {base}, with its keys under lesson04:"));

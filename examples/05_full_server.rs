@@ -44,7 +44,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     if let Some(warning) = redis.version_warning() {
         tracing::warn!("{warning}");
     }
-    let store = SessionStore::new(redis.manager.clone(), config.lifetimes, config.redis_timeout).await?;
+    let store = SessionStore::new(redis.manager.clone(), config.lifetimes, config.redis_timeout)
+        .await?
+        .with_max_sessions_per_user(config.max_sessions_per_user);
     let addr = config.addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -71,7 +73,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
         }
         Err(error) => tracing::warn!("could not read or raise the open-files limit: {error}"),
     }
-    let state = AppState { store, cookie_secure: config.cookie_secure };
+    let state =
+        AppState { store, cookie_secure: config.cookie_secure, allowed_origins: config.allowed_origins };
     let served = serve_with(listener, app(state), shutdown_signal(), limits).await;
     if let RedisOrigin::Private(server) = redis.origin {
         tracing::info!("stopping the private redis-server on port {}", server.port());

@@ -8,8 +8,9 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::origin::AllowedOrigins;
 use crate::server::Limits;
-use crate::store::Lifetimes;
+use crate::store::{Lifetimes, MAX_SESSIONS_PER_USER};
 
 /// Everything the service can be told from outside.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +32,11 @@ pub struct Config {
     /// `HEADER_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`, `BODY_TIMEOUT_SECS`, `REQUEST_TIMEOUT_SECS` and
     /// `MAX_CONNECTIONS`: what each connection may cost (see [`Limits`]).
     pub limits: Limits,
+    /// `MAX_SESSIONS_PER_USER`, default 50: a login beyond it ends that user's oldest session.
+    pub max_sessions_per_user: usize,
+    /// `ALLOWED_ORIGINS`, default none: other origins (`https://app.example.com`, comma-separated)
+    /// whose state-changing requests are accepted.
+    pub allowed_origins: AllowedOrigins,
 }
 
 impl Default for Config {
@@ -43,6 +49,8 @@ impl Default for Config {
             cookie_secure: false,
             redis_timeout: Duration::from_millis(500),
             limits: Limits::DEFAULT,
+            max_sessions_per_user: MAX_SESSIONS_PER_USER,
+            allowed_origins: AllowedOrigins::default(),
         }
     }
 }
@@ -140,7 +148,26 @@ impl Config {
                 }
             })?,
         };
-        Ok(Config { redis_url, host, port, lifetimes, cookie_secure, redis_timeout, limits })
+        let max_sessions_per_user =
+            parse(&get, "MAX_SESSIONS_PER_USER", defaults.max_sessions_per_user, |v| {
+                match v.parse::<usize>() {
+                    Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+                    _ => Err("expected a number of sessions from 1 to 10000".into()),
+                }
+            })?;
+        let allowed_origins =
+            parse(&get, "ALLOWED_ORIGINS", defaults.allowed_origins, AllowedOrigins::parse)?;
+        Ok(Config {
+            redis_url,
+            host,
+            port,
+            lifetimes,
+            cookie_secure,
+            redis_timeout,
+            limits,
+            max_sessions_per_user,
+            allowed_origins,
+        })
     }
 }
 
@@ -187,6 +214,8 @@ mod tests {
         assert_eq!(config.limits, Limits::DEFAULT);
         assert!(!config.cookie_secure);
         assert_eq!(config.redis_url, None);
+        assert_eq!(config.max_sessions_per_user, 50);
+        assert!(config.allowed_origins.as_slice().is_empty());
     }
 
     #[test]
@@ -204,6 +233,8 @@ mod tests {
             ("BODY_TIMEOUT_SECS", "6"),
             ("REQUEST_TIMEOUT_SECS", "20"),
             ("MAX_CONNECTIONS", "500"),
+            ("MAX_SESSIONS_PER_USER", "5"),
+            ("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000"),
         ])
         .expect("valid");
         assert_eq!(
@@ -222,6 +253,8 @@ mod tests {
         assert_eq!(config.lifetimes.absolute, Duration::from_secs(120));
         assert!(config.cookie_secure);
         assert_eq!(config.redis_timeout, Duration::from_millis(250));
+        assert_eq!(config.max_sessions_per_user, 5);
+        assert_eq!(config.allowed_origins.as_slice(), ["https://app.example.com", "http://localhost:3000"]);
     }
 
     #[test]
@@ -240,6 +273,8 @@ mod tests {
             ("BODY_TIMEOUT_SECS", "3601"),
             ("REQUEST_TIMEOUT_SECS", "-1"),
             ("MAX_CONNECTIONS", "0"),
+            ("MAX_SESSIONS_PER_USER", "0"),
+            ("ALLOWED_ORIGINS", "example.com"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

@@ -19,10 +19,13 @@ use utoipa_swagger_ui::SwaggerUi;
             Log in with any password; the session travels in the HttpOnly `session_id` cookie \
             (`__Host-session_id`, Secure, when the service runs with COOKIE_SECURE=true). \
             Slow or idle connections are closed (HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS), a request \
-            that takes too long is answered 408, and connections past MAX_CONNECTIONS are closed."
+            that takes too long is answered 408, and connections past MAX_CONNECTIONS are closed. \
+            Every state-changing route refuses cross-site requests (403): `Sec-Fetch-Site: cross-site`, \
+            or an `Origin` that names another host than `Host` and is not in ALLOWED_ORIGINS."
     ),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),
+        (name = "every device", description = "The user's sessions on every device: list them, revoke one, log out everywhere"),
         (name = "operations", description = "For load balancers and operators"),
     )
 )]

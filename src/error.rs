@@ -46,8 +46,12 @@ pub enum ApiError {
     /// 408, 415, 413, 422 or 400: the body stopped coming or is not a JSON login body (see
     /// [`ApiError::status`]).
     BadBody(JsonRejection),
+    /// 403: a state-changing request from another site (see `src/origin.rs`).
+    CrossSite,
     /// 404: no such route.
     NotFound,
+    /// 404: the handle names none of the caller's live sessions.
+    NoSuchSession,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
     /// 408: the whole request took longer than `REQUEST_TIMEOUT_SECS`.
@@ -91,7 +95,8 @@ impl ApiError {
                 // mid-body): the request was bad, not the server.
                 _ => StatusCode::BAD_REQUEST,
             },
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::NotFound | ApiError::NoSuchSession => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -114,7 +119,9 @@ impl ApiError {
                 other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".into(),
                 other => format!("Could not read the body: {}", other.body_text()),
             },
+            ApiError::CrossSite => "Cross-site request refused".into(),
             ApiError::NotFound => "Not Found".into(),
+            ApiError::NoSuchSession => "No such session".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),
             ApiError::RequestTimeout => "Request took too long".into(),
             ApiError::Unavailable(error) if error.is_out_of_memory() => STORE_FULL.into(),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,8 @@ use utoipa_axum::routes;
 
 use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
 use crate::error::{ApiError, ErrorBody, ServerErrorReport};
-use crate::store::{Health, SessionStore, Touched};
+use crate::origin::{AllowedOrigins, SameOrigin};
+use crate::store::{DeviceSession, Health, SessionId, SessionStore, Touched};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
 pub(crate) const BODY_LIMIT: usize = 16 * 1024;
@@ -36,6 +37,15 @@ pub struct AppState {
     pub store: SessionStore,
     /// Add `Secure` to cookies (`COOKIE_SECURE`).
     pub cookie_secure: bool,
+    /// Other sites whose requests are accepted (`ALLOWED_ORIGINS`); see `src/origin.rs`.
+    pub allowed_origins: AllowedOrigins,
+}
+
+impl AppState {
+    /// The state for `store` with the defaults: plain-HTTP cookies, no extra origins.
+    pub fn new(store: SessionStore) -> AppState {
+        AppState { store, cookie_secure: false, allowed_origins: AllowedOrigins::default() }
+    }
 }
 
 /// `POST /login` body.
@@ -96,6 +106,45 @@ pub struct SessionInfo {
     pub expires_in: u64,
 }
 
+/// One session in `GET /sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionEntry {
+    /// Names the session without being usable as it: 16 hex characters of the SHA-256 of its
+    /// id. Pass it to `DELETE /sessions/{handle}`.
+    #[schema(example = "3f2a9c0d41b7e865", pattern = "^[0-9a-f]{16}$")]
+    pub handle: String,
+    /// Unix seconds at login.
+    #[schema(example = 1_795_850_860)]
+    pub created_at: u64,
+    /// Unix seconds of its last request, derived from its TTL (in its last idle window before
+    /// the absolute lifetime ends, the start of that window).
+    #[schema(example = 1_795_851_460)]
+    pub last_active: u64,
+    /// Seconds until it expires if unused.
+    #[schema(example = 1800)]
+    pub expires_in: u64,
+    /// True for the session that made this request.
+    pub current: bool,
+}
+
+/// `GET /sessions` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// The user's live sessions, newest first.
+    pub sessions: Vec<SessionEntry>,
+}
+
+/// `POST /logout-everywhere` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedOutEverywhere {
+    /// Always `Logged out everywhere`.
+    #[schema(example = "Logged out everywhere")]
+    pub message: String,
+    /// How many sessions were ended, this one included.
+    #[schema(example = 3)]
+    pub revoked: u64,
+}
+
 /// `POST /logout` answer, and `GET /health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
@@ -122,6 +171,9 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .routes(routes!(profile))
         .routes(routes!(logout))
         .routes(routes!(session_info))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(logout_everywhere))
         .merge(OpenApiRouter::from(extra))
         .layer(no_store);
     let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
@@ -200,7 +252,8 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
 // ANCHOR: login
 /// Log in: any password is accepted. Sets the `session_id` cookie.
 ///
-/// A session already held by this browser is deleted in the same transaction (fixation defence).
+/// A session already held by this browser is deleted (fixation defence). A user already at
+/// `MAX_SESSIONS_PER_USER` sessions loses the oldest.
 #[utoipa::path(
     post, path = "/login", tag = "sessions",
     request_body = LoginRequest,
@@ -208,6 +261,7 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
     responses(
         (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
             headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
+        (status = 403, description = "Cross-site request refused: `Sec-Fetch-Site: cross-site`, or an `Origin` naming another host than `Host` (and not in ALLOWED_ORIGINS)", body = ErrorBody),
         (status = 400, description = "The body could not be read at all (for example a broken chunked encoding)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
@@ -216,6 +270,7 @@ fn with_cookie(status: StatusCode, cookie: HeaderValue, body: impl Serialize) ->
     )
 )]
 pub async fn login(
+    _: SameOrigin,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
@@ -262,15 +317,130 @@ pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Resul
 /// unknown or expired session is a 401. When the request names several session ids (a cookie
 /// planted from a sibling subdomain), each is tried in order and the first live one wins.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Touched, HeaderValue), ApiError> {
+    let Caller { touched, cookie, .. } = caller(state, headers).await?;
+    Ok((touched, cookie))
+}
+// ANCHOR_END: authenticate
+
+/// The authenticated caller: which session, what it holds, and its renewed cookie.
+struct Caller {
+    id: SessionId,
+    touched: Touched,
+    cookie: HeaderValue,
+}
+
+/// [`authenticate`], keeping the session id (the routes about "my sessions" need it).
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let ids = read_session_cookies(headers, state.cookie_secure);
     if ids.is_empty() {
         return Err(ApiError::InvalidSession);
     }
     let (id, touched) = state.store.touch_first(&ids).await?.ok_or(ApiError::InvalidSession)?;
     let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
-    Ok((touched, cookie))
+    Ok(Caller { id, touched, cookie })
 }
-// ANCHOR_END: authenticate
+
+// ANCHOR: list_sessions
+/// Every live session of the caller's user, newest first, the caller's own marked `current`.
+/// Renews the caller's session like `/profile`. Each session is named by its handle, never by
+/// its id: an id is a login, a handle only a name.
+#[utoipa::path(
+    get, path = "/sessions", tag = "every device",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
+    responses(
+        (status = 200, description = "The user's live sessions, newest first; the caller's TTL was renewed", body = SessionList,
+            headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Caller { id, touched, cookie } = caller(&state, &headers).await?;
+    let sessions = state.store.list_sessions(&touched.session.user_id, &id).await?;
+    let sessions = sessions
+        .into_iter()
+        .map(|DeviceSession { id: listed, created_at, last_active, expires_in }| SessionEntry {
+            handle: listed.handle(),
+            created_at,
+            last_active,
+            expires_in,
+            current: listed == id,
+        })
+        .collect();
+    Ok(with_cookie(StatusCode::OK, cookie, SessionList { sessions }))
+}
+// ANCHOR_END: list_sessions
+
+/// True for what a handle looks like: 16 lowercase hex characters.
+fn is_handle(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+// ANCHOR: revoke_session
+/// Ends one of the caller's user's sessions, named by its handle (from `GET /sessions`): that
+/// device answers 401 from its next request. Revoking the caller's own session also clears its
+/// cookie.
+#[utoipa::path(
+    delete, path = "/sessions/{handle}", tag = "every device",
+    params(
+        ("handle" = String, Path, description = "A handle from `GET /sessions`: 16 lowercase hex characters"),
+        ("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)"),
+    ),
+    responses(
+        (status = 200, description = "Session revoked; the caller's cookie renewed, or cleared when it revoked itself", body = MessageResponse,
+            headers(("set-cookie" = String, description = "The caller's cookie, renewed or cleared"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused", body = ErrorBody),
+        (status = 404, description = "The handle names none of this user's live sessions; nothing was revoked", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn revoke_session(
+    _: SameOrigin,
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Caller { id, touched, cookie } = caller(&state, &headers).await?;
+    if !is_handle(&handle) {
+        return Err(ApiError::NoSuchSession);
+    }
+    let revoked = state.store.revoke(&touched.session.user_id, &id, &handle).await?;
+    let revoked = revoked.ok_or(ApiError::NoSuchSession)?;
+    tracing::info!(session = %revoked.redacted(), by = %id.redacted(), "revoked");
+    let cookie = if revoked == id { clear_session_cookie(state.cookie_secure) } else { cookie };
+    Ok(with_cookie(StatusCode::OK, cookie, MessageResponse { message: "Session revoked".into() }))
+}
+// ANCHOR_END: revoke_session
+
+// ANCHOR: logout_everywhere
+/// Ends every session of the caller's user, this one included, and clears the cookie.
+///
+/// Guarantee: every session of the user that existed when this request read the user's index
+/// is ended. A login that completes after that moment is a new login and survives.
+#[utoipa::path(
+    post, path = "/logout-everywhere", tag = "every device",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
+    responses(
+        (status = 200, description = "Every session of the user ended; cookie cleared", body = LoggedOutEverywhere,
+            headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time; some sessions may remain", body = ErrorBody),
+    )
+)]
+pub async fn logout_everywhere(
+    _: SameOrigin,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Caller { id, touched, .. } = caller(&state, &headers).await?;
+    let revoked = state.store.destroy_everywhere(&touched.session.user_id, &id).await?;
+    tracing::info!(user_id = %touched.session.user_id, revoked, "logout everywhere");
+    let body = LoggedOutEverywhere { message: "Logged out everywhere".into(), revoked };
+    Ok(with_cookie(StatusCode::OK, clear_session_cookie(state.cookie_secure), body))
+}
+// ANCHOR_END: logout_everywhere
 
 // ANCHOR: session_info
 /// The caller's session as the store sees it, including how long it has left. Like every
@@ -307,10 +477,15 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
     responses(
         (status = 200, description = "Session destroyed (if there was one); cookie cleared", body = MessageResponse,
             headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),
+        (status = 403, description = "Cross-site request refused", body = ErrorBody),
         (status = 503, description = "Redis did not answer in time; the session may still exist", body = ErrorBody),
     )
 )]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn logout(
+    _: SameOrigin,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let ids = read_session_cookies(&headers, state.cookie_secure);
     if let Some(first) = ids.first() {
         let deleted = state.store.destroy_all(&ids).await?;
@@ -349,6 +524,15 @@ async fn method_not_allowed() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles() {
+        assert!(is_handle("0123456789abcdef"));
+        assert!(is_handle(&SessionId::new().handle()));
+        for bad in ["", "0123456789abcde", "0123456789abcdef0", "0123456789ABCDEF", "0123456789abcdeg"] {
+            assert!(!is_handle(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames() {

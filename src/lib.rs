@@ -6,11 +6,12 @@
 //!
 //! | module | what | lesson |
 //! |---|---|---|
-//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry | 01 hash basics, 02 expire, 03 sliding TTL |
+//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry; each user's index of sessions | 01 hash basics, 02 expire, 03 sliding TTL, 06 every device |
 //! | `redis_conn` | the shared connection, and a private `redis-server` when none runs ([`connect_or_start`]) | 01 (every lesson uses it) |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 cookie flow |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 full server |
-//! | [`http`] | [`app`], the handlers | 04, 05 |
+//! | `origin` | cross-site requests refused on every state-changing route ([`AllowedOrigins`]) | 06 |
+//! | [`http`] | [`app`], the handlers | 04, 05, 06 |
 //! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
 //! | `config` | [`Config`]: environment variables, checked at start | 05 |
@@ -36,6 +37,7 @@ pub mod cookies;
 mod docs;
 mod error;
 pub mod http;
+mod origin;
 mod redis_conn;
 mod server;
 pub mod store;
@@ -45,9 +47,13 @@ pub mod workbook;
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
 pub use http::{AppState, app, app_with};
+pub use origin::AllowedOrigins;
 pub use redis_conn::{PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start};
 pub use server::{Limits, raise_open_files_limit, serve, serve_with, shutdown_signal};
-pub use store::{Lifetimes, Session, SessionId, SessionStore, StoreConnection, Touched, Unavailable};
+pub use store::{
+    DeviceSession, Lifetimes, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore, StoreConnection,
+    Touched, Unavailable,
+};
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the
 /// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`).

@@ -2,26 +2,66 @@
 //!
 //! ## Layout
 //!
-//! | key | type | what |
-//! |---|---|---|
-//! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session, with a TTL |
-//! | `users:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name |
-//! | `users:next_id` | string (counter) | the last `<n>` handed out (see [`Keys::user_counter`]) |
+//! | key | type | what | bound | slot rule (Redis Cluster) |
+//! |---|---|---|---|---|
+//! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
+//! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`] members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
+//! | `users:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | one field per name | see [`Keys::user_counter`] |
+//! | `users:next_id` | string (counter) | the last `<n>` handed out | one key | |
 //!
-//! Nothing else is ever written.
+//! Nothing else is ever written. Every command, script and transaction names the keys of one
+//! slot only, except the registry script, which names `users:ids` and `users:next_id` together
+//! (one node today; see the production notes on Redis Cluster).
+//!
+//! ## Every device: an index that cannot leak (lesson 06)
+//! "Which sessions does user 7 have?" cannot be asked of the sessions themselves without `SCAN`
+//! over the whole keyspace, so each user has an index: a sorted set whose members are session
+//! ids and whose scores are their absolute expiry times. It cannot grow without bound, by
+//! construction and without any cleanup job:
+//! - Every write and every read first removes the scores already past (`ZREMRANGEBYSCORE`), so an
+//!   entry never outlives its session's absolute lifetime.
+//! - A login beyond [`MAX_SESSIONS_PER_USER`] pops the oldest entries (`ZPOPMIN`) and ends those
+//!   sessions, so the set has a size bound.
+//! - The set's own TTL is its largest score (`PEXPIREAT`), so an index nobody reads again
+//!   disappears when its last session's absolute lifetime ends.
+//! - An entry whose session ended early (idle expiry, logout elsewhere) is removed the next time
+//!   the index is read for a listing or a "log out everywhere".
+//!
+//! Login adds the new session to the index *before* it creates the session, so a live session is
+//! never missing from its index. An entry whose session does not exist yet may belong to a login
+//! still on its way, so it is only removed once it is older than the store's Redis deadline
+//! (see [`SessionStore::list_sessions`]).
 //!
 //! ## Why a hash and not a JSON string (lesson 01)
 //! A small hash is stored as a compact *listpack*: it costs no more memory than the JSON string,
 //! each field can be read alone (`HGET`), and Redis, redis-cli and `MONITOR` all show the fields by
 //! name, so an operator can read a session without a decoder.
 //!
-//! ## The three round trips (lessons 02 and 03)
+//! ## Round trips per request
 //! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
 //!   can ever exist without its TTL, even if the process dies between the two commands.
 //! - Reading and renewing, with [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
 //!   `HSET` on a key that a logout just deleted would recreate a partial session with no TTL.
 //!   The TTL it sets is capped by the absolute lifetime, counted from `created_at`.
-//! - Logging out, with [`destroy`]: one `DEL`.
+//!   Every authenticated request makes exactly this one round trip, and listing or revoking
+//!   starts with it.
+//! - Logging out, with [`destroy`]: one `DEL` (the service also reads the owner in the same
+//!   transaction and then removes the index entry: two round trips).
+//!
+//! What the service's routes cost, in round trips (checked from Redis's own counters in
+//! `tests/06_every_device.rs`):
+//!
+//! | route | round trips |
+//! |---|---|
+//! | `GET /profile`, `GET /session` | 1 |
+//! | `POST /login` | 3: registry, index, create; 4 when it also deletes the browser's previous session or evicted ones |
+//! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
+//! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
+//! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (2 for a 404) |
+//! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one `ZREM` |
+//!
+//! None of them grows with the number of users; the listing's pipeline grows with the user's own
+//! sessions, at most [`MAX_SESSIONS_PER_USER`].
 //!
 //! The free functions take any async connection so the lessons can call them directly; the
 //! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], one deadline per
@@ -47,6 +87,10 @@ const SESSION_PREFIX: &str = "session:";
 const USER_IDS_KEY: &str = "users:ids";
 /// The counter behind `user_<n>`.
 const USER_COUNTER_KEY: &str = "users:next_id";
+
+/// The most sessions one user may hold at once (`MAX_SESSIONS_PER_USER`): a login beyond it ends
+/// that user's oldest session. It is also the size bound of the user's index.
+pub const MAX_SESSIONS_PER_USER: usize = 50;
 
 /// How long a session lives: `idle` without requests (renewed by each one), and `absolute` at
 /// most since login, however busy it is.
@@ -94,6 +138,21 @@ impl SessionId {
         let canonical = uuid.hyphenated().to_string();
         (canonical == value).then_some(SessionId(uuid))
     }
+
+    // ANCHOR: handle
+    /// The session's public name: the first 16 hex characters of the SHA-256 of its id.
+    ///
+    /// Why not the id itself: the list of a user's sessions is shown to every one of them, and an
+    /// id *is* the session (whoever holds it is logged in). A hash is one-way: knowing a handle
+    /// tells nothing about the id, and a handle in a request is only ever compared with handles
+    /// computed from ids the server already holds. 64 bits are plenty to tell one user's (at most
+    /// 50) sessions apart. It is stable for the session's life and needs no storage.
+    pub fn handle(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.to_string().as_bytes());
+        digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+    // ANCHOR_END: handle
 
     /// The first 8 characters, for log lines: enough to correlate, useless to hijack.
     pub fn redacted(&self) -> String {
@@ -184,6 +243,15 @@ impl Keys {
     pub fn user_counter(&self) -> String {
         format!("{}{USER_COUNTER_KEY}", self.prefix)
     }
+
+    /// `user:{user_7}:sessions`, the index of one user's sessions (lesson 06).
+    ///
+    /// The braces are a Redis Cluster hash tag: only `user_7` is hashed to pick the slot, so
+    /// every key named `...{user_7}...` lives on the same shard and one script may name them
+    /// together. Today the index is the only such key; the tag keeps that door open at no cost.
+    pub fn user_sessions(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:sessions", self.prefix)
+    }
 }
 
 /// Seconds since the Unix epoch, by this machine's clock. The store never uses it (Redis's clock
@@ -196,12 +264,11 @@ pub fn unix_now() -> u64 {
 static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        local now = tonumber(redis.call('TIME')[1])
         local id = redis.call('HGET', KEYS[1], ARGV[1])
-        if id then return {id, now} end
+        if id then return id end
         id = 'user_' .. redis.call('INCR', KEYS[2])
         redis.call('HSET', KEYS[1], ARGV[1], id)
-        return {id, now}
+        return id
         ",
     )
 });
@@ -216,16 +283,6 @@ pub async fn user_id_for<C: ConnectionLike>(
     keys: &Keys,
     username: &str,
 ) -> redis::RedisResult<String> {
-    Ok(user_id_and_time(con, keys, username).await?.0)
-}
-
-/// [`user_id_for`], and Redis's clock (`TIME`, unix seconds) from the same round trip: login
-/// stamps `created_at` with Redis's time, not this machine's.
-async fn user_id_and_time<C: ConnectionLike>(
-    con: &mut C,
-    keys: &Keys,
-    username: &str,
-) -> redis::RedisResult<(String, u64)> {
     USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_counter()).arg(username).invoke_async(con).await
 }
 // ANCHOR_END: user_id
@@ -233,9 +290,12 @@ async fn user_id_and_time<C: ConnectionLike>(
 // ANCHOR: create_session
 /// Writes a new session at `key` and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
 ///
-/// `replacing` is the key of the session the browser already held, if any: it is deleted in the same
-/// transaction, so a login always ends with exactly one live session for that browser and an id
-/// planted before login (session fixation) is worthless afterwards.
+/// `replacing` is the key of a session to delete in the same transaction (lesson 02): on a single
+/// Redis, a login that replaces the browser's previous session this way ends with exactly one
+/// live session for that browser. The service's login passes `None` and deletes the previous
+/// session in a step of its own (see [`SessionStore::start_session`]), because on Redis Cluster
+/// the two session keys usually live in different hash slots, and a transaction may only name
+/// keys of one slot.
 pub async fn create_session<C: ConnectionLike>(
     con: &mut C,
     key: &str,
@@ -326,6 +386,184 @@ pub async fn destroy<C: ConnectionLike>(con: &mut C, key: &str) -> redis::RedisR
     Ok(deleted == 1)
 }
 // ANCHOR_END: destroy
+
+// ANCHOR: index_add
+static INDEX_ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
+        if ARGV[4] ~= '' then redis.call('ZREM', KEYS[1], ARGV[4]) end
+        local evicted = {}
+        local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3]) + 1
+        if over > 0 then
+          local popped = redis.call('ZPOPMIN', KEYS[1], over)
+          for i = 1, #popped, 2 do evicted[#evicted + 1] = popped[i] end
+        end
+        redis.call('ZADD', KEYS[1], string.format('%d', now + tonumber(ARGV[2])), ARGV[1])
+        local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+        redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(last[2])))
+        return {now, evicted}
+        ",
+    )
+});
+
+/// What [`index_session`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indexed {
+    /// Redis's clock when the entry was added, in unix milliseconds: the session's `created_at`.
+    pub now_ms: u64,
+    /// The oldest sessions taken out of the index to make room (the size bound): the caller
+    /// must end them.
+    pub evicted: Vec<SessionId>,
+}
+
+/// Adds session `id` to the user's index at `index_key`, in one atomic script: drops entries
+/// whose absolute expiry has passed, drops `replacing` (the session this login replaces), pops
+/// the oldest entries so that at most `max` remain, adds `id` scored by its absolute expiry
+/// (Redis's clock + `absolute`), and sets the index's own expiry to its largest score.
+///
+/// Why before the session is created: from the moment a session exists, it is in its index, so
+/// "log out everywhere" can always find it. Why one script: the size check and the add must not
+/// interleave with another login of the same user, or both could pass the bound.
+pub async fn index_session<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+    id: &SessionId,
+    absolute: Duration,
+    max: usize,
+    replacing: Option<&SessionId>,
+) -> redis::RedisResult<Indexed> {
+    let replacing = replacing.map(SessionId::to_string).unwrap_or_default();
+    let (now_ms, evicted): (u64, Vec<String>) = INDEX_ADD_SCRIPT
+        .key(index_key)
+        .arg(id.to_string())
+        .arg(millis(absolute))
+        .arg(max.max(1))
+        .arg(replacing)
+        .invoke_async(con)
+        .await?;
+    Ok(Indexed { now_ms, evicted: evicted.iter().filter_map(|id| SessionId::parse(id)).collect() })
+}
+// ANCHOR_END: index_add
+
+// ANCHOR: index_read
+static INDEX_READ_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
+        return {now, redis.call('ZRANGE', KEYS[1], 0, -1, 'REV', 'WITHSCORES')}
+        ",
+    )
+});
+
+/// One entry of a user's index: a session id and its absolute expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The session.
+    pub id: SessionId,
+    /// Its absolute expiry, unix milliseconds (Redis's clock): the entry's score.
+    pub expires_at_ms: u64,
+}
+
+/// Reads a user's index, newest first, after dropping the entries whose absolute expiry has
+/// passed. One round trip; also returns Redis's clock (unix milliseconds).
+pub async fn index_entries<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+) -> redis::RedisResult<(u64, Vec<IndexEntry>)> {
+    let (now_ms, entries): (u64, Vec<(String, f64)>) =
+        INDEX_READ_SCRIPT.key(index_key).invoke_async(con).await?;
+    let entries = entries
+        .iter()
+        .filter_map(|(id, score)| {
+            Some(IndexEntry { id: SessionId::parse(id)?, expires_at_ms: *score as u64 })
+        })
+        .collect();
+    Ok((now_ms, entries))
+}
+// ANCHOR_END: index_read
+
+/// What the listing reads of one session: who owns it, when it began, how long it has left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// The session's `user_id` field; `None` when the session is gone.
+    pub user_id: Option<String>,
+    /// The `created_at` field.
+    pub created_at: Option<u64>,
+    /// Milliseconds left (`PTTL`): -2 when the key is gone.
+    pub pttl_ms: i64,
+}
+
+// ANCHOR: read_sessions
+/// Reads `user_id`, `created_at` and the TTL of every session in `ids`: one pipeline, one round
+/// trip (each command names one key, so on a cluster each goes to its own shard).
+pub async fn read_sessions<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    ids: &[SessionId],
+) -> redis::RedisResult<Vec<Liveness>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        let key = keys.session(id);
+        pipe.cmd("HMGET").arg(&key).arg("user_id").arg("created_at");
+        pipe.cmd("PTTL").arg(&key);
+    }
+    /// `HMGET`'s two fields, then `PTTL`, per session.
+    type Reply = ((Option<String>, Option<String>), i64);
+    let replies: Vec<Reply> = pipe.query_async(con).await?;
+    Ok(replies
+        .into_iter()
+        .map(|((user_id, created_at), pttl_ms)| Liveness {
+            user_id,
+            created_at: created_at.and_then(|c| c.parse().ok()),
+            pttl_ms,
+        })
+        .collect())
+}
+// ANCHOR_END: read_sessions
+
+/// Deletes every session in `ids`: one pipeline of single-key `DEL`s (one round trip), never one
+/// `DEL` naming several keys, which Redis Cluster refuses when they live in different slots.
+/// Returns, for each id, whether it existed.
+pub async fn destroy_each<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    ids: &[SessionId],
+) -> redis::RedisResult<Vec<bool>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.del(keys.session(id));
+    }
+    let deleted: Vec<u64> = pipe.query_async(con).await?;
+    Ok(deleted.into_iter().map(|n| n == 1).collect())
+}
+
+/// Removes `ids` from the index at `index_key`: one `ZREM`.
+pub async fn unindex<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+    ids: &[SessionId],
+) -> redis::RedisResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let members: Vec<String> = ids.iter().map(SessionId::to_string).collect();
+    redis::cmd("ZREM").arg(index_key).arg(members).exec_async(con).await
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
 
 fn ttl_secs(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX)
@@ -520,6 +758,20 @@ pub struct SessionStore {
     keys: Keys,
     lifetimes: Lifetimes,
     timeout: Duration,
+    max_sessions: usize,
+}
+
+/// One of a user's live sessions, as the listing reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSession {
+    /// The session's id: the service shows only its [`SessionId::handle`].
+    pub id: SessionId,
+    /// Unix seconds at login.
+    pub created_at: u64,
+    /// Unix seconds of its last request, derived from its TTL (see [`SessionStore::list_sessions`]).
+    pub last_active: u64,
+    /// Seconds until it expires if unused.
+    pub expires_in: u64,
 }
 
 impl SessionStore {
@@ -534,12 +786,21 @@ impl SessionStore {
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
         let round_trips = Arc::new(AtomicU64::new(0));
-        let store = SessionStore { con: con.into(), round_trips, keys: Keys::default(), lifetimes, timeout };
+        let store = SessionStore {
+            con: con.into(),
+            round_trips,
+            keys: Keys::default(),
+            lifetimes,
+            timeout,
+            max_sessions: MAX_SESSIONS_PER_USER,
+        };
         let mut con = store.connection();
         store
             .within_deadline(async move {
                 USER_ID_SCRIPT.load_async(&mut con).await?;
                 TOUCH_SCRIPT.load_async(&mut con).await?;
+                INDEX_ADD_SCRIPT.load_async(&mut con).await?;
+                INDEX_READ_SCRIPT.load_async(&mut con).await?;
                 Ok(())
             })
             .await?;
@@ -549,6 +810,16 @@ impl SessionStore {
     /// The same store writing its keys under `keys`' namespace (lesson 04 uses `lesson04:`).
     pub fn with_keys(self, keys: Keys) -> SessionStore {
         SessionStore { keys, ..self }
+    }
+
+    /// The same store with another bound on sessions per user (`MAX_SESSIONS_PER_USER`, at least 1).
+    pub fn with_max_sessions_per_user(self, max: usize) -> SessionStore {
+        SessionStore { max_sessions: max.max(1), ..self }
+    }
+
+    /// The most sessions one user may hold at once.
+    pub fn max_sessions_per_user(&self) -> usize {
+        self.max_sessions
     }
 
     /// The key names this store writes.
@@ -587,8 +858,15 @@ impl SessionStore {
         }
     }
 
-    /// Login: look up (or hand out) the user id, then create the session, deleting `replacing`.
-    /// Two round trips, under one deadline.
+    // ANCHOR: start_session
+    /// Login, in three round trips under one deadline: the user's id from the registry, the new
+    /// session's entry in the user's index, then the session itself. A fourth deletes the
+    /// session this browser held before (`replacing`: fixation defence) and any the size bound
+    /// evicted from the index.
+    ///
+    /// The index entry comes first, so that a session never exists outside its index: a "log out
+    /// everywhere" that reads the index after this session was created always finds it.
+    /// `created_at` is Redis's clock at that step.
     pub async fn start_session(
         &self,
         username: &str,
@@ -596,18 +874,24 @@ impl SessionStore {
     ) -> Result<(SessionId, Session), Unavailable> {
         let mut con = self.connection();
         let id = SessionId::new();
-        let key = self.keys.session(&id);
-        let old = replacing.map(|old| self.keys.session(old));
+        let Lifetimes { idle, absolute } = self.lifetimes;
         let session = self
             .within_deadline(async {
-                let (user_id, now) = user_id_and_time(&mut con, &self.keys, username).await?;
-                let session = Session { user_id, username: username.to_string(), created_at: now };
-                create_session(&mut con, &key, &session, self.lifetimes.idle, old.as_deref()).await?;
+                let user_id = user_id_for(&mut con, &self.keys, username).await?;
+                let index = self.keys.user_sessions(&user_id);
+                let indexed =
+                    index_session(&mut con, &index, &id, absolute, self.max_sessions, replacing).await?;
+                let created_at = indexed.now_ms / 1000;
+                let session = Session { user_id, username: username.to_string(), created_at };
+                create_session(&mut con, &self.keys.session(&id), &session, idle, None).await?;
+                let ended: Vec<SessionId> = replacing.copied().into_iter().chain(indexed.evicted).collect();
+                destroy_each(&mut con, &self.keys, &ended).await?;
                 Ok(session)
             })
             .await?;
         Ok((id, session))
     }
+    // ANCHOR_END: start_session
 
     /// An authenticated request: read and renew the session, one round trip per id. A request
     /// usually carries one id; when it carries several (see
@@ -627,19 +911,162 @@ impl SessionStore {
         .await
     }
 
-    /// Logout of every session id the request carries: one `DEL` each (they may live on
-    /// different shards of a cluster), under one deadline. Returns how many existed.
+    /// Logout of every session id the request carries, under one deadline. For each: one
+    /// transaction reads the owner and deletes the session, then one `ZREM` takes it out of its
+    /// owner's index (two steps: on a cluster the session and the index live in different
+    /// slots). Returns how many existed.
     pub async fn destroy_all(&self, ids: &SessionIds) -> Result<u64, Unavailable> {
         let mut con = self.connection();
         self.within_deadline(async {
             let mut deleted = 0;
             for id in ids.iter() {
-                deleted += u64::from(destroy(&mut con, &self.keys.session(&id)).await?);
+                let key = self.keys.session(&id);
+                let (owner, existed): (Option<String>, u64) =
+                    redis::pipe().atomic().hget(&key, "user_id").del(&key).query_async(&mut con).await?;
+                if let Some(owner) = owner {
+                    unindex(&mut con, &self.keys.user_sessions(&owner), &[id]).await?;
+                }
+                deleted += existed;
             }
             Ok(deleted)
         })
         .await
     }
+
+    /// How long an index entry may lack its session before it counts as stale: a login adds the
+    /// entry one round trip before it creates the session, and gives up after the store's
+    /// deadline, so an entry younger than that (plus a second of clock granularity) may belong
+    /// to a login still on its way and is kept.
+    fn in_flight_ms(&self) -> u64 {
+        millis(self.timeout) + 1000
+    }
+
+    /// True when `entry` is older than any login still in flight (see [`Self::in_flight_ms`]).
+    fn settled(&self, entry: &IndexEntry, now_ms: u64) -> bool {
+        let created_ms = entry.expires_at_ms.saturating_sub(millis(self.lifetimes.absolute));
+        created_ms + self.in_flight_ms() <= now_ms
+    }
+
+    // ANCHOR: list_sessions
+    /// Every live session of `user_id`, newest first, in two round trips after the caller's own
+    /// touch: the index (expired entries dropped on the way), then one pipeline reading each
+    /// listed session's owner, `created_at` and TTL. A third removes index entries whose
+    /// session is gone (idle expiry, logout), once they are older than a login in flight.
+    ///
+    /// `current` (the caller's session) is always included, even when it predates the index.
+    ///
+    /// `last_active` is not stored, because the renew path writes no field: it is derived from
+    /// the TTL, which every request resets to the idle lifetime. `now - (idle - ttl_left)` is the
+    /// moment of the last renewal; in a session's last idle window, where the absolute cap set
+    /// a shorter TTL, it reads as the start of that window (a lower bound).
+    pub async fn list_sessions(
+        &self,
+        user_id: &str,
+        current: &SessionId,
+    ) -> Result<Vec<DeviceSession>, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (now_ms, entries) = index_entries(&mut con, &index).await?;
+            let mut ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
+            if !ids.contains(current) {
+                ids.push(*current);
+            }
+            let read = read_sessions(&mut con, &self.keys, &ids).await?;
+            let now = now_ms / 1000;
+            let idle = self.lifetimes.idle.as_secs();
+            let mut sessions = Vec::new();
+            let mut stale = Vec::new();
+            for (id, liveness) in ids.iter().zip(read) {
+                match liveness {
+                    Liveness { user_id: Some(owner), created_at: Some(created_at), pttl_ms }
+                        if owner == user_id && pttl_ms > 0 =>
+                    {
+                        let expires_in = (pttl_ms as u64).div_ceil(1000);
+                        let last_active =
+                            (now + expires_in).saturating_sub(idle).clamp(created_at, now.max(created_at));
+                        sessions.push(DeviceSession { id: *id, created_at, last_active, expires_in });
+                    }
+                    _ => {
+                        if let Some(entry) = entries.iter().find(|entry| entry.id == *id)
+                            && self.settled(entry, now_ms)
+                        {
+                            stale.push(*id);
+                        }
+                    }
+                }
+            }
+            unindex(&mut con, &index, &stale).await?;
+            sessions.sort_by_key(|session| std::cmp::Reverse(session.created_at));
+            Ok(sessions)
+        })
+        .await
+    }
+    // ANCHOR_END: list_sessions
+
+    // ANCHOR: revoke
+    /// Ends the session of `user_id` whose handle is `handle`: the index read (one round trip),
+    /// then one pipeline deleting the session and its entry. `None` when no live session of that
+    /// user has this handle; nothing is deleted then.
+    pub async fn revoke(
+        &self,
+        user_id: &str,
+        current: &SessionId,
+        handle: &str,
+    ) -> Result<Option<SessionId>, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (_, entries) = index_entries(&mut con, &index).await?;
+            let candidates = entries.iter().map(|entry| entry.id).chain(std::iter::once(*current));
+            let Some(id) = candidates.into_iter().find(|id| id.handle() == handle) else {
+                return Ok(None);
+            };
+            let (deleted, _): (u64, u64) = redis::pipe()
+                .del(self.keys.session(&id))
+                .zrem(&index, id.to_string())
+                .query_async(&mut con)
+                .await?;
+            Ok((deleted == 1).then_some(id))
+        })
+        .await
+    }
+    // ANCHOR_END: revoke
+
+    // ANCHOR: destroy_everywhere
+    /// "Log out everywhere": ends every session in the user's index, and `current`. Three round
+    /// trips: the index read, one pipeline of `DEL`s, one `ZREM` of what it ended.
+    ///
+    /// The guarantee: every session of the user whose hash existed when the index was read is
+    /// deleted. A login adds its index entry before it writes its session, so a session written
+    /// before the read has its entry in what was read. A login that writes its session after
+    /// the read survives: it is a new login, and it stays in the index (its entry is not
+    /// removed here unless its session was deleted, or it is older than any login in flight).
+    /// Returns how many sessions were deleted.
+    pub async fn destroy_everywhere(&self, user_id: &str, current: &SessionId) -> Result<u64, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (now_ms, entries) = index_entries(&mut con, &index).await?;
+            let mut ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
+            if !ids.contains(current) {
+                ids.push(*current);
+            }
+            let deleted = destroy_each(&mut con, &self.keys, &ids).await?;
+            let ended: Vec<SessionId> = ids
+                .iter()
+                .zip(&deleted)
+                .filter(|(id, deleted)| {
+                    **deleted || entries.iter().any(|entry| entry.id == **id && self.settled(entry, now_ms))
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            unindex(&mut con, &index, &ended).await?;
+            Ok(deleted.iter().filter(|deleted| **deleted).count() as u64)
+        })
+        .await
+    }
+    // ANCHOR_END: destroy_everywhere
 
     /// Redis's memory, for `/health`: one `INFO memory`. A Redis that answers but refuses writes
     /// (at `maxmemory` under `noeviction`), or is close to it, is [`Health::Degraded`].

@@ -390,20 +390,28 @@ async fn round_trips_counted_by_redis() {
 
     app.reset_stats().await;
     assert_eq!(post_login(&client, &app, "alice").await.status(), 200);
-    // Two round trips: the registry script (EVALSHA, which also reads Redis's TIME for
-    // created_at) and one MULTI ... EXEC carrying the old session's DEL, the HSET and the EXPIRE.
+    // Three round trips: the registry script, the index script (which reads Redis's TIME for
+    // created_at, and takes the replaced session out of the index: ZREM), and one MULTI ... EXEC
+    // with the HSET and the EXPIRE; a fourth deletes the session this browser held before.
+    // (Every route's cost: tests/06_every_device.rs.)
     assert_eq!(
         app.command_calls().await,
         calls(&[
             ("del", 1),
-            ("evalsha", 1),
+            ("evalsha", 2),
             ("exec", 1),
             ("expire", 1),
             ("hget", 1),
             ("hset", 2),
             ("incr", 1),
             ("multi", 1),
-            ("time", 1)
+            ("pexpireat", 1),
+            ("time", 1),
+            ("zadd", 1),
+            ("zcard", 1),
+            ("zrange", 1),
+            ("zrem", 1),
+            ("zremrangebyscore", 1),
         ])
     );
 
@@ -414,7 +422,11 @@ async fn round_trips_counted_by_redis() {
 
     app.reset_stats().await;
     assert_eq!(client.post(app.url("/logout")).send().await.expect("logout").status(), 200);
-    assert_eq!(app.command_calls().await, calls(&[("del", 1)]));
+    // Read the owner and delete in one transaction, then take the session out of its index.
+    assert_eq!(
+        app.command_calls().await,
+        calls(&[("del", 1), ("exec", 1), ("hget", 1), ("multi", 1), ("zrem", 1)])
+    );
 }
 
 /// With `COOKIE_SECURE=true` the cookie is `__Host-session_id`: Secure, `Path=/`, no Domain (the
@@ -535,12 +547,27 @@ async fn docs_and_openapi_are_served() {
     let spec: Value =
         client.get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/health", "/login", "/logout", "/profile", "/session"]);
+    assert_eq!(
+        paths.keys().collect::<Vec<_>>(),
+        [
+            "/health",
+            "/login",
+            "/logout",
+            "/logout-everywhere",
+            "/profile",
+            "/session",
+            "/sessions",
+            "/sessions/{handle}"
+        ]
+    );
     for (path, method, statuses) in [
-        ("/login", "post", vec!["200", "400", "413", "415", "422", "503"]),
+        ("/login", "post", vec!["200", "400", "403", "413", "415", "422", "503"]),
         ("/profile", "get", vec!["200", "401", "503"]),
         ("/session", "get", vec!["200", "401", "503"]),
-        ("/logout", "post", vec!["200", "503"]),
+        ("/logout", "post", vec!["200", "403", "503"]),
+        ("/sessions", "get", vec!["200", "401", "503"]),
+        ("/sessions/{handle}", "delete", vec!["200", "401", "403", "404", "503"]),
+        ("/logout-everywhere", "post", vec!["200", "401", "403", "503"]),
         ("/health", "get", vec!["200", "503"]),
     ] {
         let responses = spec["paths"][path][method]["responses"].as_object().expect("responses");
@@ -571,6 +598,9 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
         ("GET", "/session", &id),
         ("POST", "/login", &id),
         ("POST", "/logout", &other),
+        ("GET", "/sessions", &id),
+        ("DELETE", "/sessions/0123456789abcdef", &id),
+        ("POST", "/logout-everywhere", &id),
         ("GET", "/health", &id),
     ] {
         let started = Instant::now();

@@ -238,7 +238,9 @@ async fn a_full_redis_under_noeviction_keeps_sessions_and_refuses_new_ones() {
 /// has no TTL) is never evicted, and `/health` says Redis is at its limit.
 #[tokio::test]
 async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
-    let app = TestApp::start().await;
+    // Bob may hold thousands of sessions here, so that his logins fill Redis instead of ending
+    // his oldest sessions at the default bound of 50.
+    let app = TestApp::start_with(Settings { max_sessions_per_user: 10_000, ..Settings::default() }).await;
     // Fifty sessions with a minute left, then Redis with room for a few hundred more.
     let mut short = Vec::new();
     for n in 0..50 {

@@ -188,15 +188,16 @@ async fn wait_until(observed: &Mutex<Observed>, what: &str, ready: impl Fn(&Obse
 }
 
 /// The invariants that must hold after any amount of load: every key is in the documented
-/// layout, every session key has a TTL, and every session that was logged out is gone.
+/// layout, every session key and every index has a TTL, and every session that was logged out
+/// is gone.
 async fn assert_invariants(app: &TestApp, logged_out: &[String]) {
     let layout = regex::Regex::new(
-        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|users:ids|users:next_id)$",
+        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|user:\{user_[0-9]+\}:sessions|users:ids|users:next_id)$",
     )
     .expect("regex");
     for key in app.all_keys().await {
         assert!(layout.is_match(&key), "key outside the documented layout: {key}");
-        if key.starts_with("session:") {
+        if key.starts_with("session:") || key.starts_with("user:") {
             let ttl: i64 = app.cmd(&["TTL", &key]).await;
             assert!(ttl > 0, "{key} has no TTL ({ttl})");
         }
@@ -211,7 +212,9 @@ async fn assert_invariants(app: &TestApp, logged_out: &[String]) {
 async fn soak_with_invariants() {
     let seconds = env_number("SOAK_SECS", 3);
     let clients = env_number("SOAK_CLIENTS", 16);
-    let app = TestApp::start().await;
+    // Ten usernames share hundreds of kept sessions here: lift the per-user bound (50 by
+    // default, tested in tests/06_every_device.rs), or it would end the oldest kept ones.
+    let app = TestApp::start_with(Settings { max_sessions_per_user: 100_000, ..Settings::default() }).await;
     let started = Instant::now();
     let observed = run_clients(app.url(""), clients, Mode::Healthy, |_| {
         tokio::time::sleep(Duration::from_secs(seconds))
@@ -242,7 +245,11 @@ async fn soak_with_invariants() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_paused_and_killed_under_load() {
-    let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
+    let settings = Settings {
+        timeout: Duration::from_millis(300),
+        max_sessions_per_user: 100_000,
+        ..Settings::default()
+    };
     let mut app = TestApp::start_with(settings).await;
     let redis_pid = app.redis().pid().expect("pid");
     let url = app.url("");

@@ -56,6 +56,13 @@ pub mod ex05_full_server;
 #[path = "solutions/ex05_full_server.rs"]
 pub mod ex05_full_server;
 
+#[cfg(not(feature = "solutions"))]
+#[allow(unused_variables)]
+pub mod ex06_every_device;
+#[cfg(feature = "solutions")]
+#[path = "solutions/ex06_every_device.rs"]
+pub mod ex06_every_device;
+
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -100,6 +107,8 @@ pub const EXERCISES: &[Exercise] = &[
     ex("05b", "ex05b_session_route", EX05, "a GET /session handler"),
     ex("05c", "ex05c_error_status", EX05, "each error's HTTP status"),
     ex("05d", "ex05d_logout_keeps_the_cookie_when_redis_is_down", EX05, "a logout that fails safe"),
+    ex("06a", "ex06a_index_session", EX06, "a per-user index that cannot leak"),
+    ex("06b", "ex06b_handle", EX06, "a session's public handle"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -107,6 +116,7 @@ const EX02: &str = "lessons/src/ex02_expire.rs";
 const EX03: &str = "lessons/src/ex03_sliding_ttl.rs";
 const EX04: &str = "lessons/src/ex04_cookie_flow.rs";
 const EX05: &str = "lessons/src/ex05_full_server.rs";
+const EX06: &str = "lessons/src/ex06_every_device.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

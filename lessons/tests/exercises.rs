@@ -11,7 +11,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use common::{lesson_redis, query as cmd, ttl_range_redaction, ttl_redaction, unix_time_redaction};
-use lessons::{ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server};
+use lessons::{
+    ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server, ex06_every_device,
+};
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
 use session_storage::store::{Keys, Session, SessionId, create_session, unix_now};
@@ -432,7 +434,7 @@ async fn ex05b_session_route() {
     let router = Router::new()
         .route("/login", post(session_storage::http::login))
         .route("/session", get(ex05_full_server::session_info))
-        .with_state(AppState { store, cookie_secure: false });
+        .with_state(AppState::new(store));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(serve(listener, router, std::future::pending()));
@@ -548,7 +550,7 @@ async fn ex05d_logout_keeps_the_cookie_when_redis_is_down() {
     let router = Router::new()
         .route("/login", post(session_storage::http::login))
         .route("/logout", post(ex05_full_server::logout))
-        .with_state(AppState { store, cookie_secure: false });
+        .with_state(AppState::new(store));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(serve(listener, router, std::future::pending()));
@@ -591,6 +593,68 @@ async fn ex05d_logout_keeps_the_cookie_when_redis_is_down() {
         "while Redis does not answer": down,
     });
     insta::assert_yaml_snapshot!("ex05d_logout", outcome);
+}
+
+/// A fixed session id, so that the answer key can name it: `...0001`, `...0002`, ...
+fn fixed_id(n: u32) -> SessionId {
+    SessionId::parse(&format!("00000000-0000-4000-8000-{n:012}")).expect("canonical")
+}
+
+#[tokio::test]
+async fn ex06a_index_session() {
+    let _settings = settings();
+    let (_redis, mut con) = lesson_redis().await;
+    let index = "ex06:user:{user_1}:sessions";
+    let now_ms = redis_now(&mut con).await * 1000;
+    // An entry whose absolute expiry passed a second ago: the first write must drop it.
+    let past = (now_ms - 1000).to_string();
+    let _: u64 = cmd(&mut con, &["ZADD", index, &past, &fixed_id(99).to_string()]).await;
+    let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+    let mut logins = Vec::new();
+    let mut clock_ok = true;
+    for n in 1..=4 {
+        let indexed = ex06_every_device::index_session(&mut recorder, index, &fixed_id(n), ABSOLUTE, 3, None)
+            .await
+            .expect("index_session");
+        clock_ok &= indexed.now_ms.abs_diff(now_ms) < 5_000;
+        let evicted: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+        logins.push(json!({"added": fixed_id(n).to_string(), "evicted": evicted}));
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let atomic = recorder.trips.len() >= 4 && one_atomic_step(&recorder.trips);
+    // A login that replaces the browser's previous session (fixation): it leaves the index.
+    let replacing =
+        ex06_every_device::index_session(&mut con, index, &fixed_id(5), ABSOLUTE, 3, Some(&fixed_id(4)))
+            .await
+            .expect("index_session replacing");
+    let entries: Vec<(String, f64)> = cmd(&mut con, &["ZRANGE", index, "0", "-1", "WITHSCORES"]).await;
+    let scores_ok = entries.iter().all(|(_, score)| (*score as u64).abs_diff(now_ms + 28_800_000) < 5_000);
+    let pttl: i64 = cmd(&mut con, &["PTTL", index]).await;
+    let largest = entries.iter().map(|(_, score)| *score as i64).max().unwrap_or(0);
+    let expires_with_largest = (largest - now_ms as i64 - pttl).abs() < 5_000;
+    let outcome = json!({
+        "logins_with_max_3": logins,
+        "each_in_one_atomic_step": atomic,
+        "now_is_redis_clock_in_ms": clock_ok,
+        "replacing_the_4th_with_the_5th": {
+            "evicted": replacing.evicted.iter().map(SessionId::to_string).collect::<Vec<_>>(),
+        },
+        "members": entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        "scores_are_now_plus_absolute_ms": scores_ok,
+        "index_expires_at_its_largest_score": expires_with_largest,
+    });
+    insta::assert_yaml_snapshot!("ex06a_index_session", outcome);
+}
+
+#[tokio::test]
+async fn ex06b_handle() {
+    let _settings = settings();
+    let ids =
+        [fixed_id(1), fixed_id(2), SessionId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").expect("id")];
+    let handles: Vec<(String, String)> =
+        ids.iter().map(|id| (id.to_string(), ex06_every_device::handle(id))).collect();
+    let stable = ids.iter().all(|id| ex06_every_device::handle(id) == ex06_every_device::handle(id));
+    insta::assert_yaml_snapshot!("ex06b_handle", json!({"handles": handles, "stable": stable}));
 }
 
 #[test]

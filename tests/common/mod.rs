@@ -21,6 +21,9 @@ pub struct Settings {
     pub timeout: Duration,
     pub cookie_secure: bool,
     pub limits: session_storage::Limits,
+    pub max_sessions_per_user: usize,
+    /// `ALLOWED_ORIGINS`, as the environment variable would give it.
+    pub allowed_origins: &'static str,
 }
 
 impl Default for Settings {
@@ -31,6 +34,8 @@ impl Default for Settings {
             timeout: session_storage::Config::default().redis_timeout,
             cookie_secure: false,
             limits: session_storage::Limits::DEFAULT,
+            max_sessions_per_user: session_storage::MAX_SESSIONS_PER_USER,
+            allowed_origins: "",
         }
     }
 }
@@ -41,6 +46,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub admin: MultiplexedConnection,
     pub settings: Settings,
+    /// A clone of the service's store: its round-trip counter is the service's.
+    pub store: SessionStore,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -69,17 +76,27 @@ impl TestApp {
     async fn serve_router(redis: PrivateRedis, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
         let manager = connect(&redis.url(), settings.timeout).await.expect("connect");
         let lifetimes = Lifetimes { idle: settings.idle_ttl, absolute: settings.absolute_ttl };
-        let store = SessionStore::new(manager, lifetimes, settings.timeout).await.expect("load scripts");
+        let store = SessionStore::new(manager, lifetimes, settings.timeout)
+            .await
+            .expect("load scripts")
+            .with_max_sessions_per_user(settings.max_sessions_per_user);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let router = app_with(AppState { store, cookie_secure: settings.cookie_secure }, extra);
+        let allowed_origins =
+            session_storage::AllowedOrigins::parse(settings.allowed_origins).expect("origins");
+        let state = AppState {
+            cookie_secure: settings.cookie_secure,
+            allowed_origins,
+            ..AppState::new(store.clone())
+        };
+        let router = app_with(state, extra);
         let shutdown = async move {
             let _ = rx.await;
         };
         let server = tokio::spawn(serve_with(listener, router, shutdown, settings.limits));
         let admin = admin_connection(&redis).await;
-        TestApp { redis: Some(redis), addr, admin, settings, shutdown: Some(tx), server: Some(server) }
+        TestApp { redis: Some(redis), addr, admin, settings, store, shutdown: Some(tx), server: Some(server) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -354,8 +371,16 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
     for (pattern, replacement) in [
         // Random session ids (UUID v4 only).
         (UUID_V4, "[uuid]"),
-        // Unix seconds from this decade.
+        // Unix seconds from this decade, and milliseconds (scores in the index, lesson 06).
         (r"\b1[7-9][0-9]{8}\b", "[unix time]"),
+        (r"\b1[7-9][0-9]{11}\b", "[unix ms]"),
+        // A session's handle: 16 lowercase hex characters after "handle ".
+        (r"handle [0-9a-f]{16}\b", "handle [handle]"),
+        // The PTTL of an index just written: up to 10 s under the 8-hour absolute lifetime.
+        (
+            r"(redis> PTTL \S+\n  )\(integer\) (2879[0-9]{4}|28800000)\n",
+            "$1(integer) [28790000..=28800000]\n",
+        ),
         // The port the lesson's server got.
         (r"127\.0\.0\.1:[0-9]{2,5}\b", "127.0.0.1:[port]"),
         // MEMORY USAGE depends on the Redis build; keep the shape (2-4 digit byte counts).
@@ -468,9 +493,19 @@ impl Monitor {
         Monitor { lines, reader: Some(reader), marker }
     }
 
+    /// Stops recording and returns the names of the commands clients sent, in order.
+    pub fn commands(self, redis: &PrivateRedis) -> Vec<String> {
+        self.lines(redis)
+            .iter()
+            .filter(|line| !line.contains(" lua] "))
+            .filter_map(|line| line.split_once("] \"")?.1.split('"').next().map(str::to_uppercase))
+            .collect()
+    }
+
     /// Stops recording (after a marker command, so every earlier command has been read) and
-    /// returns the names of the commands clients sent, in order.
-    pub fn commands(mut self, redis: &PrivateRedis) -> Vec<String> {
+    /// returns MONITOR's lines, in the order Redis ran the commands; those a script ran are
+    /// marked ` lua] `.
+    pub fn lines(mut self, redis: &PrivateRedis) -> Vec<String> {
         use std::io::{Read, Write};
         let mut stream =
             std::net::TcpStream::connect(("127.0.0.1", redis.port())).expect("marker connection");
@@ -480,12 +515,7 @@ impl Monitor {
         if let Some(reader) = self.reader.take() {
             reader.join().expect("monitor reader");
         }
-        let lines = self.lines.lock().expect("lines");
-        lines
-            .iter()
-            .filter(|line| !line.contains(" lua] "))
-            .filter_map(|line| line.split_once("] \"")?.1.split('"').next().map(str::to_uppercase))
-            .collect()
+        self.lines.lock().expect("lines").clone()
     }
 }
 
