@@ -27,6 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "sessions", description = "Log in, use and end a session"),
         (name = "every device", description = "The user's sessions on every device: list them, revoke one, log out everywhere"),
         (name = "operations", description = "For load balancers and operators"),
+        (name = "page", description = "The page at `/`: the cookie flow in a browser"),
     )
 )]
 pub(crate) struct ApiDoc;

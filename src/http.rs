@@ -106,6 +106,36 @@ pub struct SessionInfo {
     pub expires_in: u64,
 }
 
+/// One attribute of the session cookie, and what it does.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CookieAttribute {
+    /// As written in `Set-Cookie`, e.g. `HttpOnly` or `Max-Age=1800`.
+    #[schema(example = "HttpOnly")]
+    pub name: String,
+    /// What it makes the browser do.
+    #[schema(example = "page scripts cannot read it: document.cookie leaves it out")]
+    pub meaning: String,
+}
+
+/// `GET /session/details` answer: what the page at `/` shows about the caller's session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDetails {
+    /// The fields of `GET /session`.
+    #[serde(flatten)]
+    pub session: SessionInfo,
+    /// The idle lifetime in seconds: what every request sets the TTL back to.
+    #[schema(example = 1800)]
+    pub idle_ttl: u64,
+    /// Unix seconds at which the absolute lifetime ends, however active the session is.
+    #[schema(example = 1_795_879_660)]
+    pub absolute_deadline: u64,
+    /// The `Set-Cookie` header of this very answer, with the session id left out.
+    #[schema(example = "session_id=<id, not shown>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800")]
+    pub set_cookie: String,
+    /// Each attribute of that cookie, and what it does.
+    pub cookie_attributes: Vec<CookieAttribute>,
+}
+
 /// One session in `GET /sessions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionEntry {
@@ -171,6 +201,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .routes(routes!(profile))
         .routes(routes!(logout))
         .routes(routes!(session_info))
+        .routes(routes!(session_details))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
         .routes(routes!(logout_everywhere))
@@ -179,10 +210,12 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
         .merge(sessions)
         .routes(routes!(health))
+        .routes(routes!(crate::page::index))
         .split_for_parts();
     document_limits(&mut api);
 
     routes
+        .merge(crate::page::assets())
         .merge(crate::docs::docs_router(api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -467,6 +500,68 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
     Ok(with_cookie(StatusCode::OK, cookie, body))
 }
 // ANCHOR_END: session_info
+
+// ANCHOR: session_details
+/// Everything the page at `/` shows about the caller's session: its fields, its lifetimes, and
+/// the cookie the server sets with this very answer (the id left out: the page's script must
+/// never see it). Renews the session like every authenticated request.
+#[utoipa::path(
+    get, path = "/session/details", tag = "sessions",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
+    responses(
+        (status = 200, description = "The session, its lifetimes and its cookie's attributes; the TTL was renewed", body = SessionDetails,
+            headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn session_details(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Caller { id, touched, cookie } = caller(&state, &headers).await?;
+    let Touched { session, ttl_secs } = touched;
+    let written = cookie.to_str().unwrap_or_default();
+    let set_cookie = written.replacen(&id.to_string(), "<id, not shown>", 1);
+    let cookie_attributes = written.split("; ").skip(1).map(cookie_attribute).collect();
+    let absolute_deadline = session.created_at + state.store.lifetimes().absolute.as_secs();
+    let body = SessionDetails {
+        session: SessionInfo {
+            user_id: session.user_id,
+            username: session.username,
+            created_at: session.created_at,
+            expires_in: ttl_secs,
+        },
+        idle_ttl: state.store.lifetimes().idle.as_secs(),
+        absolute_deadline,
+        set_cookie,
+        cookie_attributes,
+    };
+    Ok(with_cookie(StatusCode::OK, cookie, body))
+}
+
+/// What one `Set-Cookie` attribute makes the browser do.
+fn cookie_attribute(attribute: &str) -> CookieAttribute {
+    let meaning = match attribute.split_once('=') {
+        None if attribute.eq_ignore_ascii_case("HttpOnly") => {
+            "page scripts cannot read it: document.cookie leaves it out".to_string()
+        }
+        None if attribute.eq_ignore_ascii_case("Secure") => "sent over HTTPS only".to_string(),
+        Some(("SameSite", "Lax")) => {
+            "not sent with requests other sites make (forms, fetches); sent when you follow a link here"
+                .to_string()
+        }
+        Some(("Path", "/")) => "sent with every path of this site".to_string(),
+        Some(("Max-Age", seconds)) => {
+            format!(
+                "the browser forgets it after {seconds} seconds without a request, as Redis forgets the session"
+            )
+        }
+        _ => "see the cookie chapter (lesson 04)".to_string(),
+    };
+    CookieAttribute { name: attribute.to_string(), meaning }
+}
+// ANCHOR_END: session_details
 
 // ANCHOR: logout
 /// Log out: deletes the session and clears the cookie. Idempotent: without a live session it

@@ -14,6 +14,7 @@
 //! | [`http`] | [`app`], the handlers | 04, 05, 06 |
 //! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
+//! | `page` | the page at `/`: the cookie flow in a browser (HTML, script and style compiled in) | 04, 06 |
 //! | `config` | [`Config`]: environment variables, checked at start | 05 |
 //! | [`workbook`] | narration, the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
 //!
@@ -38,6 +39,7 @@ mod docs;
 mod error;
 pub mod http;
 mod origin;
+mod page;
 mod redis_conn;
 mod server;
 pub mod store;

@@ -550,12 +550,14 @@ async fn docs_and_openapi_are_served() {
     assert_eq!(
         paths.keys().collect::<Vec<_>>(),
         [
+            "/",
             "/health",
             "/login",
             "/logout",
             "/logout-everywhere",
             "/profile",
             "/session",
+            "/session/details",
             "/sessions",
             "/sessions/{handle}"
         ]
@@ -564,6 +566,7 @@ async fn docs_and_openapi_are_served() {
         ("/login", "post", vec!["200", "400", "403", "413", "415", "422", "503"]),
         ("/profile", "get", vec!["200", "401", "503"]),
         ("/session", "get", vec!["200", "401", "503"]),
+        ("/session/details", "get", vec!["200", "401", "503"]),
         ("/logout", "post", vec!["200", "403", "503"]),
         ("/sessions", "get", vec!["200", "401", "503"]),
         ("/sessions/{handle}", "delete", vec!["200", "401", "403", "404", "503"]),
@@ -599,6 +602,7 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
         ("POST", "/login", &id),
         ("POST", "/logout", &other),
         ("GET", "/sessions", &id),
+        ("GET", "/session/details", &id),
         ("DELETE", "/sessions/0123456789abcdef", &id),
         ("POST", "/logout-everywhere", &id),
         ("GET", "/health", &id),

@@ -1,0 +1,290 @@
+//! The page at `/`, in a real headless Chromium (WebDriver, through chromedriver), against the
+//! real service on port 0 and a private Redis: the form, the HttpOnly cookie invisible to the
+//! page, the countdown, expiry, two browsers revoking each other, a stalled Redis, and a forged
+//! cross-site form. Without Chromium and chromedriver each browser test prints one line and
+//! passes; with `E2E_REQUIRE_BROWSER=1` (as in CI) it fails instead.
+//!
+//! The page's headers are checked over plain HTTP, browser or not.
+
+mod chromium;
+mod common;
+
+use std::time::Duration;
+
+use chromium::{Driver, click, log_in, testid, text, wait_for_text, wait_shown};
+use common::*;
+use fantoccini::Locator;
+
+#[tokio::test]
+async fn the_page_is_served_with_strict_headers() {
+    let app = TestApp::start().await;
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/page/app.js", "text/javascript; charset=utf-8"),
+        ("/page/app.css", "text/css; charset=utf-8"),
+    ] {
+        let response = plain_client().get(app.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| {
+            response.headers().get(name).map(|v| v.to_str().expect("ascii").to_string()).unwrap_or_default()
+        };
+        assert_eq!(header("content-type"), content_type, "{path}");
+        let csp = header("content-security-policy");
+        for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'"]
+        {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+    }
+    let html = plain_client().get(app.url("/")).send().await.expect("GET /").text().await.expect("html");
+    // No inline script or style for the policy to forbid: everything is in the two files.
+    assert!(!html.contains("<script>") && !html.contains("<style") && !html.contains(" style="), "{html}");
+    for hook in [
+        "login-form",
+        "profile",
+        "countdown",
+        "document-cookie",
+        "session-list",
+        "login-button",
+        "refresh-button",
+        "logout-button",
+        "logout-everywhere-button",
+    ] {
+        assert!(html.contains(&format!("data-testid=\"{hook}\"")), "no hook {hook}");
+    }
+    for input in ["username", "password"] {
+        assert!(html.contains(&format!("<label for=\"{input}\"")), "{input} has no label");
+        assert!(html.contains(&format!("name=\"{input}\"")), "{input} has no name");
+    }
+    let spec: serde_json::Value =
+        plain_client().get(app.url("/openapi.json")).send().await.expect("spec").json().await.expect("json");
+    let page = &spec["paths"]["/"]["get"]["responses"]["200"]["content"];
+    assert!(page.get("text/html").is_some(), "the page is documented as HTML: {page}");
+}
+
+#[tokio::test]
+async fn log_in_through_the_form_and_the_cookie_is_invisible_to_javascript() {
+    let Some(mut driver) = Driver::start() else { return };
+    let app = TestApp::start().await;
+    let browser = driver.browser().await;
+    let base = app.url("");
+    browser.goto(&format!("{base}/")).await.expect("open");
+    wait_shown(&browser, "logged-out", true).await;
+    assert_eq!(text(&browser, "message").await.as_deref(), Some(""), "a first visit shows no error");
+    log_in(&browser, &base, "alice").await;
+
+    assert_eq!(text(&browser, "user-id").await.as_deref(), Some("user_1"));
+    assert_eq!(text(&browser, "document-cookie").await.as_deref(), Some("\"\""));
+    let seen_by_script = browser.execute("return document.cookie", vec![]).await.expect("script");
+    assert_eq!(seen_by_script, serde_json::json!(""), "page JavaScript cannot see the session cookie");
+    let cookies = browser.get_all_cookies().await.expect("cookies");
+    let session = cookies.iter().find(|c| c.name() == "session_id").expect("the browser holds the cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(app.session_keys().await, vec![format!("session:{}", session.value())]);
+    let header = text(&browser, "cookie-header").await.unwrap_or_default();
+    assert!(
+        header.starts_with("session_id=<id, not shown>; HttpOnly; SameSite=Lax; Path=/; Max-Age="),
+        "{header}"
+    );
+    assert!(!header.contains(session.value()), "the page never shows the id: {header}");
+    let attributes = text(&browser, "cookie-attributes").await.unwrap_or_default();
+    assert!(attributes.contains("HttpOnly: page scripts cannot read it"), "{attributes}");
+    let rows = browser.find_all(Locator::Css(&testid("session-row"))).await.expect("rows");
+    assert_eq!(rows.len(), 1);
+
+    click(&browser, "logout-button").await;
+    wait_shown(&browser, "logged-out", true).await;
+    assert!(app.session_keys().await.is_empty(), "logged out in Redis too");
+    browser.close().await.expect("close");
+    driver.stop();
+}
+
+/// Minutes and seconds (`m:ss`) as the countdown shows them, in seconds.
+fn seconds(shown: &str) -> u64 {
+    let (m, s) = shown.split_once(':').unwrap_or_else(|| panic!("not m:ss: {shown:?}"));
+    m.parse::<u64>().expect("minutes") * 60 + s.parse::<u64>().expect("seconds")
+}
+
+#[tokio::test]
+async fn the_countdown_resets_after_a_request_and_expiry_shows_the_401() {
+    let Some(mut driver) = Driver::start() else { return };
+    let settings = Settings { idle_ttl: Duration::from_secs(5), ..Settings::default() };
+    let app = TestApp::start_with(settings).await;
+    let browser = driver.browser().await;
+    log_in(&browser, &app.url(""), "alice").await;
+    let first = seconds(&wait_for_text(&browser, "countdown", |t| t.contains(':')).await);
+    assert!((3..=5).contains(&first), "starts near the 5 s TTL: {first}");
+    // It counts down live...
+    wait_for_text(&browser, "countdown", |t| t.contains(':') && seconds(t) <= 2).await;
+    // ... and a request sets it back to the full TTL.
+    click(&browser, "refresh-button").await;
+    let reset = seconds(&wait_for_text(&browser, "countdown", |t| t.contains(':') && seconds(t) >= 4).await);
+    assert!(reset <= 5, "{reset}");
+    // Left alone, the session idles out in Redis; the page finds out on its next request.
+    let message = wait_for_text(&browser, "message", |t| t.contains("401")).await;
+    assert_eq!(message, "Error: Session expired or invalid (401)");
+    wait_shown(&browser, "login-form", true).await;
+    assert!(app.session_keys().await.is_empty());
+    browser.close().await.expect("close");
+    driver.stop();
+}
+
+#[tokio::test]
+async fn two_browsers_revoke_each_other_and_log_out_everywhere() {
+    let Some(mut driver) = Driver::start() else { return };
+    let app = TestApp::start().await;
+    let base = app.url("");
+    let (laptop, phone) = (driver.browser().await, driver.browser().await);
+    log_in(&laptop, &base, "alice").await;
+    log_in(&phone, &base, "alice").await;
+    click(&laptop, "refresh-button").await;
+    wait_for_rows(&laptop, 2).await;
+    // The laptop revokes the phone's session: the row that is not marked current.
+    let other = laptop
+        .find(Locator::Css(
+            "[data-testid=\"session-row\"]:not([data-current]) [data-testid=\"revoke-button\"]",
+        ))
+        .await
+        .expect("the other device's revoke button");
+    other.click().await.expect("revoke");
+    wait_for_text(&laptop, "message", |t| t.starts_with("Session ") && t.ends_with(" revoked.")).await;
+    wait_for_rows(&laptop, 1).await;
+    // The phone is told on its next request.
+    click(&phone, "refresh-button").await;
+    assert_eq!(
+        wait_for_text(&phone, "message", |t| t.contains("401")).await,
+        "Error: Session expired or invalid (401)"
+    );
+    wait_shown(&phone, "login-form", true).await;
+
+    // The phone logs in again; the laptop logs out everywhere; both are out.
+    log_in(&phone, &base, "alice").await;
+    click(&laptop, "logout-everywhere-button").await;
+    wait_for_text(&laptop, "message", |t| t == "Logged out everywhere: 2 session(s) ended.").await;
+    click(&phone, "refresh-button").await;
+    wait_for_text(&phone, "message", |t| t.contains("401")).await;
+    assert!(app.session_keys().await.is_empty());
+    laptop.close().await.expect("close");
+    phone.close().await.expect("close");
+    driver.stop();
+}
+
+async fn wait_for_rows(client: &fantoccini::Client, rows: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = client.find_all(Locator::Css(&testid("session-row"))).await.map(|r| r.len()).unwrap_or(0);
+        if found == rows {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited for {rows} session rows, see {found}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_redis_shows_the_503_and_the_page_recovers() {
+    let Some(mut driver) = Driver::start() else { return };
+    let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
+    let app = TestApp::start_with(settings).await;
+    let browser = driver.browser().await;
+    log_in(&browser, &app.url(""), "alice").await;
+    app.redis().pause().expect("SIGSTOP");
+    click(&browser, "refresh-button").await;
+    let message = wait_for_text(&browser, "message", |t| t.contains("503")).await;
+    app.redis().resume().expect("SIGCONT");
+    assert_eq!(message, "Error: Session store unavailable (503)");
+    click(&browser, "refresh-button").await;
+    wait_for_text(&browser, "message", str::is_empty).await;
+    assert_eq!(text(&browser, "user-name").await.as_deref(), Some("alice"));
+    browser.close().await.expect("close");
+    driver.stop();
+}
+
+/// A page on another origin (here another port of the same host: the same *site*, so
+/// `SameSite=Lax` lets the cookie go with it) posts a form to `/logout`. The Origin check
+/// refuses it, and the user stays logged in.
+#[tokio::test]
+async fn a_page_from_another_origin_cannot_log_the_user_out() {
+    let Some(mut driver) = Driver::start() else { return };
+    let app = TestApp::start().await;
+    let base = app.url("");
+    let browser = driver.browser().await;
+    log_in(&browser, &base, "alice").await;
+
+    let form = format!(
+        "<!doctype html><title>Win a prize</title>\
+         <form method=post action=\"{base}/logout\"><button data-testid=go>Claim</button></form>"
+    );
+    let evil =
+        axum::Router::new().route("/", axum::routing::get(move || async move { axum::response::Html(form) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let evil_url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, evil).await });
+    browser.goto(&evil_url).await.expect("open the other site");
+    click(&browser, "go").await;
+    let refused = wait_until_body(&browser, "Cross-site request refused").await;
+    assert!(refused.contains("{\"detail\":\"Cross-site request refused\"}"), "{refused}");
+    server.abort();
+
+    assert_eq!(app.session_keys().await.len(), 1, "the session survived");
+    browser.goto(&format!("{base}/")).await.expect("back to the page");
+    wait_for_text(&browser, "user-name", |t| t == "alice").await;
+    browser.close().await.expect("close");
+    driver.stop();
+}
+
+async fn wait_until_body(client: &fantoccini::Client, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let source = client.source().await.unwrap_or_default();
+        if source.contains(needle) {
+            return source;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited for {needle:?}; page: {source}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the page reads about its session: the fields, the lifetimes, and the cookie of this very
+/// answer with its id left out.
+#[tokio::test]
+async fn session_details_describe_the_cookie_without_its_id() {
+    let app = TestApp::start().await;
+    let id = login_id(&app, "alice").await;
+    let response = get_with_session(&app.url("/session/details"), &id).await;
+    assert_eq!(response.status(), 200);
+    let cookie = set_cookie(&response).expect("renewed cookie");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert!(!body.to_string().contains(&id), "the id never reaches the page: {body}");
+    assert_eq!(body["set_cookie"], cookie.replace(&id, "<id, not shown>"));
+    assert_eq!(body["user_id"], "user_1");
+    assert_eq!(body["idle_ttl"], 1800);
+    let created = body["created_at"].as_u64().expect("created_at");
+    assert_eq!(body["absolute_deadline"].as_u64(), Some(created + 8 * 3600));
+    let names: Vec<&str> = body["cookie_attributes"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]);
+    assert_eq!(plain_client().get(app.url("/session/details")).send().await.expect("GET").status(), 401);
+}
+
+/// The leak check the browser tests end with can see a process that is left: one started here,
+/// with a marker on its command line, is found while it runs and not once it is gone.
+#[test]
+fn the_leftover_process_check_finds_a_running_process() {
+    let marker = format!("leak-check-{}", std::process::id());
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "sleep 30", &marker])
+        .spawn()
+        .expect("start a process to find");
+    assert_eq!(chromium::processes_mentioning(&marker).len(), 1);
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(chromium::processes_mentioning(&marker).is_empty());
+}
