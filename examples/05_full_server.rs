@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use session_storage::{
     AppState, Config, RedisOrigin, SessionStore, app, connect_or_start, raise_open_files_limit, serve_with,
-    shutdown_signal,
+    shutdown_signal, start_private_cluster,
 };
 
 /// mimalloc instead of the system allocator: the request path allocates small buffers, and
@@ -39,12 +39,15 @@ async fn main() -> ExitCode {
 /// Every step that can fail returns its error with `?`; `main` prints it once.
 async fn run() -> Result<(), Box<dyn Error>> {
     let config = Config::from_env()?;
-    let redis = connect_or_start(config.redis_url.as_deref(), config.redis_timeout).await?;
+    let redis = match (config.private_cluster, config.redis_url.as_deref()) {
+        (Some(masters), None) => start_private_cluster(masters, config.redis_timeout).await?,
+        (_, url) => connect_or_start(url, config.redis_timeout).await?,
+    };
     tracing::info!("{}", redis.describe());
     if let Some(warning) = redis.version_warning() {
         tracing::warn!("{warning}");
     }
-    let store = SessionStore::new(redis.manager.clone(), config.lifetimes, config.redis_timeout)
+    let store = SessionStore::new(redis.store_connection(), config.lifetimes, config.redis_timeout)
         .await?
         .with_max_sessions_per_user(config.max_sessions_per_user);
     let addr = config.addr();
@@ -76,8 +79,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let state =
         AppState { store, cookie_secure: config.cookie_secure, allowed_origins: config.allowed_origins };
     let served = serve_with(listener, app(state), shutdown_signal(), limits).await;
-    if let RedisOrigin::Private(server) = redis.origin {
-        tracing::info!("stopping the private redis-server on port {}", server.port());
+    match redis.origin {
+        RedisOrigin::Private(server) => {
+            tracing::info!("stopping the private redis-server on port {}", server.port());
+        }
+        RedisOrigin::PrivateCluster(cluster) => {
+            tracing::info!("stopping the private Redis Cluster ({} nodes)", cluster.nodes().len());
+        }
+        _ => {}
     }
     Ok(served?)
 }

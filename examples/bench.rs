@@ -36,7 +36,8 @@ use session_storage::cookies::{read_session_cookies, session_cookie};
 use session_storage::store::{Keys, Session, user_id_for};
 use session_storage::workbook::{info_field, parse_commandstats};
 use session_storage::{
-    ApiError, AppState, Lifetimes, PrivateRedis, SessionStore, Unavailable, app, app_with, connect, serve,
+    ApiError, AppState, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, Unavailable, app, app_with,
+    connect, connect_cluster, serve,
 };
 
 /// The same allocator as the service's binary (`examples/05_full_server.rs`).
@@ -158,16 +159,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let latency = latency_rows(&redis, seconds).await?;
     let scale = scale_rows(&mut admin, &service, seconds, dir.path()).await?;
     let indexed = indexed_memory(&store, &mut admin).await?;
+    let cluster = cluster_rows(seconds, &login_lua).await?;
     let mut report = report(&rows, &memory, seconds);
     report.push_str(&extra_report(&rows, &latency, &scale));
     report.push_str(&indexed.report(&scale));
+    report.push_str(&cluster_report(&rows, &cluster));
+    std::fs::write("bench/capacity.md", capacity_report(&rows, &cluster, &indexed))?;
     println!("{report}");
     std::fs::create_dir_all("bench")?;
     std::fs::write("bench/results.md", &report)?;
     std::fs::create_dir_all("book/src/images")?;
     std::fs::write("book/src/images/bench-rps.svg", chart(&rows))?;
     std::fs::write("book/src/images/bench-latency.svg", latency_chart(&latency))?;
-    eprintln!("wrote bench/results.md, book/src/images/bench-rps.svg and book/src/images/bench-latency.svg");
+    eprintln!(
+        "wrote bench/results.md, bench/capacity.md, book/src/images/bench-rps.svg and book/src/images/bench-latency.svg"
+    );
     Ok(())
 }
 
@@ -348,6 +354,172 @@ impl Counters {
         let commands = parse_commandstats(&stats);
         Ok(Counters { server_cpu_s: process_cpu_seconds()?, redis_cpu_s, commands, round_trips })
     }
+
+    /// The same, summed over every node of a cluster.
+    async fn read_all(
+        nodes: &mut [ConnectionManager],
+        round_trips: u64,
+    ) -> Result<Counters, Box<dyn std::error::Error>> {
+        let mut total = Counters {
+            server_cpu_s: process_cpu_seconds()?,
+            redis_cpu_s: 0.0,
+            commands: BTreeMap::new(),
+            round_trips,
+        };
+        for node in nodes {
+            let one = Counters::read(node, round_trips).await?;
+            total.redis_cpu_s += one.redis_cpu_s;
+            for (name, calls) in one.commands {
+                *total.commands.entry(name).or_insert(0) += calls;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// `GET /profile` and `POST /login` against the same service on a private 3-master Redis
+/// Cluster, each run `ROUNDS` times (interleaved), the median kept: what a cluster costs per
+/// request, against the standalone rows of the same run.
+async fn cluster_rows(
+    seconds: u64,
+    login_lua: &std::path::Path,
+) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
+    let cluster = tokio::task::spawn_blocking(|| PrivateCluster::start(3)).await??;
+    let con = connect_cluster(&cluster.urls(), TIMEOUT).await?;
+    let store = SessionStore::new(con, Lifetimes::default(), TIMEOUT).await?;
+    let service = spawn_server(app(AppState::new(store.clone()))).await?;
+    let mut nodes = Vec::new();
+    for url in cluster.urls() {
+        nodes.push(connect(&url, Duration::from_millis(500)).await?);
+    }
+    let session_id = bench_session(&service).await?;
+    let cookie = format!("Cookie: session_id={session_id}");
+    let scenarios: Vec<(&'static str, String, Vec<String>)> = vec![
+        ("GET /profile, 3-master cluster", format!("{service}/profile"), vec!["-H".into(), cookie]),
+        (
+            "POST /login, 3-master cluster",
+            format!("{service}/login"),
+            vec!["-s".into(), login_lua.display().to_string()],
+        ),
+    ];
+    let mut runs: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for (_, url, extra) in &scenarios {
+        wrk(url, extra, 1)?;
+    }
+    for round in 1..=ROUNDS {
+        for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
+            let before = Counters::read_all(&mut nodes, store.round_trips()).await?;
+            let run = wrk(url, extra, seconds)?;
+            let after = Counters::read_all(&mut nodes, store.round_trips()).await?;
+            let row = row(name, &run, &before, &after);
+            eprintln!(
+                "cluster round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms",
+                row.rps, row.p99_ms
+            );
+            runs.push(row);
+        }
+    }
+    Ok(runs.into_iter().map(|runs| median_by(runs, |row| row.rps)).collect())
+}
+
+/// The capacity model of lesson 07, from this run's measurements: memory and shards for 1 million
+/// and 100 million sessions at a stated request rate.
+fn capacity_report(rows: &[Row], cluster: &[Row], indexed: &IndexedMemory) -> String {
+    // Stated workload: one login for every 20 requests; the rest are authenticated reads.
+    const LOGIN_SHARE: f64 = 0.05;
+    // Memory headroom over the data itself (fragmentation, growth, a replica's full sync).
+    const MEMORY_HEADROOM: f64 = 1.5;
+    // A shard's memory budget, and the share of its one command thread it may use.
+    const SHARD_MEMORY_GB: f64 = 25.0;
+    const SHARD_CPU_SHARE: f64 = 0.5;
+    let (profile, login) = (&cluster[0], &cluster[1]);
+    let cpu_us = (1.0 - LOGIN_SHARE) * profile.redis_cpu_us + LOGIN_SHARE * login.redis_cpu_us;
+    let standalone_cpu_us = (1.0 - LOGIN_SHARE) * rows[1].redis_cpu_us + LOGIN_SHARE * rows[3].redis_cpu_us;
+    let mut out = format!(
+        "Measured in the run of `bench/results.md`: **{:.0} bytes** of Redis memory per session, index entry \
+         included; Redis CPU per request on the cluster, summed over its nodes: **{:.1} µs** for `GET /profile`, \
+         **{:.1} µs** for `POST /login` (one Redis: {:.1} and {:.1} µs). Stated workload: one login for every \
+         {:.0} requests, so {:.1} µs of Redis CPU per request on a cluster ({:.1} µs on one Redis). Assumed: \
+         {MEMORY_HEADROOM}x memory headroom over the data (fragmentation, growth, a replica's full sync), and a \
+         shard budget of {SHARD_MEMORY_GB} GB of memory and {:.0}% of its single command thread.\n\n\
+         | sessions | requests/s | data | memory with headroom | Redis CPU (cores) | shards for memory | shards for CPU | shards | nodes with one replica each |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        indexed.bytes_per_session,
+        profile.redis_cpu_us,
+        login.redis_cpu_us,
+        rows[1].redis_cpu_us,
+        rows[3].redis_cpu_us,
+        1.0 / LOGIN_SHARE,
+        cpu_us,
+        standalone_cpu_us,
+        SHARD_CPU_SHARE * 100.0,
+    );
+    let mut verdicts = Vec::new();
+    for (sessions, rate) in [(1_000_000f64, 20_000f64), (100_000_000f64, 1_000_000f64)] {
+        let data_gb = sessions * indexed.bytes_per_session / 1e9;
+        let memory_gb = data_gb * MEMORY_HEADROOM;
+        let cores = rate * cpu_us / 1e6;
+        let for_memory = (memory_gb / SHARD_MEMORY_GB).ceil().max(1.0);
+        let for_cpu = (cores / SHARD_CPU_SHARE).ceil().max(1.0);
+        // One shard needs no cluster; a cluster needs three masters to fail over by majority.
+        let shards = match for_memory.max(for_cpu) {
+            one if one <= 1.0 => 1.0,
+            more => more.max(3.0),
+        };
+        let _ = writeln!(
+            out,
+            "| {:.0} million | {:.0} | {data_gb:.1} GB | {memory_gb:.1} GB | {cores:.2} | {for_memory:.0} | {for_cpu:.0} | {shards:.0} | {:.0} |",
+            sessions / 1e6,
+            rate,
+            shards * 2.0,
+        );
+        verdicts.push(if shards <= 1.0 {
+            format!(
+                "{:.0} million sessions at {rate:.0} requests/s fit one Redis (with one replica for failover): \
+                 {memory_gb:.1} GB and {cores:.2} of a core.",
+                sessions / 1e6
+            )
+        } else {
+            format!(
+                "{:.0} million sessions at {rate:.0} requests/s need {shards:.0} shards: {for_memory:.0} for memory, \
+                 {for_cpu:.0} for the request rate, {} decides.",
+                sessions / 1e6,
+                if for_cpu >= for_memory { "so CPU" } else { "so memory" }
+            )
+        });
+    }
+    let _ = writeln!(
+        out,
+        "\n{} A cluster needs at least three masters to fail over by majority. Measure your own request mix \
+         before you trust a row: the figures are per request, and another mix of logins and reads moves them.",
+        verdicts.join(" ")
+    );
+    out
+}
+
+/// The standalone-against-cluster table.
+fn cluster_report(rows: &[Row], cluster: &[Row]) -> String {
+    let mut out = String::from(
+        "\n## Standalone and cluster\n\nThe same service against one Redis and against a private 3-master Redis Cluster \
+         (all nodes on this machine), in the same run. Redis CPU is summed over the cluster's nodes.\n\n\
+         | scenario | req/s | p50 ms | p99 ms | server CPU µs/req | Redis CPU µs/req | Redis commands/req | round trips/req |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in [&rows[1], &cluster[0], &rows[3], &cluster[1]] {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            row.name,
+            row.rps,
+            row.p50_ms,
+            row.p99_ms,
+            row.server_cpu_us,
+            row.redis_cpu_us,
+            row.commands,
+            row.round_trips
+        );
+    }
+    out
 }
 
 /// This process's user + system CPU time, from /proc/self/stat (fields 14 and 15, in ticks).
@@ -475,7 +647,7 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
         out,
         "Memory: one session is {} bytes (MEMORY USAGE of `session:<uuid>`, `{}` encoding); the same session as a JSON string \
          under a key of the same length is {} bytes. The user registry costs {:.1} bytes per user (measured over {} users: hash \
-         `users:ids` plus the counter).",
+         `{{users}}:ids` plus the counter).",
         memory.session_bytes,
         memory.encoding,
         memory.json_bytes,

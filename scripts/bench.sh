@@ -2,7 +2,7 @@
 # The benchmark: builds in release mode, then runs examples/bench.rs, which starts a private
 # redis-server, serves the service (and a naive baseline and a bare-axum ceiling) on free ports,
 # drives each with wrk, and prints the table it also writes to bench/results.md.
-#   scripts/bench.sh            5 s per run, 3 interleaved runs per scenario (about 3.5 minutes, with the latency and scale experiments)
+#   scripts/bench.sh            5 s per run, 3 interleaved runs per scenario (about 5 minutes, with the latency, scale, index and cluster experiments)
 #   scripts/bench.sh 10         10 s per run
 set -euo pipefail
 cd "$(dirname "$0")/.."

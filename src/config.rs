@@ -16,8 +16,12 @@ use crate::store::{Lifetimes, MAX_SESSIONS_PER_USER};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// `REDIS_URL`. `None` means "not set": use 127.0.0.1:6379 if it answers, else a private
-    /// redis-server (see [`crate::redis_conn::connect_or_start`]).
+    /// redis-server (see [`crate::redis_conn::connect_or_start`]). A node of a Redis Cluster, or
+    /// several nodes separated by commas, makes the service use the cluster (lesson 07).
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER`, e.g. `3`: with no `REDIS_URL`, start a private Redis Cluster of that many
+    /// masters (3 to 10) instead of a private redis-server, for trying lesson 07's setup.
+    pub private_cluster: Option<usize>,
     /// `HOST`, default `127.0.0.1`.
     pub host: IpAddr,
     /// `PORT`, default `8002` (the original mini-project's port).
@@ -43,6 +47,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             redis_url: None,
+            private_cluster: None,
             host: IpAddr::from([127, 0, 0, 1]),
             port: 8002,
             lifetimes: Lifetimes::DEFAULT,
@@ -90,14 +95,35 @@ impl Config {
         let get = |var: &str| lookup(var).filter(|value| !value.trim().is_empty());
 
         let redis_url = match get("REDIS_URL") {
-            Some(url) if url.starts_with("redis://") || url.starts_with("unix://") => Some(url),
+            Some(url)
+                if url
+                    .split(',')
+                    .map(str::trim)
+                    .all(|one| one.starts_with("redis://") || one.starts_with("unix://")) =>
+            {
+                Some(url)
+            }
             Some(url) => {
                 return Err(ConfigError {
                     var: "REDIS_URL",
-                    message: format!("{url:?} must start with redis:// or unix://"),
+                    message: format!(
+                        "{url:?} must start with redis:// or unix:// (several cluster nodes: separated by commas)"
+                    ),
                 });
             }
             None => None,
+        };
+        let private_cluster = match get("REDIS_CLUSTER") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (3..=10).contains(&n) => Some(n),
+                _ => {
+                    return Err(ConfigError {
+                        var: "REDIS_CLUSTER",
+                        message: format!("{raw:?}: expected a number of masters from 3 to 10"),
+                    });
+                }
+            },
         };
         let host = parse(&get, "HOST", defaults.host, |v| {
             v.parse::<IpAddr>().map_err(|_| "expected an IP address such as 127.0.0.1".into())
@@ -159,6 +185,7 @@ impl Config {
             parse(&get, "ALLOWED_ORIGINS", defaults.allowed_origins, AllowedOrigins::parse)?;
         Ok(Config {
             redis_url,
+            private_cluster,
             host,
             port,
             lifetimes,
@@ -268,6 +295,9 @@ mod tests {
             ("COOKIE_SECURE", "maybe"),
             ("REDIS_TIMEOUT_MS", "0"),
             ("REDIS_URL", "http://example"),
+            ("REDIS_URL", "redis://a:1,http://b:2"),
+            ("REDIS_CLUSTER", "2"),
+            ("REDIS_CLUSTER", "many"),
             ("HEADER_TIMEOUT_SECS", "0"),
             ("IDLE_TIMEOUT_SECS", "forever"),
             ("BODY_TIMEOUT_SECS", "3601"),

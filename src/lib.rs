@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry; each user's index of sessions | 01 hash basics, 02 expire, 03 sliding TTL, 06 every device |
 //! | `redis_conn` | the shared connection, and a private `redis-server` when none runs ([`connect_or_start`]) | 01 (every lesson uses it) |
+//! | `cluster` | Redis Cluster: detected from `REDIS_URL`, redis-rs's cluster connection, [`PrivateCluster`] | 07 scale out |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 cookie flow |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 full server |
 //! | `origin` | cross-site requests refused on every state-changing route ([`AllowedOrigins`]) | 06 |
@@ -33,6 +34,7 @@
 //! - For the workbook only: the [`workbook`] module (feature `workbook`, on by default).
 //! - For this package's tests only: [`PrivateRedis`]'s chaos controls (feature `test-util`).
 
+mod cluster;
 mod config;
 pub mod cookies;
 mod docs;
@@ -46,11 +48,14 @@ pub mod store;
 #[cfg(feature = "workbook")]
 pub mod workbook;
 
+pub use cluster::{PrivateCluster, connect_cluster, hash_slot};
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
 pub use http::{AppState, app, app_with};
 pub use origin::AllowedOrigins;
-pub use redis_conn::{PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start};
+pub use redis_conn::{
+    PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start, start_private_cluster,
+};
 pub use server::{Limits, raise_open_files_limit, serve, serve_with, shutdown_signal};
 pub use store::{
     DeviceSession, Lifetimes, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore, StoreConnection,

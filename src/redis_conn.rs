@@ -15,6 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+
+use crate::cluster::{PrivateCluster, connect_cluster, node_urls};
+use crate::store::StoreConnection;
 
 /// Where a learner's Redis is when `REDIS_URL` is not set.
 pub(crate) const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -56,12 +60,17 @@ pub enum RedisOrigin {
     LocalDefault,
     /// Nothing answered, so a private redis-server was started; it stops when this is dropped.
     Private(PrivateRedis),
+    /// `REDIS_CLUSTER=N` asked for a private cluster of N masters; it stops when this is dropped.
+    PrivateCluster(PrivateCluster),
 }
 
 /// A connection plus, when we started one, the private server behind it.
 pub struct RedisHandle {
-    /// The shared connection.
+    /// The shared connection; on a cluster, to the first node named (the store uses
+    /// [`RedisHandle::store_connection`]).
     pub manager: ConnectionManager,
+    /// The cluster connection, when the Redis is a cluster.
+    pub cluster: Option<ClusterConnection>,
     /// The URL it is connected to.
     pub url: String,
     /// Where it came from; holds the private server alive.
@@ -84,10 +93,27 @@ impl RedisHandle {
         })
     }
 
+    /// The connection a [`SessionStore`](crate::SessionStore) should use: the cluster connection on
+    /// a cluster, else the shared connection.
+    pub fn store_connection(&self) -> StoreConnection {
+        match &self.cluster {
+            Some(cluster) => StoreConnection::Cluster(cluster.clone()),
+            None => StoreConnection::Direct(self.manager.clone()),
+        }
+    }
+
     /// One sentence for the log or the lesson's first line.
     pub fn describe(&self) -> String {
+        let kind = if self.cluster.is_some() { "Redis Cluster" } else { "Redis" };
         match &self.origin {
-            RedisOrigin::Configured => format!("using Redis at {} (REDIS_URL)", self.url),
+            RedisOrigin::Configured => format!("using {kind} at {} (REDIS_URL)", self.url),
+            RedisOrigin::PrivateCluster(cluster) => format!(
+                "REDIS_CLUSTER={} started a private Redis Cluster of {} masters (it stops when this program \
+                 exits); explore it with: redis-cli -c -p {}",
+                cluster.masters(),
+                cluster.masters(),
+                cluster.nodes()[0].port()
+            ),
             RedisOrigin::LocalDefault => format!("using the Redis already running at {}", self.url),
             RedisOrigin::Private(server) => format!(
                 "no Redis was running, so a private redis-server was started on port {port} \
@@ -134,9 +160,10 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(400)).await;
             }
-            match connect(url, timeout).await {
-                Ok(manager) => {
-                    return Ok(RedisHandle::new(manager, url.to_string(), RedisOrigin::Configured).await);
+            match connect_detecting_cluster(url, timeout).await {
+                Ok((manager, cluster)) => {
+                    let handle = RedisHandle::new(manager, url.to_string(), RedisOrigin::Configured).await;
+                    return Ok(RedisHandle { cluster, ..handle });
                 }
                 Err(error) => last_error = error.to_string(),
             }
@@ -159,6 +186,56 @@ pub async fn connect_or_start(redis_url: Option<&str>, timeout: Duration) -> Res
     Ok(RedisHandle::new(manager, url, RedisOrigin::Private(server)).await)
 }
 
+// ANCHOR: detect_cluster
+/// Connects to `url` (one URL, or several separated by commas) and finds out whether it is a
+/// cluster: several URLs always are; a single node is when `INFO cluster` says
+/// `cluster_enabled:1`. Then the cluster connection is opened too, seeded with every URL given.
+async fn connect_detecting_cluster(
+    url: &str,
+    timeout: Duration,
+) -> redis::RedisResult<(ConnectionManager, Option<ClusterConnection>)> {
+    let nodes = node_urls(url);
+    // The first node that answers (any one is enough to learn a cluster's whole slot map).
+    let mut manager = None;
+    let mut last_error = None;
+    for node in &nodes {
+        match connect(node, timeout).await {
+            Ok(connected) => {
+                manager = Some(connected);
+                break;
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    let manager = match (manager, last_error) {
+        (Some(manager), _) => manager,
+        (None, Some(error)) => return Err(error),
+        (None, None) => connect(url, timeout).await?,
+    };
+    let mut probe = manager.clone();
+    let info: String =
+        tokio::time::timeout(timeout, redis::cmd("INFO").arg("cluster").query_async(&mut probe))
+            .await
+            .map_err(|_| redis::RedisError::from(std::io::Error::other("no answer to INFO cluster")))??;
+    let is_cluster = nodes.len() > 1 || info_field(&info, "cluster_enabled") == Some("1");
+    let cluster = if is_cluster { Some(connect_cluster(&nodes, timeout).await?) } else { None };
+    Ok((manager, cluster))
+}
+// ANCHOR_END: detect_cluster
+
+/// Starts a private Redis Cluster of `masters` masters (`REDIS_CLUSTER=N`) and connects to it.
+pub async fn start_private_cluster(masters: usize, timeout: Duration) -> Result<RedisHandle, SetupError> {
+    let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start(masters))
+        .await
+        .map_err(|join| SetupError::StartFailed(join.to_string()))??;
+    let url = cluster.url();
+    let (manager, connection) = connect_detecting_cluster(&url, timeout)
+        .await
+        .map_err(|error| SetupError::StartFailed(error.to_string()))?;
+    let handle = RedisHandle::new(manager, url, RedisOrigin::PrivateCluster(cluster)).await;
+    Ok(RedisHandle { cluster: connection, ..handle })
+}
+
 impl RedisHandle {
     async fn new(manager: ConnectionManager, url: String, origin: RedisOrigin) -> RedisHandle {
         let mut con = manager.clone();
@@ -171,7 +248,7 @@ impl RedisHandle {
             Ok(Ok(info)) => info_field(&info, "redis_version").map(str::to_string),
             _ => None,
         };
-        RedisHandle { manager, url, origin, version }
+        RedisHandle { manager, cluster: None, url, origin, version }
     }
 }
 
@@ -254,12 +331,21 @@ impl PrivateRedis {
     }
 
     fn start_with(extra_args: &[&str]) -> Result<PrivateRedis, SetupError> {
+        PrivateRedis::start_cluster_node(extra_args, free_port)
+    }
+
+    /// Starts a server on a port that `pick` chooses (a cluster node needs its port + 10000
+    /// free as well), with extra arguments.
+    pub(crate) fn start_cluster_node(
+        extra_args: &[&str],
+        pick: fn() -> std::io::Result<u16>,
+    ) -> Result<PrivateRedis, SetupError> {
         let mut server = PrivateRedis::unstarted(extra_args)?;
         // The port is free when we pick it but another process could take it before redis-server
         // binds it, so try a few ports.
         let mut last_error = String::new();
         for _ in 0..5 {
-            server.port = free_port().map_err(|e| SetupError::StartFailed(format!("free port: {e}")))?;
+            server.port = pick().map_err(|e| SetupError::StartFailed(format!("free port: {e}")))?;
             match server.spawn() {
                 Ok(()) => return Ok(server),
                 Err(error) => last_error = error,

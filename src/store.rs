@@ -6,12 +6,15 @@
 //! |---|---|---|---|---|
 //! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`] members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
-//! | `users:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | one field per name | see [`Keys::user_counter`] |
-//! | `users:next_id` | string (counter) | the last `<n>` handed out | one key | |
+//! | `{users}:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | one field per name | hash tag `{users}`: the registry script names both registry keys, so they share one slot |
+//! | `{users}:next_id` | string (counter) | the last `<n>` handed out | one key | the same slot as `{users}:ids` |
 //!
 //! Nothing else is ever written. Every command, script and transaction names the keys of one
-//! slot only, except the registry script, which names `users:ids` and `users:next_id` together
-//! (one node today; see the production notes on Redis Cluster).
+//! slot only (Redis Cluster, lesson 07): a session key alone, an index alone, or the two
+//! registry keys, which share their slot through the `{users}` tag. Where a step touches several
+//! sessions (the listing, logout everywhere, a login that ends older sessions), it sends one
+//! single-key command per session, never a multi-key command. The price of the registry's tag:
+//! every login's first round trip goes to the one shard that holds the `{users}` slot.
 //!
 //! ## Every device: an index that cannot leak (lesson 06)
 //! "Which sessions does user 7 have?" cannot be asked of the sessions themselves without `SCAN`
@@ -76,6 +79,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Script;
 use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -83,10 +87,11 @@ use crate::cookies::SessionIds;
 
 /// Prefix of every session key.
 const SESSION_PREFIX: &str = "session:";
-/// The user registry hash: username → `user_<n>`.
-const USER_IDS_KEY: &str = "users:ids";
+/// The user registry hash: username → `user_<n>`. The `{users}` hash tag puts it in the slot of
+/// its counter (lesson 07).
+const USER_IDS_KEY: &str = "{users}:ids";
 /// The counter behind `user_<n>`.
-const USER_COUNTER_KEY: &str = "users:next_id";
+const USER_COUNTER_KEY: &str = "{users}:next_id";
 
 /// The most sessions one user may hold at once (`MAX_SESSIONS_PER_USER`): a login beyond it ends
 /// that user's oldest session. It is also the size bound of the user's index.
@@ -213,7 +218,7 @@ impl Session {
 
 /// The names of the keys the service writes, with an optional namespace in front.
 ///
-/// The service uses no namespace (`session:<uuid>`, `users:ids`, `users:next_id`, as in the
+/// The service uses no namespace (`session:<uuid>`, `{users}:ids`, `{users}:next_id`, as in the
 /// original). The lessons use their own (`lesson04:session:<uuid>`, ...) so that they never
 /// touch a real session in the Redis they run against.
 ///
@@ -234,12 +239,12 @@ impl Keys {
         format!("{}{SESSION_PREFIX}{id}", self.prefix)
     }
 
-    /// `users:ids`, the registry hash.
+    /// `{users}:ids`, the registry hash.
     pub fn user_ids(&self) -> String {
         format!("{}{USER_IDS_KEY}", self.prefix)
     }
 
-    /// `users:next_id`, the counter behind `user_<n>`.
+    /// `{users}:next_id`, the counter behind `user_<n>`.
     pub fn user_counter(&self) -> String {
         format!("{}{USER_COUNTER_KEY}", self.prefix)
     }
@@ -261,17 +266,17 @@ pub fn unix_now() -> u64 {
 }
 
 // ANCHOR: user_id
-static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local id = redis.call('HGET', KEYS[1], ARGV[1])
-        if id then return id end
-        id = 'user_' .. redis.call('INCR', KEYS[2])
-        redis.call('HSET', KEYS[1], ARGV[1], id)
-        return id
-        ",
-    )
-});
+static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(USER_ID_SOURCE));
+
+/// The Lua source of the registry script (lesson 07 runs it on a cluster with and without the
+/// hash tag).
+pub const USER_ID_SOURCE: &str = r"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if id then return id end
+id = 'user_' .. redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return id
+";
 
 /// The stable `user_<n>` for `username`, handing out the next number on a first login.
 ///
@@ -665,13 +670,21 @@ impl Health {
     }
 }
 
-/// The connection a [`SessionStore`] talks through: the shared [`ConnectionManager`], or (for the
-/// lessons, feature `workbook`) the same connection narrated, so lesson 04 shows every command the
-/// service sends. One store code path serves both.
+/// The connection a [`SessionStore`] talks through: the shared [`ConnectionManager`] to one
+/// Redis, redis-rs's cluster connection to a Redis Cluster (lesson 07), or (for the lessons,
+/// feature `workbook`) a connection narrated, so lessons 04 and 07 show every command the
+/// service sends. One store code path serves them all.
 #[derive(Clone)]
 pub enum StoreConnection {
-    /// The shared, multiplexed connection.
+    /// The shared, multiplexed connection to one Redis.
     Direct(ConnectionManager),
+    /// The cluster connection: one multiplexed connection per shard, commands routed by the
+    /// slot of their first key, `MOVED` and `ASK` followed, the slot map refreshed after a
+    /// failover.
+    Cluster(ClusterConnection),
+    /// The cluster connection, narrated (lesson 07).
+    #[cfg(feature = "workbook")]
+    NarratedCluster(crate::workbook::Narrated<ClusterConnection>),
     /// The shared connection, printing every command and reply into a lesson's transcript.
     #[cfg(feature = "workbook")]
     Narrated(crate::workbook::Narrated<ConnectionManager>),
@@ -690,12 +703,82 @@ impl From<crate::workbook::Narrated<ConnectionManager>> for StoreConnection {
     }
 }
 
+impl From<ClusterConnection> for StoreConnection {
+    fn from(con: ClusterConnection) -> Self {
+        StoreConnection::Cluster(con)
+    }
+}
+
+#[cfg(feature = "workbook")]
+impl From<crate::workbook::Narrated<ClusterConnection>> for StoreConnection {
+    fn from(con: crate::workbook::Narrated<ClusterConnection>) -> Self {
+        StoreConnection::NarratedCluster(con)
+    }
+}
+
+impl StoreConnection {
+    /// True for a Redis Cluster connection.
+    pub fn is_cluster(&self) -> bool {
+        match self {
+            StoreConnection::Cluster(_) => true,
+            #[cfg(feature = "workbook")]
+            StoreConnection::NarratedCluster(_) => true,
+            _ => false,
+        }
+    }
+}
+
+// ANCHOR: split_pipeline
+/// A plain (non-transaction) pipeline on a cluster: redis-rs's cluster connection sends a
+/// pipeline to one shard only and refuses one whose commands name keys of several slots
+/// (`CROSSSLOT`). The store's pipelines are lists of single-key commands about different
+/// sessions, so on a cluster each command is sent on its own, all at once, each to its shard,
+/// and the replies are put back in order: still one round trip in time. A transaction
+/// (`MULTI`) names one key and goes as it is.
+///
+/// A narrated connection (a lesson's) sends them one after the other instead, so that each
+/// command's reply is printed right under it.
+fn split_pipeline<'a, C>(
+    con: &'a mut C,
+    pipeline: &'a redis::Pipeline,
+    offset: usize,
+    count: usize,
+    one_by_one: bool,
+) -> redis::RedisFuture<'a, Vec<redis::Value>>
+where
+    C: ConnectionLike + Clone + Send + 'a,
+{
+    if pipeline.is_transaction() {
+        return con.req_packed_commands(pipeline, offset, count);
+    }
+    Box::pin(async move {
+        let replies = if one_by_one {
+            let mut replies = Vec::new();
+            for cmd in pipeline.cmd_iter() {
+                replies.push(con.req_packed_command(cmd).await?);
+            }
+            replies
+        } else {
+            let sends = pipeline.cmd_iter().map(|cmd| {
+                let mut con = con.clone();
+                async move { con.req_packed_command(cmd).await }
+            });
+            futures_util::future::try_join_all(sends).await?
+        };
+        Ok(replies.into_iter().skip(offset).take(count).collect())
+    })
+}
+// ANCHOR_END: split_pipeline
+
 impl ConnectionLike for StoreConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
         match self {
             StoreConnection::Direct(con) => con.req_packed_command(cmd),
+            StoreConnection::Cluster(con) => con.req_packed_command(cmd),
             #[cfg(feature = "workbook")]
             StoreConnection::Narrated(con) => con.req_packed_command(cmd),
+            #[cfg(feature = "workbook")]
+            StoreConnection::NarratedCluster(con) => con.req_packed_command(cmd),
         }
     }
 
@@ -707,16 +790,22 @@ impl ConnectionLike for StoreConnection {
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
         match self {
             StoreConnection::Direct(con) => con.req_packed_commands(pipeline, offset, count),
+            StoreConnection::Cluster(con) => split_pipeline(con, pipeline, offset, count, false),
             #[cfg(feature = "workbook")]
             StoreConnection::Narrated(con) => con.req_packed_commands(pipeline, offset, count),
+            #[cfg(feature = "workbook")]
+            StoreConnection::NarratedCluster(con) => split_pipeline(con, pipeline, offset, count, true),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             StoreConnection::Direct(con) => con.get_db(),
+            StoreConnection::Cluster(con) => con.get_db(),
             #[cfg(feature = "workbook")]
             StoreConnection::Narrated(con) => con.get_db(),
+            #[cfg(feature = "workbook")]
+            StoreConnection::NarratedCluster(con) => con.get_db(),
         }
     }
 }
@@ -1070,7 +1159,13 @@ impl SessionStore {
 
     /// Redis's memory, for `/health`: one `INFO memory`. A Redis that answers but refuses writes
     /// (at `maxmemory` under `noeviction`), or is close to it, is [`Health::Degraded`].
+    ///
+    /// On a cluster, every shard is asked (see [`Self::cluster_health`]), and the answer names
+    /// the shards that did not answer.
     pub async fn health(&self) -> Result<Health, Unavailable> {
+        if let StoreConnection::Cluster(cluster) = &self.con {
+            return self.cluster_health(cluster).await;
+        }
         let mut con = self.connection();
         let info: String = self
             .within_deadline(async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
@@ -1079,9 +1174,137 @@ impl SessionStore {
     }
 }
 
+/// One shard of a Redis Cluster: the address of its master and the slot ranges it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// The master's host, as the cluster announces it.
+    pub host: String,
+    /// The master's port.
+    pub port: u16,
+    /// The slot ranges, inclusive.
+    pub slots: Vec<(u16, u16)>,
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ranges: Vec<String> = self.slots.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        write!(f, "{}:{} (slots {})", self.host, self.port, ranges.join(", "))
+    }
+}
+
+/// Reads a `CLUSTER SLOTS` reply: `[start, end, [host, port, id], replicas...]` per range,
+/// grouped by master.
+pub fn shards_from_cluster_slots(reply: &redis::Value) -> Vec<Shard> {
+    use redis::Value;
+    let text = |value: &Value| match value {
+        Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Value::SimpleString(text) => Some(text.clone()),
+        _ => None,
+    };
+    let number = |value: &Value| match value {
+        Value::Int(n) => u16::try_from(*n).ok(),
+        _ => None,
+    };
+    let mut shards: Vec<Shard> = Vec::new();
+    let Value::Array(ranges) = reply else { return shards };
+    for range in ranges {
+        let Value::Array(parts) = range else { continue };
+        let (Some(start), Some(end), Some(Value::Array(master))) =
+            (parts.first().and_then(number), parts.get(1).and_then(number), parts.get(2))
+        else {
+            continue;
+        };
+        let (Some(host), Some(port)) = (master.first().and_then(text), master.get(1).and_then(number)) else {
+            continue;
+        };
+        match shards.iter_mut().find(|shard| shard.host == host && shard.port == port) {
+            Some(shard) => shard.slots.push((start, end)),
+            None => shards.push(Shard { host, port, slots: vec![(start, end)] }),
+        }
+    }
+    for shard in &mut shards {
+        shard.slots.sort_unstable();
+    }
+    shards.sort_by_key(|shard| shard.slots.first().copied());
+    shards
+}
+
+impl SessionStore {
+    // ANCHOR: cluster_health
+    /// `/health` on a cluster: the slot map (`CLUSTER SLOTS`, asked of every node, the first
+    /// answer wins), then `INFO memory` from every master at once, each under the store's deadline.
+    /// A shard that does not answer makes the cluster [`Health::Degraded`], and the text names
+    /// it: sessions on the other shards are still served.
+    async fn cluster_health(&self, cluster: &ClusterConnection) -> Result<Health, Unavailable> {
+        use redis::cluster_routing::{
+            MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo, SingleNodeRoutingInfo,
+        };
+        self.round_trips.fetch_add(2, Ordering::Relaxed);
+        let ask = |cmd: redis::Cmd, routing: RoutingInfo| {
+            let mut con = cluster.clone();
+            async move { tokio::time::timeout(self.timeout, con.route_command(cmd, routing)).await }
+        };
+        let mut slots_cmd = redis::cmd("CLUSTER");
+        slots_cmd.arg("SLOTS");
+        // Every node is asked and the first answer wins, so a dead node cannot hide the map.
+        let everyone =
+            RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllNodes, Some(ResponsePolicy::OneSucceeded)));
+        let map = match ask(slots_cmd, everyone).await {
+            Ok(Ok(reply)) => shards_from_cluster_slots(&reply),
+            Ok(Err(error)) => return Err(Unavailable::Redis(error)),
+            Err(elapsed) => return Err(Unavailable::TimedOut { after: self.timeout, source: elapsed }),
+        };
+        let asks = map.iter().map(|shard| {
+            let mut info = redis::cmd("INFO");
+            info.arg("memory");
+            let routing = SingleNodeRoutingInfo::ByAddress { host: shard.host.clone(), port: shard.port };
+            ask(info, RoutingInfo::SingleNode(routing))
+        });
+        let answers = futures_util::future::join_all(asks).await;
+        let mut problems = Vec::new();
+        for (shard, answer) in map.iter().zip(answers) {
+            match answer {
+                Ok(Ok(reply)) => {
+                    let info: String = redis::FromRedisValue::from_redis_value(reply).unwrap_or_default();
+                    if let Health::Degraded(why) = Health::from_info(&info) {
+                        problems.push(format!("shard {shard}: {why}"));
+                    }
+                }
+                Ok(Err(_)) | Err(_) => problems.push(format!("shard {shard} did not answer")),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Health::Ok)
+        } else {
+            Ok(Health::Degraded(format!("Redis Cluster, {} shards: {}", map.len(), problems.join("; "))))
+        }
+    }
+    // ANCHOR_END: cluster_health
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_slots_are_grouped_by_master() {
+        use redis::Value;
+        let node = |port: i64| {
+            Value::Array(vec![
+                Value::BulkString(b"127.0.0.1".to_vec()),
+                Value::Int(port),
+                Value::BulkString(b"id".to_vec()),
+            ])
+        };
+        let range = |a: i64, b: i64, port: i64| Value::Array(vec![Value::Int(a), Value::Int(b), node(port)]);
+        let reply =
+            Value::Array(vec![range(10923, 16383, 7003), range(0, 5460, 7001), range(5461, 10922, 7002)]);
+        let shards = shards_from_cluster_slots(&reply);
+        assert_eq!(shards.len(), 3);
+        assert_eq!(shards[0].to_string(), "127.0.0.1:7001 (slots 0-5460)");
+        assert_eq!(shards[2], Shard { host: "127.0.0.1".into(), port: 7003, slots: vec![(10923, 16383)] });
+        assert!(shards_from_cluster_slots(&Value::Nil).is_empty());
+    }
 
     #[test]
     fn health_reads_info_memory() {
@@ -1129,7 +1352,7 @@ mod tests {
         assert_eq!(lesson.session(&id), "lesson04:session:0f8fad5b-d9cb-469f-a165-70867728950e");
         assert_eq!(
             (lesson.user_ids(), lesson.user_counter()),
-            ("lesson04:users:ids".into(), "lesson04:users:next_id".into())
+            ("lesson04:{users}:ids".into(), "lesson04:{users}:next_id".into())
         );
         assert_eq!(id.redacted(), "0f8fad5b…");
     }

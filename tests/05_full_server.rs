@@ -219,7 +219,7 @@ async fn user_ids_are_stable_even_when_first_logins_race() {
     let carol: Value = profile_with(&app, &carol).await.json().await.expect("json");
     assert_eq!(dave, json!({"user_id": "user_2", "username": "dave"}));
     assert_eq!(carol, json!({"user_id": "user_1", "username": "carol"}));
-    let next: String = app.cmd(&["GET", "users:next_id"]).await;
+    let next: String = app.cmd(&["GET", "{users}:next_id"]).await;
     assert_eq!(next, "2");
 }
 

@@ -198,7 +198,7 @@ async fn lists_are_per_user_and_foreign_handles_are_404() {
 /// Every key but the registry (one field per username, bounded by the users) has a TTL.
 async fn assert_every_key_expires(app: &TestApp) {
     for key in app.all_keys().await {
-        if key == "users:ids" || key == "users:next_id" {
+        if key == "{users}:ids" || key == "{users}:next_id" {
             continue;
         }
         let pttl: i64 = app.cmd(&["PTTL", &key]).await;
@@ -235,7 +235,7 @@ async fn the_index_disappears_by_itself() {
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     let exists: u64 = app.cmd(&["EXISTS", index]).await;
     assert_eq!(exists, 0, "the index expired by itself");
-    assert!(app.all_keys().await.iter().all(|key| key.starts_with("users:")), "{:?}", app.all_keys().await);
+    assert!(app.all_keys().await.iter().all(|key| key.starts_with("{users}:")), "{:?}", app.all_keys().await);
 }
 
 #[tokio::test]

@@ -248,7 +248,7 @@ async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
         let _: () = app.cmd(&["EXPIRE", &format!("session:{id}"), "60"]).await;
         short.push(id);
     }
-    let users_before: u64 = app.cmd(&["HLEN", "users:ids"]).await;
+    let users_before: u64 = app.cmd(&["HLEN", "{users}:ids"]).await;
     fill_redis(&app, "volatile-ttl", 64 * 1024).await;
 
     // Log in (always as bob: the registry does not grow) until Redis has had to evict.
@@ -270,7 +270,7 @@ async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
         "volatile-ttl, full: {logins} logins all 200, {evicted} keys evicted, {short_gone} of 50 short-lived sessions among them"
     );
     assert!(short_gone >= 1, "the sessions closest to expiry go first");
-    let users_after: u64 = app.cmd(&["HLEN", "users:ids"]).await;
+    let users_after: u64 = app.cmd(&["HLEN", "{users}:ids"]).await;
     assert_eq!(users_after, users_before + 1, "the registry has no TTL, so it is never evicted");
     let (status, why) = detail(plain_client().get(app.url("/health")).send().await.expect("health")).await;
     eprintln!("volatile-ttl, full: health {status} {why:?}");

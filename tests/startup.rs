@@ -536,3 +536,26 @@ async fn graceful_shutdown_lets_a_request_in_flight_finish() {
     let (exit, log) = server.stop();
     assert!(exit.success(), "{exit}\n{log}");
 }
+
+/// `REDIS_CLUSTER=3` with no `REDIS_URL`: the binary starts a private Redis Cluster, serves on
+/// it, and stops every node when it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_starts_a_private_cluster_and_stops_it_on_sigterm() {
+    let server = Server::start(&[("PORT", "0"), ("REDIS_CLUSTER", "3"), ("REDIS_URL", "")]);
+    let log = server.log();
+    assert!(log.contains("started a private Redis Cluster of 3 masters"), "{log}");
+    let port: u16 = log
+        .split_once("redis-cli -c -p ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no node port in the log: {log}"));
+    assert!(answers(port), "the first node answers on {port}");
+    let id = session_id(login(&server, "alice").await).await;
+    assert_eq!(profile(&server, &id).await.status(), 200);
+    let health = reqwest::get(server.url("/health")).await.expect("health");
+    assert_eq!(health.status(), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}\n{log}");
+    assert!(log.contains("stopping the private Redis Cluster (3 nodes)"), "{log}");
+    assert!(!answers(port), "a node of the private cluster outlived the binary");
+}

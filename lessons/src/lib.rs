@@ -63,6 +63,13 @@ pub mod ex06_every_device;
 #[path = "solutions/ex06_every_device.rs"]
 pub mod ex06_every_device;
 
+#[cfg(not(feature = "solutions"))]
+#[allow(unused_variables)]
+pub mod ex07_scale_out;
+#[cfg(feature = "solutions")]
+#[path = "solutions/ex07_scale_out.rs"]
+pub mod ex07_scale_out;
+
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -109,6 +116,8 @@ pub const EXERCISES: &[Exercise] = &[
     ex("05d", "ex05d_logout_keeps_the_cookie_when_redis_is_down", EX05, "a logout that fails safe"),
     ex("06a", "ex06a_index_session", EX06, "a per-user index that cannot leak"),
     ex("06b", "ex06b_handle", EX06, "a session's public handle"),
+    ex("07a", "ex07a_hash_slot", EX07, "a key's hash slot, as CLUSTER KEYSLOT"),
+    ex("07b", "ex07b_delete_all_on_a_cluster", EX07, "delete keys of many slots on a cluster"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -117,6 +126,7 @@ const EX03: &str = "lessons/src/ex03_sliding_ttl.rs";
 const EX04: &str = "lessons/src/ex04_cookie_flow.rs";
 const EX05: &str = "lessons/src/ex05_full_server.rs";
 const EX06: &str = "lessons/src/ex06_every_device.rs";
+const EX07: &str = "lessons/src/ex07_scale_out.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use common::{lesson_redis, query as cmd, ttl_range_redaction, ttl_redaction, unix_time_redaction};
 use lessons::{
     ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server, ex06_every_device,
+    ex07_scale_out,
 };
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
@@ -655,6 +656,69 @@ async fn ex06b_handle() {
         ids.iter().map(|id| (id.to_string(), ex06_every_device::handle(id))).collect();
     let stable = ids.iter().all(|id| ex06_every_device::handle(id) == ex06_every_device::handle(id));
     insta::assert_yaml_snapshot!("ex06b_handle", json!({"handles": handles, "stable": stable}));
+}
+
+#[tokio::test]
+async fn ex07a_hash_slot() {
+    let _settings = settings();
+    let cluster = session_storage::PrivateCluster::start(3).expect("a private cluster");
+    let mut con = session_storage::connect(&cluster.urls()[0], Duration::from_secs(2)).await.expect("node");
+    let keys = [
+        "foo",
+        "session:0f8fad5b-d9cb-469f-a165-70867728950e",
+        "users:ids",
+        "users:next_id",
+        "{users}:ids",
+        "{users}:next_id",
+        "user:{user_1}:sessions",
+        "{}empty-tag",
+        "a{b}{c}",
+        "{unclosed",
+        "",
+    ];
+    let mut slots = Vec::new();
+    let mut all_match = true;
+    for key in keys {
+        let yours = ex07_scale_out::hash_slot(key);
+        let redis_says: u16 = cmd(&mut con, &["CLUSTER", "KEYSLOT", key]).await;
+        all_match &= yours == redis_says;
+        slots.push(json!({"key": key, "slot": yours}));
+    }
+    insta::assert_yaml_snapshot!(
+        "ex07a_hash_slot",
+        json!({"slots": slots, "every_slot_matches_cluster_keyslot": all_match})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex07b_delete_all_on_a_cluster() {
+    let _settings = settings();
+    let cluster = session_storage::PrivateCluster::start(3).expect("a private cluster");
+    let con =
+        session_storage::connect_cluster(&cluster.urls(), Duration::from_secs(2)).await.expect("cluster");
+    let keys: Vec<String> = (0..30).map(|n| format!("ex07:session:{n:02}")).collect();
+    let mut writer = con.clone();
+    for key in &keys[..20] {
+        let _: () = cmd(&mut writer, &["SET", key, "1"]).await;
+    }
+    let shards: std::collections::BTreeSet<u16> =
+        keys[..20].iter().map(|key| session_storage::hash_slot(key) / 5461).collect();
+    let deleted = ex07_scale_out::delete_all(&con, &keys).await;
+    let mut left = 0;
+    for key in &keys {
+        let exists: u64 = cmd(&mut writer, &["EXISTS", key]).await;
+        left += exists;
+    }
+    let none = ex07_scale_out::delete_all(&con, &[]).await;
+    insta::assert_yaml_snapshot!(
+        "ex07b_delete_all",
+        json!({
+            "keys_written_on_shards": shards.len(),
+            "deleted": deleted.map_err(|e| e.to_string()),
+            "left": left,
+            "no_keys": none.map_err(|e| e.to_string()),
+        })
+    );
 }
 
 #[test]

@@ -346,6 +346,13 @@ fn numbered<'a>(items: impl Iterator<Item = &'a Value>) -> String {
 pub async fn connect_for_lesson(out: &Narrator) -> Option<crate::RedisHandle> {
     let url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
     match crate::redis_conn::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
+        Ok(handle) if handle.cluster.is_some() => {
+            eprintln!(
+                "error: REDIS_URL names a Redis Cluster; lessons 01 to 06 need a single Redis (unset REDIS_URL \
+                 and they start one), and lesson 07 starts a cluster of its own"
+            );
+            None
+        }
         Ok(handle) => {
             out.note(&handle.describe());
             if let Some(warning) = handle.version_warning() {

@@ -1,0 +1,272 @@
+//! Redis Cluster (lesson 07): connecting to one, and a private one for learners and tests.
+//!
+//! The service finds out by itself whether `REDIS_URL` names a cluster: a node of a cluster
+//! answers `cluster_enabled:1` in `INFO cluster` (see [`crate::connect_or_start`]). `REDIS_URL`
+//! may also list several nodes separated by commas, which is always a cluster: any one that
+//! answers is enough to learn the whole slot map.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+
+use crate::redis_conn::{PrivateRedis, SetupError};
+
+// ANCHOR: connect_cluster
+/// Opens redis-rs's cluster connection, seeded with any of the cluster's nodes.
+///
+/// Every wait has a bound, so a dead or stalled shard costs a request a 503 within
+/// `REDIS_TIMEOUT_MS` rather than a hang: each connection attempt (`connection_timeout`), each
+/// answer (`response_timeout`) and a whole request, retries and redirections included
+/// (`overall_response_timeout`). The store adds its own deadline over all of a request's round
+/// trips on top. The connection follows `MOVED` and `ASK` by itself, and refreshes its slot map
+/// when a node fails over.
+pub async fn connect_cluster(nodes: &[String], timeout: Duration) -> redis::RedisResult<ClusterConnection> {
+    let client = ClusterClient::builder(nodes.to_vec())
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .overall_response_timeout(Some(timeout))
+        .retries(3)
+        .min_retry_wait(10)
+        .max_retry_wait(100)
+        .build()?;
+    client.get_async_connection().await
+}
+// ANCHOR_END: connect_cluster
+
+// ANCHOR: hash_slot
+/// The hash slot (0 to 16383) Redis Cluster assigns `key` to: CRC16 (XMODEM) of the key, modulo
+/// 16384. When the key holds a hash tag, a `{...}` with at least one character inside, only what
+/// is inside the first such pair is hashed, so `{users}:ids` and `{users}:next_id` share a slot.
+/// The same answer as `CLUSTER KEYSLOT`.
+pub fn hash_slot(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let hashed = match bytes.iter().position(|&b| b == b'{') {
+        Some(open) => match bytes[open + 1..].iter().position(|&b| b == b'}') {
+            Some(len) if len > 0 => &bytes[open + 1..open + 1 + len],
+            _ => bytes,
+        },
+        None => bytes,
+    };
+    crc16_xmodem(hashed) % 16384
+}
+
+/// CRC16 with the XMODEM parameters (polynomial 0x1021, initial value 0), bit by bit.
+fn crc16_xmodem(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in bytes {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
+}
+// ANCHOR_END: hash_slot
+
+/// The nodes a `REDIS_URL` names: one URL, or several separated by commas.
+pub fn node_urls(redis_url: &str) -> Vec<String> {
+    redis_url.split(',').map(str::trim).filter(|url| !url.is_empty()).map(str::to_string).collect()
+}
+
+/// A Redis Cluster of our own: `masters` masters, each with `replicas` replicas, on free ports
+/// of 127.0.0.1 (each node also needs its port + 10000 free, for the cluster bus), each in a
+/// temporary directory of its own, created with `redis-cli --cluster create`. Every process is
+/// stopped by its PID when this is dropped.
+///
+/// The nodes run with `cluster-require-full-coverage no`: when one shard is down, the others
+/// keep serving their slots (the default, `yes`, stops the whole cluster).
+#[derive(Debug)]
+pub struct PrivateCluster {
+    nodes: Vec<PrivateRedis>,
+    masters: usize,
+}
+
+impl PrivateCluster {
+    /// A cluster of `masters` masters and no replicas.
+    pub fn start(masters: usize) -> Result<PrivateCluster, SetupError> {
+        PrivateCluster::start_with(masters, 0, Duration::from_secs(15))
+    }
+
+    /// A cluster of `masters` masters with `replicas` replicas each; a master that stops
+    /// answering for `node_timeout` is failed over to one of its replicas.
+    pub fn start_with(
+        masters: usize,
+        replicas: usize,
+        node_timeout: Duration,
+    ) -> Result<PrivateCluster, SetupError> {
+        let masters = masters.max(3);
+        let timeout = node_timeout.as_millis().to_string();
+        let args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            timeout.as_str(),
+            "--cluster-require-full-coverage",
+            "no",
+            // A replica's first sync starts at once instead of after 5 s.
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        let mut nodes = Vec::new();
+        for _ in 0..masters * (1 + replicas) {
+            nodes.push(PrivateRedis::start_cluster_node(&args, free_port_pair)?);
+        }
+        let addresses: Vec<String> = nodes.iter().map(|node| format!("127.0.0.1:{}", node.port())).collect();
+        let output = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|error| SetupError::StartFailed(format!("redis-cli --cluster create: {error}")))?;
+        if !output.status.success() {
+            return Err(SetupError::StartFailed(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&output.stdout).trim()
+            )));
+        }
+        let cluster = PrivateCluster { nodes, masters };
+        cluster.wait_until_ok(masters * replicas, Duration::from_secs(30))?;
+        Ok(cluster)
+    }
+
+    /// Waits until every node says `cluster_state:ok`, knows every other node and sees all
+    /// `replicas` replicas as such, and every replica has finished its first sync (`master_link_status:up`): a replica that never
+    /// synced cannot take over from its master.
+    fn wait_until_ok(&self, replicas: usize, limit: Duration) -> Result<(), SetupError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let ready = self.nodes.iter().all(|node| {
+                let info = cli(node.port(), &["CLUSTER", "INFO"]);
+                let replication = cli(node.port(), &["INFO", "replication"]);
+                // Every node sees every replica as one (redis-cli makes them replicas just
+                // after it creates the cluster, so for a moment they are empty masters).
+                let seen_replicas = cli(node.port(), &["CLUSTER", "NODES"])
+                    .lines()
+                    .filter(|line| {
+                        line.split_whitespace().nth(2).is_some_and(|flags| flags.contains("slave"))
+                    })
+                    .count();
+                info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{}", self.nodes.len()))
+                    && seen_replicas == replicas
+                    && (replication.contains("role:master") || replication.contains("master_link_status:up"))
+            });
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(SetupError::StartFailed("the cluster did not reach cluster_state:ok".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every node's URL, comma-separated: a `REDIS_URL` for this cluster.
+    pub fn url(&self) -> String {
+        self.urls().join(",")
+    }
+
+    /// Every node's `redis://127.0.0.1:<port>`.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(PrivateRedis::url).collect()
+    }
+
+    /// How many masters (shards) it was created with.
+    pub fn masters(&self) -> usize {
+        self.masters
+    }
+
+    /// The nodes, masters first as `redis-cli --cluster create` assigned them.
+    pub fn nodes(&self) -> &[PrivateRedis] {
+        &self.nodes
+    }
+
+    /// One node, to pause or kill it (tests).
+    #[cfg(feature = "test-util")]
+    pub fn node_mut(&mut self, index: usize) -> &mut PrivateRedis {
+        &mut self.nodes[index]
+    }
+
+    /// The index of the node that serves `key` as master now (asks the nodes with `CLUSTER
+    /// KEYSLOT` and `CLUSTER NODES`, through redis-cli).
+    pub fn master_of(&self, key: &str) -> Option<usize> {
+        let first = self.nodes.iter().find(|node| !cli(node.port(), &["PING"]).is_empty())?;
+        let slot: u16 = cli(first.port(), &["CLUSTER", "KEYSLOT", key]).trim().parse().ok()?;
+        let nodes = cli(first.port(), &["CLUSTER", "NODES"]);
+        let line = nodes.lines().find(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(2).is_some_and(|flags| flags.contains("master") && !flags.contains("fail"))
+                && fields.iter().skip(8).any(|range| in_range(range, slot))
+        })?;
+        let port: u16 = line.split_whitespace().nth(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
+        self.nodes.iter().position(|node| node.port() == port)
+    }
+}
+
+fn in_range(range: &str, slot: u16) -> bool {
+    match range.split_once('-') {
+        Some((a, b)) => {
+            a.parse::<u16>().is_ok_and(|a| a <= slot) && b.parse::<u16>().is_ok_and(|b| slot <= b)
+        }
+        None => range.parse::<u16>() == Ok(slot),
+    }
+}
+
+/// `redis-cli -p <port> <args>`'s output, or "" when it fails (a paused or dead node).
+fn cli(port: u16, args: &[&str]) -> String {
+    Command::new("timeout")
+        .args(["2", "redis-cli", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// A free port below 55536 whose cluster-bus port (+10000) is free too.
+fn free_port_pair() -> std::io::Result<u16> {
+    for _ in 0..100 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let port = listener.local_addr()?.port();
+        if port < 55536 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10000)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no free port pair (port and port + 10000) found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_slots_match_redis() {
+        // Values from CLUSTER KEYSLOT on Redis 7.0.
+        assert_eq!(crc16_xmodem(b"123456789"), 0x31c3);
+        assert_eq!(hash_slot("foo"), 12182);
+        assert_eq!(hash_slot("{users}:ids"), hash_slot("{users}:next_id"));
+        assert_eq!(hash_slot("{users}:ids"), hash_slot("users"));
+        assert_eq!(hash_slot("{}x"), crc16_xmodem(b"{}x") % 16384);
+        assert_eq!(hash_slot("a{b}{c}"), hash_slot("b"));
+    }
+
+    #[test]
+    fn urls_split_on_commas() {
+        assert_eq!(node_urls("redis://a:1"), ["redis://a:1"]);
+        assert_eq!(node_urls("redis://a:1, redis://b:2,"), ["redis://a:1", "redis://b:2"]);
+    }
+
+    #[test]
+    fn slot_ranges() {
+        assert!(in_range("0-5460", 0) && in_range("0-5460", 5460) && !in_range("0-5460", 5461));
+        assert!(in_range("42", 42) && !in_range("[42->-abc]", 42));
+    }
+}

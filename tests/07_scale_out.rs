@@ -1,0 +1,462 @@
+//! Lesson 07 (scale out): the lesson's transcript, one snapshot per step, and the service on a
+//! real local Redis Cluster: the whole walkthrough with sessions on every shard, two server
+//! instances with no sticky routing, round trips from every node's counters, a dead shard, a
+//! paused shard, and a failover with the unavailability window and lost writes measured.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/07_scale_out.rs"]
+mod lesson;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::cluster_async::ClusterConnection;
+use serde_json::{Value, json};
+use session_storage::store::{Shard, shards_from_cluster_slots};
+use session_storage::{
+    AppState, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, app, connect_cluster, hash_slot, serve,
+};
+
+#[tokio::test]
+async fn transcript_per_step() {
+    let cluster = PrivateCluster::start_with(3, 1, Duration::from_secs(5)).expect("start a private cluster");
+    let out = session_storage::workbook::Narrator::capture();
+    lesson::run(&out, &cluster).await.expect("the lesson runs");
+    assert_steps("07_scale_out", &out, 7);
+    assert_no_keys_on(&cluster).await;
+}
+
+/// The service on a private cluster: `instances` servers on port 0, each with its own cluster
+/// connection, like several machines behind a load balancer.
+struct ClusterApp {
+    cluster: PrivateCluster,
+    instances: Vec<(String, SessionStore)>,
+    admin: ClusterConnection,
+    timeout: Duration,
+}
+
+impl ClusterApp {
+    async fn start(cluster: PrivateCluster, instances: usize, timeout: Duration) -> ClusterApp {
+        let mut servers = Vec::new();
+        for _ in 0..instances {
+            let con = connect_cluster(&cluster.urls(), timeout).await.expect("cluster connection");
+            let store = SessionStore::new(con, Lifetimes::default(), timeout).await.expect("load scripts");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let base = format!("http://{}", listener.local_addr().expect("addr"));
+            tokio::spawn(serve(listener, app(AppState::new(store.clone())), std::future::pending()));
+            servers.push((base, store));
+        }
+        let admin = connect_cluster(&cluster.urls(), Duration::from_secs(2)).await.expect("admin connection");
+        ClusterApp { cluster, instances: servers, admin, timeout }
+    }
+
+    fn url(&self, instance: usize, path: &str) -> String {
+        format!("{}{path}", self.instances[instance].0)
+    }
+
+    async fn login(&self, instance: usize, username: &str) -> String {
+        let response = post_login_at(&plain_client(), &self.url(instance, "/login"), username).await;
+        assert_eq!(response.status(), 200, "login of {username}");
+        let body: Value = response.json().await.expect("json");
+        body["session_id"].as_str().expect("id").to_string()
+    }
+
+    async fn profile(&self, instance: usize, id: &str) -> u16 {
+        get_with_session(&self.url(instance, "/profile"), id).await.status().as_u16()
+    }
+
+    /// The shards as the cluster reports them now.
+    async fn shards(&self) -> Vec<Shard> {
+        let mut admin = self.admin.clone();
+        let reply: redis::Value =
+            redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut admin).await.expect("slots");
+        shards_from_cluster_slots(&reply)
+    }
+}
+
+/// Which of `shards` serves `key`.
+fn shard_of(shards: &[Shard], key: &str) -> usize {
+    let slot = hash_slot(key);
+    shards
+        .iter()
+        .position(|shard| shard.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
+        .expect("every slot is served")
+}
+
+/// The node of `cluster` at `port`.
+fn node_index(cluster: &PrivateCluster, port: u16) -> usize {
+    cluster.nodes().iter().position(|node| node.port() == port).expect("a node of ours")
+}
+
+/// Every key of every node (SCAN on each, through a plain connection).
+async fn keys_on(cluster: &PrivateCluster) -> Vec<(u16, String, i64)> {
+    let mut found = Vec::new();
+    for node in cluster.nodes() {
+        let Ok(mut con) = session_storage::connect(&node.url(), Duration::from_secs(1)).await else {
+            continue;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut con).await.unwrap_or_default();
+        for key in keys {
+            let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut con).await.unwrap_or(-3);
+            found.push((node.port(), key, ttl));
+        }
+    }
+    found
+}
+
+async fn assert_no_keys_on(cluster: &PrivateCluster) {
+    let left = keys_on(cluster).await;
+    assert!(left.is_empty(), "keys left behind: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_walkthrough_on_a_three_master_cluster() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let app = ClusterApp::start(cluster, 1, Duration::from_millis(500)).await;
+    let shards = app.shards().await;
+    assert_eq!(shards.len(), 3);
+    let mut per_shard = BTreeMap::new();
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let id = app.login(0, &format!("user{}", n % 5)).await;
+        *per_shard.entry(shard_of(&shards, &format!("session:{id}"))).or_insert(0) += 1;
+        ids.push(id);
+    }
+    assert_eq!(per_shard.len(), 3, "sessions land on every shard: {per_shard:?}");
+    for id in &ids {
+        assert_eq!(app.profile(0, id).await, 200);
+    }
+    // Every device route, on sessions spread over the shards.
+    let user0: Vec<&String> = ids.iter().step_by(5).collect();
+    let list: Value = get_with_session(&app.url(0, "/sessions"), user0[0]).await.json().await.expect("json");
+    assert_eq!(list["sessions"].as_array().expect("array").len(), user0.len(), "{list}");
+    let other = session_storage::SessionId::parse(user0[1]).expect("id").handle();
+    let revoke = plain_client()
+        .delete(app.url(0, &format!("/sessions/{other}")))
+        .header("cookie", format!("session_id={}", user0[0]))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoke.status(), 200);
+    assert_eq!(app.profile(0, user0[1]).await, 401);
+    let everywhere = plain_client()
+        .post(app.url(0, "/logout-everywhere"))
+        .header("cookie", format!("session_id={}", user0[0]))
+        .send()
+        .await
+        .expect("logout everywhere");
+    assert_eq!(everywhere.json::<Value>().await.expect("json")["revoked"], json!(user0.len() - 1));
+    for id in &user0 {
+        assert_eq!(app.profile(0, id).await, 401);
+    }
+    let logout = plain_client()
+        .post(app.url(0, "/logout"))
+        .header("cookie", format!("session_id={}", ids[1]))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 200);
+    assert_eq!(app.profile(0, &ids[1]).await, 401);
+    let health = plain_client().get(app.url(0, "/health")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+    // The layout: the registry in one slot, every key but the registry with a TTL.
+    let keys = keys_on(&app.cluster).await;
+    let registry: BTreeSet<u16> =
+        keys.iter().filter(|(_, key, _)| key.starts_with("{users}:")).map(|(port, _, _)| *port).collect();
+    assert_eq!(registry.len(), 1, "both registry keys on one node: {keys:?}");
+    for (port, key, ttl) in &keys {
+        if !key.starts_with("{users}:") {
+            assert!(*ttl > 0, "{key} on {port} has no TTL");
+        }
+    }
+}
+
+/// `REDIS_URL` naming one node of a cluster, or several nodes separated by commas (any one of
+/// which answers), is detected as a cluster (`INFO cluster`: `cluster_enabled:1`), and the store
+/// works through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_is_detected_from_any_node_or_a_list() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let single = PrivateRedis::start().expect("a plain redis-server");
+    // One node; every node; and a list whose first node is down (port 1 answers nothing).
+    for url in [cluster.urls()[1].clone(), cluster.url(), format!("redis://127.0.0.1:1,{}", cluster.url())] {
+        let handle =
+            session_storage::connect_or_start(Some(&url), Duration::from_millis(500)).await.expect("connect");
+        assert!(handle.cluster.is_some(), "{url} is a cluster");
+        assert!(handle.describe().contains("Redis Cluster"), "{}", handle.describe());
+        let store =
+            SessionStore::new(handle.store_connection(), Lifetimes::default(), Duration::from_millis(500))
+                .await
+                .expect("store");
+        let mut ids = Vec::new();
+        for n in 0..10 {
+            ids.push(store.start_session(&format!("u{n}"), None).await.expect("login").0);
+        }
+        for id in ids {
+            let mut one = session_storage::cookies::SessionIds::default();
+            one.push(id);
+            assert_eq!(store.destroy_all(&one).await.expect("logout"), 1);
+        }
+    }
+    let handle = session_storage::connect_or_start(Some(&single.url()), Duration::from_millis(500))
+        .await
+        .expect("connect");
+    assert!(handle.cluster.is_none(), "a plain Redis is not a cluster");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_sessions_without_sticky_routing() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let app = ClusterApp::start(cluster, 2, Duration::from_millis(500)).await;
+    let id = app.login(0, "alice").await;
+    assert_eq!(app.profile(1, &id).await, 200, "logged in on A, known on B");
+    let second = app.login(1, "alice").await;
+    let list: Value = get_with_session(&app.url(0, "/sessions"), &id).await.json().await.expect("json");
+    assert_eq!(list["sessions"].as_array().expect("array").len(), 2, "B's login is listed on A");
+    for path in ["/session/details", "/session", "/profile", "/sessions"] {
+        assert_eq!(get_with_session(&app.url(1, path), &second).await.status(), 200, "{path} on B");
+    }
+    assert_eq!(plain_client().get(app.url(1, "/health")).send().await.expect("health").status(), 200);
+    let handle = session_storage::SessionId::parse(&second).expect("id").handle();
+    let revoke = plain_client()
+        .delete(app.url(0, &format!("/sessions/{handle}")))
+        .header("cookie", format!("session_id={id}"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoke.status(), 200, "A revokes B's session");
+    assert_eq!(app.profile(1, &second).await, 401);
+    let logout = plain_client()
+        .post(app.url(1, "/logout"))
+        .header("cookie", format!("session_id={id}"))
+        .send()
+        .await
+        .expect("logout on B");
+    assert_eq!(logout.status(), 200);
+    assert_eq!(app.profile(0, &id).await, 401, "logged out on B, gone on A");
+    let third = app.login(1, "bob").await;
+    let everywhere = plain_client()
+        .post(app.url(0, "/logout-everywhere"))
+        .header("cookie", format!("session_id={third}"))
+        .send()
+        .await
+        .expect("everywhere on A");
+    assert_eq!(everywhere.status(), 200);
+    assert_eq!(app.profile(1, &third).await, 401);
+}
+
+/// Calls per command, summed over every node's `INFO commandstats`, after a reset on each.
+async fn cluster_calls(cluster: &PrivateCluster) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for node in cluster.nodes() {
+        let mut con = session_storage::connect(&node.url(), Duration::from_secs(1)).await.expect("node");
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut con).await.expect("info");
+        for (name, calls) in parse_commandstats(&info) {
+            if !name.starts_with("info") && !name.starts_with("config") && !name.starts_with("cluster") {
+                *total.entry(name).or_insert(0) += calls;
+            }
+        }
+    }
+    total
+}
+
+async fn reset_cluster_stats(cluster: &PrivateCluster) {
+    for node in cluster.nodes() {
+        let mut con = session_storage::connect(&node.url(), Duration::from_secs(1)).await.expect("node");
+        let () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut con).await.expect("reset");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_is_one_round_trip_on_a_cluster() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let app = ClusterApp::start(cluster, 1, Duration::from_millis(500)).await;
+    let id = app.login(0, "alice").await;
+    app.login(0, "alice").await;
+    reset_cluster_stats(&app.cluster).await;
+    let trips = app.instances[0].1.round_trips();
+    assert_eq!(app.profile(0, &id).await, 200);
+    assert_eq!(app.instances[0].1.round_trips() - trips, 1);
+    let calls = cluster_calls(&app.cluster).await;
+    let expected: BTreeMap<String, u64> =
+        [("evalsha", 1), ("expire", 1), ("hmget", 1), ("time", 1)].map(|(k, v)| (k.to_string(), v)).into();
+    assert_eq!(calls, expected, "one EVALSHA on one node, for the whole cluster");
+
+    reset_cluster_stats(&app.cluster).await;
+    let trips = app.instances[0].1.round_trips();
+    let list = get_with_session(&app.url(0, "/sessions"), &id).await;
+    assert_eq!(list.status(), 200);
+    assert_eq!(
+        app.instances[0].1.round_trips() - trips,
+        3,
+        "touch, index, the sessions (one per shard, at once)"
+    );
+    let calls = cluster_calls(&app.cluster).await;
+    assert_eq!((calls.get("hmget"), calls.get("pttl")), (Some(&3), Some(&2)), "{calls:?}");
+}
+
+/// How much later than the store's deadline an answer may come (see tests/05_full_server.rs).
+const MARGIN: Duration = Duration::from_millis(250);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_shard_costs_only_its_own_sessions_and_health_names_it() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let mut app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
+    let shards = app.shards().await;
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        ids.push(app.login(0, &format!("u{n}")).await);
+    }
+    // The shard of the first session dies (SIGKILL, no replica to take over).
+    let dead = shard_of(&shards, &format!("session:{}", ids[0]));
+    let dead_port = shards[dead].port;
+    app.cluster.node_mut(node_index(&app.cluster, dead_port)).kill();
+    let (mut served, mut refused) = (0, 0);
+    for id in &ids {
+        let started = Instant::now();
+        let status = app.profile(0, id).await;
+        let took = started.elapsed();
+        if shard_of(&shards, &format!("session:{id}")) == dead {
+            assert_eq!(status, 503, "a session on the dead shard");
+            assert!(took < app.timeout + MARGIN, "answered in {took:?}");
+            refused += 1;
+        } else {
+            assert_eq!(status, 200, "a session on a live shard");
+            served += 1;
+        }
+    }
+    assert!(served > 0 && refused > 0, "{served} served, {refused} refused");
+    let started = Instant::now();
+    let health = plain_client().get(app.url(0, "/health")).send().await.expect("health");
+    assert!(started.elapsed() < app.timeout * 2 + MARGIN, "health took {:?}", started.elapsed());
+    assert_eq!(health.status(), 503);
+    let detail = health.json::<Value>().await.expect("json")["detail"].as_str().expect("detail").to_string();
+    assert!(
+        detail.contains(&format!("127.0.0.1:{dead_port}")) && detail.contains("did not answer"),
+        "{detail}"
+    );
+    println!("dead shard: {served} sessions served, {refused} refused; /health: {detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_shard_gives_bounded_503s_then_recovers() {
+    let cluster = PrivateCluster::start(3).expect("cluster");
+    let app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
+    let shards = app.shards().await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        ids.push(app.login(0, &format!("u{n}")).await);
+    }
+    let paused = shard_of(&shards, &format!("session:{}", ids[0]));
+    let node = &app.cluster.nodes()[node_index(&app.cluster, shards[paused].port)];
+    node.pause().expect("SIGSTOP");
+    for id in &ids {
+        let started = Instant::now();
+        let status = app.profile(0, id).await;
+        let on_paused = shard_of(&shards, &format!("session:{id}")) == paused;
+        assert_eq!(status, if on_paused { 503 } else { 200 }, "paused shard: {on_paused}");
+        assert!(started.elapsed() < app.timeout + MARGIN, "took {:?}", started.elapsed());
+    }
+    node.resume().expect("SIGCONT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.profile(0, &ids[0]).await != 200 {
+        assert!(Instant::now() < deadline, "no recovery after SIGCONT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &ids {
+        assert_eq!(app.profile(0, id).await, 200, "every session is back");
+    }
+}
+
+/// One replica per master and a 1 s `cluster-node-timeout`: a master is killed, its replica
+/// takes over, and the service serves that shard again without a restart. Measured: how long
+/// the shard answered 503, and how many logins acknowledged just before the kill are lost
+/// (replication is asynchronous).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_is_followed_without_a_restart() {
+    let cluster =
+        PrivateCluster::start_with(3, 1, Duration::from_millis(1000)).expect("cluster with replicas");
+    let mut app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
+    let shards = app.shards().await;
+    let victim = 0;
+    let victim_port = shards[victim].port;
+    // Logins as fast as they come for 300 ms; the ones on the victim's shard are watched.
+    let mut acknowledged = Vec::new();
+    let until = Instant::now() + Duration::from_millis(300);
+    let mut n = 0;
+    while Instant::now() < until {
+        let id = app.login(0, &format!("u{n}")).await;
+        if shard_of(&shards, &format!("session:{id}")) == victim {
+            acknowledged.push(id);
+        }
+        n += 1;
+    }
+    assert!(!acknowledged.is_empty());
+    let probe = acknowledged[0].clone();
+    let killed_at = Instant::now();
+    app.cluster.node_mut(node_index(&app.cluster, victim_port)).kill();
+    let mut first_refusal = None;
+    let back = loop {
+        let status = app.profile(0, &probe).await;
+        if status == 200 && first_refusal.is_some() {
+            break killed_at.elapsed();
+        }
+        if status != 200 && first_refusal.is_none() {
+            first_refusal = Some(killed_at.elapsed());
+        }
+        // A probe that survived the kill without a refusal raced the kill; keep probing.
+        if status == 401 {
+            // The probe's own login was lost in the failover: watch another one.
+            panic!("the probe session was lost; lost writes make it unusable as a probe");
+        }
+        if killed_at.elapsed() > Duration::from_secs(20) {
+            let live = app.cluster.nodes().iter().find(|n| n.port() != victim_port).expect("a live node");
+            let nodes = std::process::Command::new("redis-cli")
+                .args(["-p", &live.port().to_string(), "CLUSTER", "NODES"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let logs: Vec<String> = app
+                .cluster
+                .nodes()
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{}: {}",
+                        n.port(),
+                        std::fs::read_to_string(n.dir().join("redis.log")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            panic!(
+                "no failover within 20 s (last status {status}); CLUSTER NODES:\n{nodes}\n{}",
+                logs.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Every node learns of the failover by gossip; wait until the one asked has.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.shards().await[victim].port == victim_port {
+        assert!(Instant::now() < deadline, "the cluster still names the dead master for the slots");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut lost = 0;
+    for id in &acknowledged {
+        if app.profile(0, id).await == 401 {
+            lost += 1;
+        }
+    }
+    println!(
+        "failover: shard {} unavailable from {:?} to {back:?} after the kill; {lost} of {} logins acknowledged in the last 300 ms before it lost",
+        victim_port,
+        first_refusal.unwrap_or_default(),
+        acknowledged.len()
+    );
+    assert!(back < Duration::from_secs(20));
+    let fresh = app.login(0, "after-failover").await;
+    assert_eq!(app.profile(0, &fresh).await, 200, "new sessions work after the failover");
+}
