@@ -101,20 +101,21 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say(&format!("  2. a bound: at most {MAX} entries here (the service allows 50);"));
     out.say("  3. its own TTL, set to its largest score: untouched, it disappears with its last entry.");
     let _: i64 = con.pttl(&index).await?;
-    out.say("A fourth login finds the index full: the script pops the oldest entry and returns it,");
-    out.say("and the login ends that session:");
+    out.say("A fourth login finds the index full: the script names the oldest entry, and the login");
+    out.say("ends that session, then takes it out of the index, in one pipeline (in that order: a");
+    out.say("session is never alive outside its index):");
     let fourth = SessionId::new();
     let indexed = index_session(&mut con, &index, &fourth, ABSOLUTE, MAX, None).await?;
-    create_session(
-        &mut con,
-        &keys.session(&fourth),
-        &Session { created_at: indexed.now_ms / 1000, ..alice.clone() },
-        IDLE,
-        None,
-    )
-    .await?;
-    destroy_each(&mut con, &keys, &indexed.evicted).await?;
-    out.say(&format!("evicted: {:?}", indexed.evicted.iter().map(SessionId::to_string).collect::<Vec<_>>()));
+    let session = Session { created_at: indexed.now_ms / 1000, ..alice.clone() };
+    create_session(&mut con, &keys.session(&fourth), &session, IDLE, None).await?;
+    let evicted: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+    let mut end = redis::pipe();
+    for old in &indexed.evicted {
+        end.del(keys.session(old));
+    }
+    end.zrem(&index, &evicted);
+    let _: Vec<u64> = end.query_async(&mut con).await?;
+    out.say(&format!("evicted: {evicted:?}"));
     devices.remove(0);
     devices.push(fourth);
     let _: u64 = con.zcard(&index).await?;

@@ -47,7 +47,13 @@ async fn main() -> std::process::ExitCode {
         "explore it while the lesson runs with: redis-cli -c -p {}",
         cluster.nodes()[0].port()
     ));
-    match run(&out, &cluster).await {
+    // Ctrl-C ends the lesson early, and the cluster is still stopped (dropped) on the way out.
+    let result = tokio::select! {
+        result = run(&out, &cluster) => result,
+        _ = tokio::signal::ctrl_c() => Err(redis::RedisError::from(std::io::Error::other("interrupted"))),
+    };
+    drop(cluster);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

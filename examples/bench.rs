@@ -695,7 +695,7 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
             at_most(logout_round_trips, 2.0),
         ),
         (
-            "three round trips per login (registry, index, session), a fourth only to end older sessions",
+            "three round trips per login (registry, index, session), more only to end older sessions",
             format!("{:.2}", login.round_trips),
             at_most(login.round_trips, 3.05),
         ),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -431,13 +431,15 @@ fn is_handle(text: &str) -> bool {
 pub async fn revoke_session(
     _: SameOrigin,
     State(state): State<AppState>,
-    Path(handle): Path<String>,
+    handle: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Caller { id, touched, cookie } = caller(&state, &headers).await?;
-    if !is_handle(&handle) {
-        return Err(ApiError::NoSuchSession);
-    }
+    // A path segment that is not even text (`%FF`) names no session either.
+    let handle = match handle {
+        Ok(Path(handle)) if is_handle(&handle) => handle,
+        _ => return Err(ApiError::NoSuchSession),
+    };
     let revoked = state.store.revoke(&touched.session.user_id, &id, &handle).await?;
     let revoked = revoked.ok_or(ApiError::NoSuchSession)?;
     tracing::info!(session = %revoked.redacted(), by = %id.redacted(), "revoked");

@@ -6,7 +6,7 @@
 //! |---|---|---|---|---|
 //! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`] members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
-//! | `{users}:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | one field per name | hash tag `{users}`: the registry script names both registry keys, so they share one slot |
+//! | `{users}:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | none: one field per username that ever logged in, like a user table (no TTL by design) | hash tag `{users}`: the registry script names both registry keys, so they share one slot |
 //! | `{users}:next_id` | string (counter) | the last `<n>` handed out | one key | the same slot as `{users}:ids` |
 //!
 //! Nothing else is ever written. Every command, script and transaction names the keys of one
@@ -57,10 +57,10 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 3: registry, index, create; 4 when it also deletes the browser's previous session or evicted ones |
+//! | `POST /login` | 3: registry, index, create; one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (at most 5) |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
-//! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (2 for a 404) |
+//! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone) |
 //! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one `ZREM` |
 //!
 //! None of them grows with the number of users; the listing's pipeline grows with the user's own
@@ -398,18 +398,18 @@ static INDEX_ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
         r"
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local absolute = tonumber(ARGV[2])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
         if ARGV[4] ~= '' then redis.call('ZREM', KEYS[1], ARGV[4]) end
-        local evicted = {}
-        local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3]) + 1
-        if over > 0 then
-          local popped = redis.call('ZPOPMIN', KEYS[1], over)
-          for i = 1, #popped, 2 do evicted[#evicted + 1] = popped[i] end
+        local over = {}
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3]) + 1
+        if excess > 0 then
+          over = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
         end
-        redis.call('ZADD', KEYS[1], string.format('%d', now + tonumber(ARGV[2])), ARGV[1])
+        redis.call('ZADD', KEYS[1], string.format('%d', now + absolute), ARGV[1])
         local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
         redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(last[2])))
-        return {now, evicted}
+        return {now, over}
         ",
     )
 });
@@ -419,19 +419,28 @@ static INDEX_ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
 pub struct Indexed {
     /// Redis's clock when the entry was added, in unix milliseconds: the session's `created_at`.
     pub now_ms: u64,
-    /// The oldest sessions taken out of the index to make room (the size bound): the caller
-    /// must end them.
+    /// The oldest sessions beyond the size bound, still in the index: the caller ends them
+    /// (`DEL`) and then takes them out of the index (`ZREM`), in that order, so that a session
+    /// is never alive outside its index.
     pub evicted: Vec<SessionId>,
 }
 
 /// Adds session `id` to the user's index at `index_key`, in one atomic script: drops entries
-/// whose absolute expiry has passed, drops `replacing` (the session this login replaces), pops
-/// the oldest entries so that at most `max` remain, adds `id` scored by its absolute expiry
-/// (Redis's clock + `absolute`), and sets the index's own expiry to its largest score.
+/// whose absolute expiry has passed, drops `replacing` (the session this login replaces, which
+/// the caller has already deleted), adds `id` scored by its absolute expiry (Redis's clock +
+/// `absolute`), sets the index's own expiry to its largest score, and names the oldest entries
+/// beyond `max` for the caller to end (they stay in the index until the caller has deleted
+/// their sessions).
 ///
 /// Why before the session is created: from the moment a session exists, it is in its index, so
 /// "log out everywhere" can always find it. Why one script: the size check and the add must not
-/// interleave with another login of the same user, or both could pass the bound.
+/// interleave with another login of the same user.
+///
+/// One race is left, and only under a flood: if `max - 1` or more logins of the same user
+/// start while one login is between this step and writing its session, the bound can name that
+/// login's entry, whose session does not exist yet; the session is then written after its
+/// entry was removed, and lives unlisted until its idle TTL ends it. With the default bound of
+/// 50 that takes 49 logins of one user within one login's few milliseconds.
 pub async fn index_session<C: ConnectionLike>(
     con: &mut C,
     index_key: &str,
@@ -949,13 +958,14 @@ impl SessionStore {
 
     // ANCHOR: start_session
     /// Login, in three round trips under one deadline: the user's id from the registry, the new
-    /// session's entry in the user's index, then the session itself. A fourth deletes the
-    /// session this browser held before (`replacing`: fixation defence) and any the size bound
-    /// evicted from the index.
+    /// session's entry in the user's index, then the session itself. One more comes first when
+    /// the browser held a session already (`replacing`, the fixation defence: it is deleted
+    /// before anything else), and one more last when the size bound names older sessions to
+    /// end (each deleted, then taken out of the index, in one pipeline).
     ///
-    /// The index entry comes first, so that a session never exists outside its index: a "log out
-    /// everywhere" that reads the index after this session was created always finds it.
-    /// `created_at` is Redis's clock at that step.
+    /// The index entry comes before the session, so that a session never exists outside its
+    /// index: a "log out everywhere" that reads the index after this session was created always
+    /// finds it. `created_at` is Redis's clock at that step.
     pub async fn start_session(
         &self,
         username: &str,
@@ -967,14 +977,24 @@ impl SessionStore {
         let session = self
             .within_deadline(async {
                 let user_id = user_id_for(&mut con, &self.keys, username).await?;
+                if let Some(old) = replacing {
+                    destroy(&mut con, &self.keys.session(old)).await?;
+                }
                 let index = self.keys.user_sessions(&user_id);
                 let indexed =
                     index_session(&mut con, &index, &id, absolute, self.max_sessions, replacing).await?;
                 let created_at = indexed.now_ms / 1000;
                 let session = Session { user_id, username: username.to_string(), created_at };
                 create_session(&mut con, &self.keys.session(&id), &session, idle, None).await?;
-                let ended: Vec<SessionId> = replacing.copied().into_iter().chain(indexed.evicted).collect();
-                destroy_each(&mut con, &self.keys, &ended).await?;
+                if !indexed.evicted.is_empty() {
+                    let mut pipe = redis::pipe();
+                    for old in &indexed.evicted {
+                        pipe.del(self.keys.session(old)).ignore();
+                    }
+                    let members: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+                    pipe.zrem(&index, members).ignore();
+                    pipe.exec_async(&mut con).await?;
+                }
                 Ok(session)
             })
             .await?;
@@ -1031,6 +1051,12 @@ impl SessionStore {
     }
 
     /// True when `entry` is older than any login still in flight (see [`Self::in_flight_ms`]).
+    ///
+    /// The login time is read back from the score (absolute expiry minus the absolute lifetime
+    /// configured now). If `SESSION_ABSOLUTE_TTL_SECS` is raised while logins run (a rolling
+    /// deploy), entries of the old lifetime look older than they are for that moment, and an
+    /// entry of a login still in flight could be pruned: keep the lifetime fixed across a
+    /// deploy, or raise it while logins are quiet.
     fn settled(&self, entry: &IndexEntry, now_ms: u64) -> bool {
         let created_ms = entry.expires_at_ms.saturating_sub(millis(self.lifetimes.absolute));
         created_ms + self.in_flight_ms() <= now_ms
@@ -1232,17 +1258,21 @@ pub fn shards_from_cluster_slots(reply: &redis::Value) -> Vec<Shard> {
 impl SessionStore {
     // ANCHOR: cluster_health
     /// `/health` on a cluster: the slot map (`CLUSTER SLOTS`, asked of every node, the first
-    /// answer wins), then `INFO memory` from every master at once, each under the store's deadline.
+    /// answer wins), then `INFO memory` from every master at once, all under the store's one
+    /// deadline.
     /// A shard that does not answer makes the cluster [`Health::Degraded`], and the text names
     /// it: sessions on the other shards are still served.
     async fn cluster_health(&self, cluster: &ClusterConnection) -> Result<Health, Unavailable> {
         use redis::cluster_routing::{
             MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo, SingleNodeRoutingInfo,
         };
-        self.round_trips.fetch_add(2, Ordering::Relaxed);
+        // One deadline for the whole check, like every request: the map and the shards' answers
+        // share it.
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let ask = |cmd: redis::Cmd, routing: RoutingInfo| {
             let mut con = cluster.clone();
-            async move { tokio::time::timeout(self.timeout, con.route_command(cmd, routing)).await }
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            async move { tokio::time::timeout_at(deadline, con.route_command(cmd, routing)).await }
         };
         let mut slots_cmd = redis::cmd("CLUSTER");
         slots_cmd.arg("SLOTS");

@@ -392,7 +392,7 @@ async fn round_trips_counted_by_redis() {
     assert_eq!(post_login(&client, &app, "alice").await.status(), 200);
     // Three round trips: the registry script, the index script (which reads Redis's TIME for
     // created_at, and takes the replaced session out of the index: ZREM), and one MULTI ... EXEC
-    // with the HSET and the EXPIRE; a fourth deletes the session this browser held before.
+    // with the HSET and the EXPIRE; one more, first, deletes the session this browser held before.
     // (Every route's cost: tests/06_every_device.rs.)
     assert_eq!(
         app.command_calls().await,

@@ -170,9 +170,14 @@ async fn lists_are_per_user_and_foreign_handles_are_404() {
     assert!(!handles(&alices).contains(&handle_of(&bob.id)));
 
     app.reset_stats().await;
-    for handle in
-        [handle_of(&bob.id), "0000000000000000".into(), "not-a-handle".into(), "ABCDEF0123456789".into()]
-    {
+    for handle in [
+        handle_of(&bob.id),
+        "0000000000000000".into(),
+        "not-a-handle".into(),
+        "ABCDEF0123456789".into(),
+        "%FF%FE".into(),
+        "%00".into(),
+    ] {
         let response = alice.revoke(&app, &handle).await;
         assert_eq!(response.status(), 404, "{handle}");
         assert_eq!(response.json::<Value>().await.expect("json"), json!({"detail": "No such session"}));
@@ -244,12 +249,13 @@ async fn a_stale_entry_is_pruned_when_the_index_is_read() {
     // deadline here is short so that the test can wait that out.
     let settings = Settings {
         idle_ttl: Duration::from_secs(1),
-        timeout: Duration::from_millis(200),
+        timeout: Duration::from_millis(400),
         ..Settings::default()
     };
     let app = TestApp::start_with(settings).await;
     let _gone = device(&app, "alice").await;
-    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    // Past the idle TTL (1 s) and past a login in flight (deadline + 1 s = 1.4 s).
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     let me = device(&app, "alice").await;
     let members: u64 = app.cmd(&["ZCARD", "user:{user_1}:sessions"]).await;
     assert_eq!(members, 2, "the idle-expired session's entry is still there");
@@ -566,6 +572,8 @@ async fn walkthrough_two_devices() {
     let _guard = settings.bind_to_scope();
     let app = TestApp::start().await;
     let laptop = device(&app, "alice").await;
+    // Logins a few milliseconds apart, so that "newest first" has one answer.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let phone = device(&app, "alice").await;
     let list = phone.sessions(&app).await;
     assert_eq!(handles(&list), vec![handle_of(&phone.id), handle_of(&laptop.id)]);

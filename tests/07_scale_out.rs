@@ -331,7 +331,7 @@ async fn a_dead_shard_costs_only_its_own_sessions_and_health_names_it() {
     assert!(served > 0 && refused > 0, "{served} served, {refused} refused");
     let started = Instant::now();
     let health = plain_client().get(app.url(0, "/health")).send().await.expect("health");
-    assert!(started.elapsed() < app.timeout * 2 + MARGIN, "health took {:?}", started.elapsed());
+    assert!(started.elapsed() < app.timeout + MARGIN, "health took {:?}", started.elapsed());
     assert_eq!(health.status(), 503);
     let detail = health.json::<Value>().await.expect("json")["detail"].as_str().expect("detail").to_string();
     assert!(
@@ -395,22 +395,24 @@ async fn a_failover_is_followed_without_a_restart() {
         n += 1;
     }
     assert!(!acknowledged.is_empty());
-    let probe = acknowledged[0].clone();
     let killed_at = Instant::now();
     app.cluster.node_mut(node_index(&app.cluster, victim_port)).kill();
+    // Probe the shard with its oldest acknowledged session; a probe whose own login was lost in
+    // the failover (asynchronous replication) answers 401, and the next one takes over.
+    let mut probes = acknowledged.iter();
+    let mut probe = probes.next().expect("a session on the shard");
     let mut first_refusal = None;
     let back = loop {
-        let status = app.profile(0, &probe).await;
-        if status == 200 && first_refusal.is_some() {
-            break killed_at.elapsed();
-        }
-        if status != 200 && first_refusal.is_none() {
+        let status = app.profile(0, probe).await;
+        if status == 503 && first_refusal.is_none() {
             first_refusal = Some(killed_at.elapsed());
         }
-        // A probe that survived the kill without a refusal raced the kill; keep probing.
         if status == 401 {
-            // The probe's own login was lost in the failover: watch another one.
-            panic!("the probe session was lost; lost writes make it unusable as a probe");
+            probe = probes.next().expect("every acknowledged session on the shard was lost");
+            continue;
+        }
+        if status == 200 && first_refusal.is_some() {
+            break killed_at.elapsed();
         }
         if killed_at.elapsed() > Duration::from_secs(20) {
             let live = app.cluster.nodes().iter().find(|n| n.port() != victim_port).expect("a live node");
@@ -419,22 +421,7 @@ async fn a_failover_is_followed_without_a_restart() {
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default();
-            let logs: Vec<String> = app
-                .cluster
-                .nodes()
-                .iter()
-                .map(|n| {
-                    format!(
-                        "{}: {}",
-                        n.port(),
-                        std::fs::read_to_string(n.dir().join("redis.log")).unwrap_or_default()
-                    )
-                })
-                .collect();
-            panic!(
-                "no failover within 20 s (last status {status}); CLUSTER NODES:\n{nodes}\n{}",
-                logs.join("\n")
-            );
+            panic!("no failover within 20 s (last status {status}); CLUSTER NODES:\n{nodes}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };

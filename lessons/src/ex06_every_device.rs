@@ -14,11 +14,12 @@ use session_storage::store::{Indexed, SessionId};
 /// In one atomic step, by Redis's clock (`now`, in milliseconds):
 /// - remove every entry whose score is `now` or earlier;
 /// - remove `replacing`, if given (the session this login replaces);
-/// - if `max` entries remain, pop the oldest ones so that, with `id` added, there are `max`;
+/// - if `max` or more entries remain, name the oldest ones that would leave `max` with `id`
+///   added; leave them in the index (the caller ends their sessions, then removes them);
 /// - add `id` with the score `now + absolute`;
 /// - make the index itself expire (`PEXPIREAT`) at its largest score.
 ///
-/// Return `now` and the ids you popped (the caller ends those sessions).
+/// Return `now` and the ids you named.
 pub async fn index_session<C: ConnectionLike>(
     con: &mut C,
     index_key: &str,
@@ -27,7 +28,7 @@ pub async fn index_session<C: ConnectionLike>(
     max: usize,
     replacing: Option<&SessionId>,
 ) -> redis::RedisResult<Indexed> {
-    // TODO: one Lua script: TIME, ZREMRANGEBYSCORE, ZREM, ZCARD and ZPOPMIN, ZADD, PEXPIREAT.
+    // TODO: one Lua script: TIME, ZREMRANGEBYSCORE, ZREM, ZCARD and ZRANGE, ZADD, PEXPIREAT.
     todo!("exercise 06a: index_session")
 }
 // ANCHOR_END: ex06a

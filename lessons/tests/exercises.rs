@@ -618,12 +618,15 @@ async fn ex06a_index_session() {
             .await
             .expect("index_session");
         clock_ok &= indexed.now_ms.abs_diff(now_ms) < 5_000;
-        let evicted: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
-        logins.push(json!({"added": fixed_id(n).to_string(), "evicted": evicted}));
+        let named: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+        logins.push(json!({"added": fixed_id(n).to_string(), "named_beyond_the_bound": named}));
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
     let atomic = recorder.trips.len() >= 4 && one_atomic_step(&recorder.trips);
-    // A login that replaces the browser's previous session (fixation): it leaves the index.
+    let after_four: Vec<String> = cmd(&mut con, &["ZRANGE", index, "0", "-1"]).await;
+    // The caller ends the named session and takes it out; then a login that replaces the
+    // browser's previous session (fixation): the replaced one leaves the index.
+    let _: u64 = cmd(&mut con, &["ZREM", index, &fixed_id(1).to_string()]).await;
     let replacing =
         ex06_every_device::index_session(&mut con, index, &fixed_id(5), ABSOLUTE, 3, Some(&fixed_id(4)))
             .await
@@ -637,8 +640,9 @@ async fn ex06a_index_session() {
         "logins_with_max_3": logins,
         "each_in_one_atomic_step": atomic,
         "now_is_redis_clock_in_ms": clock_ok,
+        "named_entries_stay_until_the_caller_removes_them": after_four,
         "replacing_the_4th_with_the_5th": {
-            "evicted": replacing.evicted.iter().map(SessionId::to_string).collect::<Vec<_>>(),
+            "named": replacing.evicted.iter().map(SessionId::to_string).collect::<Vec<_>>(),
         },
         "members": entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
         "scores_are_now_plus_absolute_ms": scores_ok,

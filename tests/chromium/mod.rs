@@ -18,7 +18,9 @@ pub const INSTALL_BROWSER: &str = "install one with: sudo apt-get install -y chr
 
 /// `chromedriver`, the browsers it drives, and their profile directories.
 pub struct Driver {
-    child: Child,
+    /// chromedriver, until its process group is stopped (then `None`: never signal a group id
+    /// twice, it may belong to another test's driver by then).
+    child: Option<Child>,
     url: String,
     chromium: PathBuf,
     profiles: tempfile::TempDir,
@@ -60,7 +62,7 @@ impl Driver {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().expect("start chromedriver");
         let driver = Driver {
-            child,
+            child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
             chromium,
             profiles: tempfile::tempdir().expect("profiles dir"),
@@ -125,9 +127,11 @@ impl Driver {
     }
 
     fn kill_group(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+            let _ = child.wait();
+        }
     }
 }
 
