@@ -279,11 +279,17 @@ async fn session_details_describe_the_cookie_without_its_id() {
 #[test]
 fn the_leftover_process_check_finds_a_running_process() {
     let marker = format!("leak-check-{}", std::process::id());
+    // `read` is a shell builtin: one process, waiting on its stdin, with the marker as its $0.
     let mut child = std::process::Command::new("sh")
-        .args(["-c", "sleep 30", &marker])
+        .args(["-c", "read _", &marker])
+        .stdin(std::process::Stdio::piped())
         .spawn()
         .expect("start a process to find");
-    assert_eq!(chromium::processes_mentioning(&marker).len(), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while chromium::processes_mentioning(&marker).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the running process was not found");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     child.kill().expect("kill");
     child.wait().expect("wait");
     assert!(chromium::processes_mentioning(&marker).is_empty());
