@@ -7,8 +7,9 @@
 //! Run it: `cargo run --example 04_cookie_flow`. Keys it writes start with `lesson04:` and are
 //! deleted at the end.
 //!
-//! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA,
-//! MULTI/HSET/EXPIRE/EXEC and DEL, all shown in the transcript.
+//! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA
+//! (user registry, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and
+//! ZREM (logout), all shown in the transcript.
 //!
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
 //! Exercises: `lessons/src/ex04_cookie_flow.rs`.

@@ -4,9 +4,11 @@
 //! store and `app(state)`, and serve until Ctrl-C. Everything else lives in the library (`src/`),
 //! where the tests exercise it on port 0.
 //!
-//! Run it: `cargo run --example 05_full_server`, then follow the curl walkthrough in README.md.
-//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (read-and-renew, user registry),
-//! MULTI/HSET/EXPIRE/EXEC, DEL, INFO memory (`/health`).
+//! Run it: `cargo run --example 05_full_server`, then open http://127.0.0.1:8002/ or follow the
+//! curl walkthrough in README.md. `REDIS_CLUSTER=3` runs it on a private Redis Cluster (lesson 07).
+//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (read-and-renew, user registry, the
+//! per-user index of lesson 06), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC, DEL, HMGET, PTTL,
+//! ZREM, INFO memory (`/health`; on a cluster also CLUSTER SLOTS).
 //! Test: `tests/05_full_server.rs`. Chapter: `book/src/05-full-server.md`.
 
 use std::error::Error;

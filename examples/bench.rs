@@ -105,7 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mix_lua = dir.path().join("mix.lua");
     std::fs::write(&mix_lua, MIX_LUA)?;
 
-    let scenarios: Vec<(&'static str, String, Vec<String>)> = vec![
+    let scenarios: Vec<Scenario> = vec![
         ("ceiling: bare axum, fixed JSON", format!("{ceiling}/profile"), vec![]),
         ("GET /profile", format!("{service}/profile"), vec!["-H".into(), cookie.clone()]),
         (
@@ -132,28 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     let mut admin = manager.clone();
-    // The machine is shared by wrk, the server and Redis, so one run of a scenario is noisy.
-    // Every scenario runs ROUNDS times, interleaved with the others, and the run with the
-    // median requests per second is reported.
-    let mut runs: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for (name, url, extra) in &scenarios {
-        wrk(url, extra, 1)?; // warm-up
-        eprintln!("warmed up: {name}");
-    }
-    for round in 1..=ROUNDS {
-        for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
-            let before = Counters::read(&mut admin, round_trips()).await?;
-            let run = wrk(url, extra, seconds)?;
-            let after = Counters::read(&mut admin, round_trips()).await?;
-            let row = row(name, &run, &before, &after);
-            eprintln!(
-                "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
-                row.rps, row.p99_ms, row.round_trips
-            );
-            runs.push(row);
-        }
-    }
-    let rows: Vec<Row> = runs.into_iter().map(|runs| median_by(runs, |row| row.rps)).collect();
+    let rows = measure(&scenarios, seconds, async || Counters::read(&mut admin, round_trips()).await).await?;
 
     let memory = memory_figures(&mut admin, &session_id).await?;
     let latency = latency_rows(&redis, seconds).await?;
@@ -394,7 +373,7 @@ async fn cluster_rows(
     }
     let session_id = bench_session(&service).await?;
     let cookie = format!("Cookie: session_id={session_id}");
-    let scenarios: Vec<(&'static str, String, Vec<String>)> = vec![
+    let scenarios: Vec<Scenario> = vec![
         ("GET /profile, 3-master cluster", format!("{service}/profile"), vec!["-H".into(), cookie]),
         (
             "POST /login, 3-master cluster",
@@ -402,19 +381,34 @@ async fn cluster_rows(
             vec!["-s".into(), login_lua.display().to_string()],
         ),
     ];
-    let mut runs: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for (_, url, extra) in &scenarios {
+    measure(&scenarios, seconds, async || Counters::read_all(&mut nodes, store.round_trips()).await).await
+}
+
+/// A scenario: its name, the URL wrk loads, and wrk's extra arguments.
+type Scenario = (&'static str, String, Vec<String>);
+
+/// Warms every scenario up, then runs each `ROUNDS` times, interleaved with the others (the
+/// machine is shared by wrk, the server and Redis, so one run is noisy), with `counters` read
+/// around every run; the run with the median requests per second is kept.
+async fn measure(
+    scenarios: &[Scenario],
+    seconds: u64,
+    mut counters: impl AsyncFnMut() -> Result<Counters, Box<dyn std::error::Error>>,
+) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
+    for (name, url, extra) in scenarios {
         wrk(url, extra, 1)?;
+        eprintln!("warmed up: {name}");
     }
+    let mut runs: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
     for round in 1..=ROUNDS {
         for ((name, url, extra), runs) in scenarios.iter().zip(runs.iter_mut()) {
-            let before = Counters::read_all(&mut nodes, store.round_trips()).await?;
+            let before = counters().await?;
             let run = wrk(url, extra, seconds)?;
-            let after = Counters::read_all(&mut nodes, store.round_trips()).await?;
+            let after = counters().await?;
             let row = row(name, &run, &before, &after);
             eprintln!(
-                "cluster round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms",
-                row.rps, row.p99_ms
+                "round {round}/{ROUNDS} {name}: {:.0} req/s, p99 {:.2} ms, {:.4} round trips/req",
+                row.rps, row.p99_ms, row.round_trips
             );
             runs.push(row);
         }

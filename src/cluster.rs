@@ -193,30 +193,6 @@ impl PrivateCluster {
     pub fn node_mut(&mut self, index: usize) -> &mut PrivateRedis {
         &mut self.nodes[index]
     }
-
-    /// The index of the node that serves `key` as master now (asks the nodes with `CLUSTER
-    /// KEYSLOT` and `CLUSTER NODES`, through redis-cli).
-    pub fn master_of(&self, key: &str) -> Option<usize> {
-        let first = self.nodes.iter().find(|node| !cli(node.port(), &["PING"]).is_empty())?;
-        let slot: u16 = cli(first.port(), &["CLUSTER", "KEYSLOT", key]).trim().parse().ok()?;
-        let nodes = cli(first.port(), &["CLUSTER", "NODES"]);
-        let line = nodes.lines().find(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.get(2).is_some_and(|flags| flags.contains("master") && !flags.contains("fail"))
-                && fields.iter().skip(8).any(|range| in_range(range, slot))
-        })?;
-        let port: u16 = line.split_whitespace().nth(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
-        self.nodes.iter().position(|node| node.port() == port)
-    }
-}
-
-fn in_range(range: &str, slot: u16) -> bool {
-    match range.split_once('-') {
-        Some((a, b)) => {
-            a.parse::<u16>().is_ok_and(|a| a <= slot) && b.parse::<u16>().is_ok_and(|b| slot <= b)
-        }
-        None => range.parse::<u16>() == Ok(slot),
-    }
 }
 
 /// `redis-cli -p <port> <args>`'s output, or "" when it fails (a paused or dead node).
@@ -262,11 +238,5 @@ mod tests {
     fn urls_split_on_commas() {
         assert_eq!(node_urls("redis://a:1"), ["redis://a:1"]);
         assert_eq!(node_urls("redis://a:1, redis://b:2,"), ["redis://a:1", "redis://b:2"]);
-    }
-
-    #[test]
-    fn slot_ranges() {
-        assert!(in_range("0-5460", 0) && in_range("0-5460", 5460) && !in_range("0-5460", 5461));
-        assert!(in_range("42", 42) && !in_range("[42->-abc]", 42));
     }
 }

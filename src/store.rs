@@ -23,8 +23,8 @@
 //! construction and without any cleanup job:
 //! - Every write and every read first removes the scores already past (`ZREMRANGEBYSCORE`), so an
 //!   entry never outlives its session's absolute lifetime.
-//! - A login beyond [`MAX_SESSIONS_PER_USER`] pops the oldest entries (`ZPOPMIN`) and ends those
-//!   sessions, so the set has a size bound.
+//! - A login beyond [`MAX_SESSIONS_PER_USER`] has the oldest entries named, ends those sessions
+//!   and then removes their entries, so the set has a size bound.
 //! - The set's own TTL is its largest score (`PEXPIREAT`), so an index nobody reads again
 //!   disappears when its last session's absolute lifetime ends.
 //! - An entry whose session ended early (idle expiry, logout elsewhere) is removed the next time
@@ -725,18 +725,6 @@ impl From<crate::workbook::Narrated<ClusterConnection>> for StoreConnection {
     }
 }
 
-impl StoreConnection {
-    /// True for a Redis Cluster connection.
-    pub fn is_cluster(&self) -> bool {
-        match self {
-            StoreConnection::Cluster(_) => true,
-            #[cfg(feature = "workbook")]
-            StoreConnection::NarratedCluster(_) => true,
-            _ => false,
-        }
-    }
-}
-
 // ANCHOR: split_pipeline
 /// A plain (non-transaction) pipeline on a cluster: redis-rs's cluster connection sends a
 /// pipeline to one shard only and refuses one whose commands name keys of several slots
@@ -1042,6 +1030,20 @@ impl SessionStore {
         .await
     }
 
+    /// What "my sessions" routes act on: every entry of the index, each with its entry, and
+    /// `current` (the caller's session) when it is not in the index (it predates it).
+    fn targets<'e>(
+        entries: &'e [IndexEntry],
+        current: &SessionId,
+    ) -> Vec<(SessionId, Option<&'e IndexEntry>)> {
+        let mut targets: Vec<(SessionId, Option<&IndexEntry>)> =
+            entries.iter().map(|entry| (entry.id, Some(entry))).collect();
+        if !entries.iter().any(|entry| entry.id == *current) {
+            targets.push((*current, None));
+        }
+        targets
+    }
+
     /// How long an index entry may lack its session before it counts as stale: a login adds the
     /// entry one round trip before it creates the session, and gives up after the store's
     /// deadline, so an entry younger than that (plus a second of clock granularity) may belong
@@ -1083,16 +1085,14 @@ impl SessionStore {
         let index = self.keys.user_sessions(user_id);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
-            let mut ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
-            if !ids.contains(current) {
-                ids.push(*current);
-            }
+            let targets = Self::targets(&entries, current);
+            let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
             let read = read_sessions(&mut con, &self.keys, &ids).await?;
             let now = now_ms / 1000;
             let idle = self.lifetimes.idle.as_secs();
             let mut sessions = Vec::new();
             let mut stale = Vec::new();
-            for (id, liveness) in ids.iter().zip(read) {
+            for ((id, entry), liveness) in targets.into_iter().zip(read) {
                 match liveness {
                     Liveness { user_id: Some(owner), created_at: Some(created_at), pttl_ms }
                         if owner == user_id && pttl_ms > 0 =>
@@ -1100,15 +1100,10 @@ impl SessionStore {
                         let expires_in = (pttl_ms as u64).div_ceil(1000);
                         let last_active =
                             (now + expires_in).saturating_sub(idle).clamp(created_at, now.max(created_at));
-                        sessions.push(DeviceSession { id: *id, created_at, last_active, expires_in });
+                        sessions.push(DeviceSession { id, created_at, last_active, expires_in });
                     }
-                    _ => {
-                        if let Some(entry) = entries.iter().find(|entry| entry.id == *id)
-                            && self.settled(entry, now_ms)
-                        {
-                            stale.push(*id);
-                        }
-                    }
+                    _ if entry.is_some_and(|entry| self.settled(entry, now_ms)) => stale.push(id),
+                    _ => {}
                 }
             }
             unindex(&mut con, &index, &stale).await?;
@@ -1133,8 +1128,9 @@ impl SessionStore {
         let index = self.keys.user_sessions(user_id);
         self.within_deadline(async {
             let (_, entries) = index_entries(&mut con, &index).await?;
-            let candidates = entries.iter().map(|entry| entry.id).chain(std::iter::once(*current));
-            let Some(id) = candidates.into_iter().find(|id| id.handle() == handle) else {
+            let Some((id, _)) =
+                Self::targets(&entries, current).into_iter().find(|(id, _)| id.handle() == handle)
+            else {
                 return Ok(None);
             };
             let (deleted, _): (u64, u64) = redis::pipe()
@@ -1163,18 +1159,16 @@ impl SessionStore {
         let index = self.keys.user_sessions(user_id);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
-            let mut ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
-            if !ids.contains(current) {
-                ids.push(*current);
-            }
+            let targets = Self::targets(&entries, current);
+            let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
             let deleted = destroy_each(&mut con, &self.keys, &ids).await?;
-            let ended: Vec<SessionId> = ids
-                .iter()
+            let ended: Vec<SessionId> = targets
+                .into_iter()
                 .zip(&deleted)
-                .filter(|(id, deleted)| {
-                    **deleted || entries.iter().any(|entry| entry.id == **id && self.settled(entry, now_ms))
+                .filter(|((_, entry), deleted)| {
+                    **deleted || entry.is_some_and(|entry| self.settled(entry, now_ms))
                 })
-                .map(|(id, _)| *id)
+                .map(|((id, _), _)| id)
                 .collect();
             unindex(&mut con, &index, &ended).await?;
             Ok(deleted.iter().filter(|deleted| **deleted).count() as u64)

@@ -378,10 +378,6 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
     assert_eq!(app.session_keys().await.len(), 1);
 }
 
-fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(name, n)| (name.to_string(), *n)).collect()
-}
-
 #[tokio::test]
 async fn round_trips_counted_by_redis() {
     let app = TestApp::start().await;

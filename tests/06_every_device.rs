@@ -385,10 +385,6 @@ async fn logout_everywhere_racing_logins() {
     assert!(before > 0 && after > 0, "the race was not exercised: {before} before, {after} after");
 }
 
-fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(name, n)| (name.to_string(), *n)).collect()
-}
-
 /// What one request cost: Redis's own per-command counters, and the store's round trips.
 async fn cost(
     app: &TestApp,

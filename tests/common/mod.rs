@@ -177,6 +177,11 @@ impl Drop for TestApp {
     }
 }
 
+/// Expected per-command calls, in the shape of [`TestApp::command_calls`]: `calls(&[("del", 1)])`.
+pub fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(name, n)| (name.to_string(), *n)).collect()
+}
+
 /// Sends one command given as words (`["HGETALL", key]`), panicking with the command on error.
 pub async fn query<T: redis::FromRedisValue>(con: &mut impl redis::aio::ConnectionLike, args: &[&str]) -> T {
     session_storage::workbook::command(args)
