@@ -21,7 +21,7 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use session_storage::Lifetimes;
 use session_storage::store::{
-    Keys, Session, SessionId, create_session, destroy_each, index_entries, index_session, read_sessions,
+    Keys, Session, SessionId, create_session, destroy_sessions, index_entries, index_session, read_sessions,
     unindex,
 };
 use session_storage::workbook::{Narrator, run_lesson};
@@ -163,7 +163,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("Now \"log out everywhere\" reads the index and deletes every session it names:");
     let (_, entries) = index_entries(&mut con, &index).await?;
     let ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
-    let deleted = destroy_each(&mut con, &keys, &ids).await?;
+    let deleted = destroy_sessions(&mut con, &keys, &ids).await?;
     let ended: Vec<SessionId> = ids.iter().zip(&deleted).filter(|(_, d)| **d).map(|(id, _)| *id).collect();
     unindex(&mut con, &index, &ended).await?;
     out.say("The tablet's DEL found nothing (0), so its entry stays. Its login now writes the session:");

@@ -20,9 +20,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use session_storage::store::{
-    Keys, Session, SessionId, USER_ID_SOURCE, create_session, shards_from_cluster_slots,
-};
+use session_storage::redis::shards_from_cluster_slots;
+use session_storage::store::{Keys, Session, SessionId, USER_ID_SOURCE, create_session};
 use session_storage::workbook::Narrator;
 use session_storage::{Lifetimes, PrivateCluster, SessionStore, connect, connect_cluster, hash_slot};
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark: builds in release mode, then runs examples/bench.rs, which starts a private
+# The benchmark: builds in release mode, then runs the bench member (bench/src/main.rs), which starts a private
 # redis-server, serves the service (and a naive baseline and a bare-axum ceiling) on free ports,
 # drives each with wrk, and prints the table it also writes to bench/results.md.
 #   scripts/bench.sh            5 s per run, 3 interleaved runs per scenario (about 5 minutes, with the latency, scale, index and cluster experiments)
@@ -12,5 +12,5 @@ for tool in wrk redis-server; do
     exit 1
   fi
 done
-cargo build --release --example bench
-exec target/release/examples/bench "${1:-5}"
+cargo build --release -p bench
+exec target/release/bench "${1:-5}"

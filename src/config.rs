@@ -16,7 +16,7 @@ use crate::store::{Lifetimes, MAX_SESSIONS_PER_USER};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// `REDIS_URL`. `None` means "not set": use 127.0.0.1:6379 if it answers, else a private
-    /// redis-server (see [`crate::redis_conn::connect_or_start`]). A node of a Redis Cluster, or
+    /// redis-server (see [`crate::redis::connect_or_start`]). A node of a Redis Cluster, or
     /// several nodes separated by commas, makes the service use the cluster (lesson 07).
     pub redis_url: Option<String>,
     /// `REDIS_CLUSTER`, e.g. `3`: with no `REDIS_URL`, start a private Redis Cluster of that many

@@ -14,55 +14,19 @@ use axum::http::header::{COOKIE, HeaderMap, HeaderValue};
 use cookie::{Cookie, CookieBuilder, SameSite};
 
 use crate::store::SessionId;
+/// The ids a request carries (defined with the store, which tries them in order), and how many
+/// are tried at most.
+pub use crate::store::{MAX_SESSION_COOKIES, SessionIds};
 
 /// The cookie's name over plain HTTP, as in the original service.
 pub(crate) const COOKIE_NAME: &str = "session_id";
 /// The cookie's name with `COOKIE_SECURE=true`.
 pub(crate) const SECURE_COOKIE_NAME: &str = "__Host-session_id";
-/// The most session ids one request makes the service try.
-pub const MAX_SESSION_COOKIES: usize = 3;
 
 /// The session cookie's name: `__Host-session_id` when `secure`, else `session_id`.
 pub fn cookie_name(secure: bool) -> &'static str {
     if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
 }
-
-// ANCHOR: session_ids
-/// The well-formed session ids a request carries, in the order it sent them: at most
-/// [`MAX_SESSION_COOKIES`]. Kept inline (no allocation per request).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SessionIds {
-    ids: [Option<SessionId>; MAX_SESSION_COOKIES],
-}
-
-impl SessionIds {
-    /// Adds `id` if there is room; false when full.
-    pub fn push(&mut self, id: SessionId) -> bool {
-        match self.ids.iter_mut().find(|slot| slot.is_none()) {
-            Some(slot) => {
-                *slot = Some(id);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The ids, in order.
-    pub fn iter(&self) -> impl Iterator<Item = SessionId> + '_ {
-        self.ids.iter().flatten().copied()
-    }
-
-    /// The first id, if any.
-    pub fn first(&self) -> Option<SessionId> {
-        self.ids[0]
-    }
-
-    /// True when the request named no well-formed session id.
-    pub fn is_empty(&self) -> bool {
-        self.ids[0].is_none()
-    }
-}
-// ANCHOR_END: session_ids
 
 // ANCHOR: read_cookie
 /// The session ids in a request's `Cookie` headers (a browser may send several), in order.

@@ -1,7 +1,7 @@
 //! API documentation: `/openapi.json` and Swagger UI at `/docs`, whose files are compiled into
 //! the binary (`utoipa-swagger-ui`'s `vendored` feature), so the docs work with no network at all.
 //!
-//! The paths are not listed here: `src/http.rs` registers each handler once, with utoipa-axum's
+//! The paths are not listed here: `src/http/mod.rs` registers each handler once, with utoipa-axum's
 //! `routes!`, which adds it to the router and to the OpenAPI document together, so the two
 //! cannot drift. This module only adds the document's title and tags and serves the result;
 //! it depends on nothing else in the crate.

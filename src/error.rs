@@ -6,7 +6,7 @@
 //! (both about Redis, never about the request) are a 5xx: 503.
 //! Turning an error into a response has no side effects (no logging): the 503's cause rides
 //! along in the response's extensions as a [`ServerErrorReport`], and one layer of the router
-//! logs it (see `log_server_errors` in `src/http.rs`).
+//! logs it (see `log_server_errors` in `src/http/mod.rs`).
 
 use std::sync::Arc;
 

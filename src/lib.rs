@@ -1,40 +1,80 @@
 //! # session-storage
 //!
-//! Web login sessions stored in Redis: a workbook of lessons and the real service they build.
+//! Web login sessions stored in Redis: a workbook of lessons, the real service they build, and
+//! a library your own axum app can adopt.
+//!
+//! ## Use it in your own axum app
+//!
+//! Take [`Authenticated`] in a handler and it runs only for a live session, renewed in one
+//! Redis round trip, with the renewed cookie on its answer; a state-changing route is also
+//! refused from another site (403). [`run`] serves your routes beside the service's own
+//! (`/login`, `/profile`, `/logout`, ..., `/docs`):
+//!
+//! ```no_run
+//! // ANCHOR: adopt
+//! use axum::{Router, routing::{get, post}};
+//! use session_storage::{AppState, Authenticated, Config};
+//!
+//! async fn hello(who: Authenticated) -> String {
+//!     format!("hello {} ({})", who.username(), who.user_id())
+//! }
+//!
+//! async fn act(who: Authenticated) -> String {
+//!     format!("done for {}", who.username())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let routes: Router<AppState> = Router::new().route("/hello", get(hello)).route("/act", post(act));
+//!     session_storage::run(Config::from_env()?, routes).await?;
+//!     Ok(())
+//! }
+//! // ANCHOR_END: adopt
+//! ```
 //!
 //! ## Layout, bottom to top, and the lesson that introduces each part
 //!
+//! Every `use crate::...` points down this table: a module imports only the ones above it.
+//!
 //! | module | what | lesson |
 //! |---|---|---|
-//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry; each user's index of sessions | 01 hash basics, 02 expire, 03 sliding TTL, 06 every device |
-//! | `redis_conn` | the shared connection, and a private `redis-server` when none runs ([`connect_or_start`]) | 01 (every lesson uses it) |
-//! | `cluster` | Redis Cluster: detected from `REDIS_URL`, redis-rs's cluster connection, [`PrivateCluster`] | 07 scale out |
-//! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 cookie flow |
-//! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 full server |
-//! | `origin` | cross-site requests refused on every state-changing route ([`AllowedOrigins`]) | 06 |
-//! | [`http`] | [`app`], the handlers | 04, 05, 06 |
-//! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
+//! | [`redis`] | getting Redis: [`connect_or_start`], the one connection type [`Backend`] (single Redis or cluster), Redis Cluster, and with feature `private-redis` a private `redis-server` or cluster | 01, 07 |
+//! | [`workbook`] | narration (a [`Narrated`](workbook::Narrated) wrapper around any connection), the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
+//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry; each user's index of sessions; health | 01, 02, 03, 06 |
+//! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 |
+//! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 |
+//! | `origin` | which requests are cross-site ([`AllowedOrigins`]) | 06 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
 //! | `page` | the page at `/`: the cookie flow in a browser (HTML, script and style compiled in) | 04, 06 |
+//! | [`http`] | [`app`], the handlers, and the extractors [`Authenticated`] and [`SameOrigin`] | 04, 05, 06, 08 |
+//! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
 //! | `config` | [`Config`]: environment variables, checked at start | 05 |
-//! | [`workbook`] | narration, the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
+//! | `service` | [`run`]: all of the above as one call, what the binary (`src/main.rs`) does | 05, 08 |
 //!
-//! The store knows nothing of HTTP; `http` builds on the store, `cookies` and `error`; `docs`
-//! depends on nothing in the crate. The entry point is thin on purpose
-//! (`examples/05_full_server.rs`): read [`Config`], get Redis with [`connect_or_start`], build a
-//! [`SessionStore`], bind a listener, and `serve(listener, app(state), shutdown)`. Tests do the
-//! same on port 0.
+//! The store knows nothing of HTTP; `http` builds on the store, `cookies` and `error`. Tests
+//! start the same pieces on port 0.
 //!
 //! ## What is public, and for whom
 //!
-//! - For an application: the items re-exported here ([`Config`], [`SessionStore`], [`app`],
-//!   [`serve`], ...).
+//! - For an application: [`Authenticated`], [`run`], [`Config`], [`AppState`], and the pieces
+//!   [`run`] is made of ([`app_with`], [`serve`], [`SessionStore`], ...).
 //! - For the lessons and exercises, which call the service's own building blocks: the
-//!   [`store`], [`cookies`] and [`http`] modules.
+//!   [`store`], [`cookies`], [`http`] and [`redis`] modules.
 //! - For the workbook only: the [`workbook`] module (feature `workbook`, on by default).
 //! - For this package's tests only: [`PrivateRedis`]'s chaos controls (feature `test-util`).
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `private-redis` | on | start a private `redis-server` (or cluster) when none runs; needs `tempfile` |
+//! | `workbook` | on | the lessons' narration and counters (`colored`); turns on `private-redis` |
+//! | `mimalloc` | on | the binary's allocator |
+//! | `test-util` | off | chaos controls on the private servers, for this package's tests |
+//!
+//! A library user who brings their own Redis can build with `default-features = false`: no
+//! process management, no `tempfile`, no `colored`.
 
-mod cluster;
 mod config;
 pub mod cookies;
 mod docs;
@@ -42,28 +82,31 @@ mod error;
 pub mod http;
 mod origin;
 mod page;
-mod redis_conn;
+pub mod redis;
 mod server;
+mod service;
 pub mod store;
 #[cfg(feature = "workbook")]
 pub mod workbook;
 
-pub use cluster::{PrivateCluster, connect_cluster, hash_slot};
+pub use crate::redis::{
+    Backend, RedisHandle, RedisOrigin, SetupError, connect, connect_cluster, connect_or_start, hash_slot,
+};
+#[cfg(feature = "private-redis")]
+pub use crate::redis::{PrivateCluster, PrivateRedis, start_private_cluster};
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
-pub use http::{AppState, app, app_with};
+pub use http::{AppState, Authenticated, SameOrigin, app, app_with, renew_cookie};
 pub use origin::AllowedOrigins;
-pub use redis_conn::{
-    PrivateRedis, RedisHandle, RedisOrigin, SetupError, connect, connect_or_start, start_private_cluster,
-};
 pub use server::{Limits, raise_open_files_limit, serve, serve_with, shutdown_signal};
+pub use service::{Service, StartError, run};
 pub use store::{
     DeviceSession, Lifetimes, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore, StoreConnection,
     Touched, Unavailable,
 };
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the
-/// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`).
+/// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`). A second call changes nothing.
 pub fn init_tracing(binary: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()

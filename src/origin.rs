@@ -1,4 +1,5 @@
 //! Cross-site requests refused: the check every state-changing route makes first (lesson 06).
+//! This module only judges headers; the extractors that apply it are in `src/http/extract.rs`.
 //!
 //! `SameSite=Lax` already keeps the session cookie off cross-site `POST`s in current browsers.
 //! This is the second, independent layer OWASP recommends ("verifying origin with standard
@@ -15,13 +16,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::uri::{Authority, Uri};
 use axum::http::{HeaderMap, header};
-
-use crate::error::ApiError;
-use crate::http::AppState;
 
 /// Extra origins whose requests are accepted (`ALLOWED_ORIGINS`, comma-separated), each
 /// `scheme://host[:port]`, compared exactly (after lower-casing).
@@ -99,25 +95,6 @@ fn same_host_and_port(origin: &str, host: &str) -> bool {
         (Some(a), Some(b)) => a == b,
         (Some(port), None) => port == 80 || port == 443,
         (None, _) => false,
-    }
-}
-
-/// An extractor that admits only same-origin requests (or ones with neither header): put it
-/// first in a state-changing handler's arguments, and a cross-site request is answered 403
-/// before anything else happens.
-pub struct SameOrigin;
-
-impl FromRequestParts<AppState> for SameOrigin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SameOrigin, ApiError> {
-        match cross_site(&parts.headers, &state.allowed_origins) {
-            None => Ok(SameOrigin),
-            Some(why) => {
-                tracing::info!(why, path = %parts.uri.path(), "cross-site request refused");
-                Err(ApiError::CrossSite)
-            }
-        }
     }
 }
 

@@ -30,12 +30,11 @@ async fn step(app: &TestApp, request: &str, response: reqwest::Response, session
     })
 }
 
-#[tokio::test]
-async fn walkthrough_login_profile_logout_profile() {
+async fn walkthrough_login_profile_logout_profile(kind: Kind) {
     let mut settings = insta::Settings::clone_current();
     settings.set_omit_expression(true);
     let _guard = settings.bind_to_scope();
-    let app = TestApp::start().await;
+    let app = TestApp::start_on(kind).await;
     let client = browser();
 
     let response = post_login(&client, &app, "alice").await;
@@ -77,9 +76,8 @@ async fn walkthrough_login_profile_logout_profile() {
     assert!(app.session_keys().await.is_empty());
 }
 
-#[tokio::test]
-async fn profile_slides_the_ttl_and_the_cookie() {
-    let app = TestApp::start().await;
+async fn profile_slides_the_ttl_and_the_cookie(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let id = login_id(&app, "alice").await;
     let key = format!("session:{id}");
     let _: i64 = app.cmd(&["PEXPIRE", &key, "5000"]).await;
@@ -95,9 +93,10 @@ async fn profile_slides_the_ttl_and_the_cookie() {
     assert_eq!(fields.keys().collect::<Vec<_>>(), ["created_at", "user_id", "username"]);
 }
 
-#[tokio::test]
-async fn an_idle_session_expires() {
-    let app = TestApp::start_with(Settings { idle_ttl: Duration::from_secs(1), ..Settings::default() }).await;
+async fn an_idle_session_expires(kind: Kind) {
+    let app =
+        TestApp::start_on_with(kind, Settings { idle_ttl: Duration::from_secs(1), ..Settings::default() })
+            .await;
     let id = login_id(&app, "alice").await;
     assert_eq!(profile_with(&app, &id).await.status(), 200);
     let key = format!("session:{id}");
@@ -120,14 +119,13 @@ async fn an_idle_session_expires() {
 
 /// The absolute cap, driven from Redis's side instead of by waiting: the test moves the
 /// session's `created_at` back, so no sleep and no second boundary decides the outcome.
-#[tokio::test]
-async fn the_absolute_lifetime_caps_a_busy_session() {
+async fn the_absolute_lifetime_caps_a_busy_session(kind: Kind) {
     let settings = Settings {
         idle_ttl: Duration::from_secs(600),
         absolute_ttl: Duration::from_secs(3600),
         ..Settings::default()
     };
-    let app = TestApp::start_with(settings).await;
+    let app = TestApp::start_on_with(kind, settings).await;
     let id = login_id(&app, "alice").await;
     let key = format!("session:{id}");
     let now = session_storage::store::unix_now();
@@ -152,9 +150,8 @@ async fn the_absolute_lifetime_caps_a_busy_session() {
     assert!(app.session_keys().await.is_empty());
 }
 
-#[tokio::test]
-async fn login_with_a_session_replaces_it() {
-    let app = TestApp::start().await;
+async fn login_with_a_session_replaces_it(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let client = browser();
     let first = post_login(&client, &app, "alice").await.json::<Value>().await.expect("json");
     let first_id = first["session_id"].as_str().expect("id").to_string();
@@ -180,9 +177,8 @@ async fn login_with_a_session_replaces_it() {
     assert_eq!(profile_with(&app, &planted).await.status(), 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn user_ids_are_stable_even_when_first_logins_race() {
-    let app = TestApp::start().await;
+async fn user_ids_are_stable_even_when_first_logins_race(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let user_id = |app: &TestApp, name: &'static str| {
         let client = plain_client();
         let url = app.url("/login");
@@ -223,9 +219,8 @@ async fn user_ids_are_stable_even_when_first_logins_race() {
     assert_eq!(next, "2");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logout_racing_profiles_leaves_nothing_behind() {
-    let app = TestApp::start().await;
+async fn logout_racing_profiles_leaves_nothing_behind(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     for round in 0..5 {
         let id = login_id(&app, &format!("racer{round}")).await;
         let mut tasks = Vec::new();
@@ -285,9 +280,8 @@ fn profile_cookie(name: &'static str, cookie: String) -> Case {
     Case { cookie: Some(cookie), ..case(name, "GET", "/profile", 401, "Session expired or invalid") }
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
-    let app = TestApp::start().await;
+async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let live = login_id(&app, "alice").await;
     let huge_name = format!(r#"{{"username":"{}","password":"pw"}}"#, "a".repeat(65));
     let cases = vec![
@@ -378,9 +372,8 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed() {
     assert_eq!(app.session_keys().await.len(), 1);
 }
 
-#[tokio::test]
-async fn round_trips_counted_by_redis() {
-    let app = TestApp::start().await;
+async fn round_trips_counted_by_redis(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let client = browser();
     post_login(&client, &app, "warmup").await;
 
@@ -428,9 +421,8 @@ async fn round_trips_counted_by_redis() {
 /// With `COOKIE_SECURE=true` the cookie is `__Host-session_id`: Secure, `Path=/`, no Domain (the
 /// prefix's rules), set at login, renewed, and cleared with the same attributes; a plain
 /// `session_id` (say, planted by a sibling subdomain) is ignored without asking Redis.
-#[tokio::test]
-async fn cookie_secure_uses_the_host_prefix() {
-    let app = TestApp::start_with(Settings { cookie_secure: true, ..Settings::default() }).await;
+async fn cookie_secure_uses_the_host_prefix(kind: Kind) {
+    let app = TestApp::start_on_with(kind, Settings { cookie_secure: true, ..Settings::default() }).await;
     let response = post_login(&plain_client(), &app, "alice").await;
     let cookie = set_cookie(&response).expect("cookie");
     let body: Value = response.json().await.expect("json");
@@ -469,9 +461,8 @@ async fn cookie_secure_uses_the_host_prefix() {
 
 /// Planted cookies cannot lock anyone out: every well-formed `session_id` is tried in order (at
 /// most three) and the first live one wins; malformed ones never reach Redis.
-#[tokio::test]
-async fn several_session_cookies_the_first_live_one_wins() {
-    let app = TestApp::start().await;
+async fn several_session_cookies_the_first_live_one_wins(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let live = login_id(&app, "alice").await;
     let [dead_1, dead_2, dead_3] = [uuid_v4(), uuid_v4(), uuid_v4()];
     let cases = [
@@ -508,9 +499,8 @@ async fn several_session_cookies_the_first_live_one_wins() {
     }
 }
 
-#[tokio::test]
-async fn logout_without_a_session_still_clears_the_cookie() {
-    let app = TestApp::start().await;
+async fn logout_without_a_session_still_clears_the_cookie(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     for cookie in [None, Some("session_id=garbage".to_string()), Some(format!("session_id={}", uuid_v4()))] {
         let mut request = plain_client().post(app.url("/logout"));
         if let Some(cookie) = &cookie {
@@ -533,9 +523,8 @@ fn uuid_v4() -> String {
     session_storage::SessionId::new().to_string()
 }
 
-#[tokio::test]
-async fn docs_and_openapi_are_served() {
-    let app = TestApp::start().await;
+async fn docs_and_openapi_are_served(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let client = plain_client();
     let page = client.get(app.url("/docs/")).send().await.expect("docs");
     assert_eq!(page.status(), 200);
@@ -648,10 +637,9 @@ async fn outage_answers_503_in_time_and_recovers_without_a_restart() {
     assert_eq!(profile_with(&app, new_id).await.status(), 200);
 }
 
-#[tokio::test]
-async fn session_route_shows_the_remaining_lifetime() {
+async fn session_route_shows_the_remaining_lifetime(kind: Kind) {
     let settings = Settings { absolute_ttl: Duration::from_secs(3600), ..Settings::default() };
-    let app = TestApp::start_with(settings).await;
+    let app = TestApp::start_on_with(kind, settings).await;
     let id = login_id(&app, "alice").await;
     let response = plain_client()
         .get(app.url("/session"))
@@ -671,11 +659,10 @@ async fn session_route_shows_the_remaining_lifetime() {
     assert_eq!(anonymous.status(), 401);
 }
 
-#[tokio::test]
-async fn extra_routes_get_the_same_middleware() {
+async fn extra_routes_get_the_same_middleware(kind: Kind) {
     use axum::routing::get;
     let extra = axum::Router::new().route("/extra", get(|| async { "extra" }));
-    let app = TestApp::start_with_extra(Settings::default(), extra).await;
+    let app = TestApp::start_with_extra(kind, Settings::default(), extra).await;
     let base = app.url("");
     let response = plain_client().get(format!("{base}/extra")).send().await.expect("extra");
     assert_eq!(response.status(), 200);
@@ -738,10 +725,9 @@ async fn every_endpoint_answers_within_one_deadline_when_redis_is_slow() {
 
 /// A body that cannot be read at all (here a broken chunked encoding, sent over a raw socket
 /// because no HTTP client will write one) is the client's fault: 400 with a JSON detail.
-#[tokio::test]
-async fn an_unreadable_body_is_a_400() {
+async fn an_unreadable_body_is_a_400(kind: Kind) {
     use std::io::{Read, Write};
-    let app = TestApp::start().await;
+    let app = TestApp::start_on(kind).await;
     app.reset_stats().await;
     let addr = app.addr;
     let answer = tokio::task::spawn_blocking(move || {
@@ -766,4 +752,40 @@ async fn an_unreadable_body_is_a_400() {
     let detail = body["detail"].as_str().expect("detail");
     assert!(detail.starts_with("Could not read the body"), "{detail}");
     assert_eq!(app.command_calls().await, BTreeMap::new(), "Redis was asked");
+}
+
+// Every test above that takes a `Kind` runs twice: on a single Redis and on a 3-master cluster.
+on_every_backend! {
+    #[tokio::test]
+    walkthrough_login_profile_logout_profile;
+    #[tokio::test]
+    profile_slides_the_ttl_and_the_cookie;
+    #[tokio::test]
+    an_idle_session_expires;
+    #[tokio::test]
+    the_absolute_lifetime_caps_a_busy_session;
+    #[tokio::test]
+    login_with_a_session_replaces_it;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    user_ids_are_stable_even_when_first_logins_race;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    logout_racing_profiles_leaves_nothing_behind;
+    #[tokio::test]
+    bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed;
+    #[tokio::test]
+    round_trips_counted_by_redis;
+    #[tokio::test]
+    cookie_secure_uses_the_host_prefix;
+    #[tokio::test]
+    several_session_cookies_the_first_live_one_wins;
+    #[tokio::test]
+    logout_without_a_session_still_clears_the_cookie;
+    #[tokio::test]
+    docs_and_openapi_are_served;
+    #[tokio::test]
+    session_route_shows_the_remaining_lifetime;
+    #[tokio::test]
+    extra_routes_get_the_same_middleware;
+    #[tokio::test]
+    an_unreadable_body_is_a_400;
 }

@@ -81,9 +81,8 @@ fn handles(list: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn three_devices_list_revoke_and_log_out_everywhere() {
-    let app = TestApp::start().await;
+async fn three_devices_list_revoke_and_log_out_everywhere(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let phone = device(&app, "alice").await;
     let laptop = device(&app, "alice").await;
     let tablet = device(&app, "alice").await;
@@ -146,9 +145,8 @@ async fn three_devices_list_revoke_and_log_out_everywhere() {
     assert_eq!(index, 0, "the index went with its last entry");
 }
 
-#[tokio::test]
-async fn revoking_yourself_clears_your_cookie() {
-    let app = TestApp::start().await;
+async fn revoking_yourself_clears_your_cookie(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let me = device(&app, "alice").await;
     let response = me.revoke(&app, &handle_of(&me.id)).await;
     assert_eq!(response.status(), 200);
@@ -157,9 +155,8 @@ async fn revoking_yourself_clears_your_cookie() {
     assert_eq!(me.get(&app, "/sessions").await.status(), 401);
 }
 
-#[tokio::test]
-async fn lists_are_per_user_and_foreign_handles_are_404() {
-    let app = TestApp::start().await;
+async fn lists_are_per_user_and_foreign_handles_are_404(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let alice = device(&app, "alice").await;
     let alice2 = device(&app, "alice").await;
     let bob = device(&app, "bob").await;
@@ -211,14 +208,13 @@ async fn assert_every_key_expires(app: &TestApp) {
     }
 }
 
-#[tokio::test]
-async fn the_index_disappears_by_itself() {
+async fn the_index_disappears_by_itself(kind: Kind) {
     let settings = Settings {
         idle_ttl: Duration::from_secs(1),
         absolute_ttl: Duration::from_secs(3),
         ..Settings::default()
     };
-    let app = TestApp::start_with(settings).await;
+    let app = TestApp::start_on_with(kind, settings).await;
     let first = device(&app, "alice").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let _second = device(&app, "alice").await;
@@ -243,8 +239,7 @@ async fn the_index_disappears_by_itself() {
     assert!(app.all_keys().await.iter().all(|key| key.starts_with("{users}:")), "{:?}", app.all_keys().await);
 }
 
-#[tokio::test]
-async fn a_stale_entry_is_pruned_when_the_index_is_read() {
+async fn a_stale_entry_is_pruned_when_the_index_is_read(kind: Kind) {
     // Entries younger than the store's deadline (plus 1 s) may be logins in flight: the
     // deadline here is short so that the test can wait that out.
     let settings = Settings {
@@ -252,7 +247,7 @@ async fn a_stale_entry_is_pruned_when_the_index_is_read() {
         timeout: Duration::from_millis(400),
         ..Settings::default()
     };
-    let app = TestApp::start_with(settings).await;
+    let app = TestApp::start_on_with(kind, settings).await;
     let _gone = device(&app, "alice").await;
     // Past the idle TTL (1 s) and past a login in flight (deadline + 1 s = 1.4 s).
     tokio::time::sleep(Duration::from_millis(2_000)).await;
@@ -264,9 +259,8 @@ async fn a_stale_entry_is_pruned_when_the_index_is_read() {
     assert_eq!(members, 1, "the listing pruned it");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_logins_stay_bounded() {
-    let app = TestApp::start().await;
+async fn a_thousand_logins_stay_bounded(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     let max = session_storage::MAX_SESSIONS_PER_USER;
     let url = app.url("/login");
     let mut ids = Vec::new();
@@ -397,9 +391,8 @@ async fn cost(
     (app.command_calls().await, app.store.round_trips() - trips)
 }
 
-#[tokio::test]
-async fn round_trips_counted_by_redis() {
-    let app = TestApp::start().await;
+async fn round_trips_counted_by_redis(kind: Kind) {
+    let app = TestApp::start_on(kind).await;
     // Other users, so that a cost growing with the number of users would show.
     for n in 0..100 {
         login_id(&app, &format!("other{n}")).await;
@@ -510,11 +503,12 @@ async fn state_change(
     request.send().await.expect("request")
 }
 
-#[tokio::test]
-async fn cross_site_requests_are_refused() {
-    let app =
-        TestApp::start_with(Settings { allowed_origins: "https://app.example.com", ..Settings::default() })
-            .await;
+async fn cross_site_requests_are_refused(kind: Kind) {
+    let app = TestApp::start_on_with(
+        kind,
+        Settings { allowed_origins: "https://app.example.com", ..Settings::default() },
+    )
+    .await;
     let same = format!("http://{}", app.addr);
     /// A case's name, the headers it sends, and whether it is served.
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool);
@@ -561,12 +555,11 @@ async fn cross_site_requests_are_refused() {
 
 /// The walkthrough the README and chapter 06 show: two devices, the list, a revoke, and
 /// logging out everywhere, snapshotted step by step.
-#[tokio::test]
-async fn walkthrough_two_devices() {
+async fn walkthrough_two_devices(kind: Kind) {
     let mut settings = insta::Settings::clone_current();
     settings.set_omit_expression(true);
     let _guard = settings.bind_to_scope();
-    let app = TestApp::start().await;
+    let app = TestApp::start_on(kind).await;
     let laptop = device(&app, "alice").await;
     // Logins a few milliseconds apart, so that "newest first" has one answer.
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -608,4 +601,26 @@ fn handle_redaction() -> insta::internals::Redaction {
         );
         "[handle]"
     })
+}
+
+// Every test above that takes a `Kind` runs twice: on a single Redis and on a 3-master cluster.
+on_every_backend! {
+    #[tokio::test]
+    three_devices_list_revoke_and_log_out_everywhere;
+    #[tokio::test]
+    revoking_yourself_clears_your_cookie;
+    #[tokio::test]
+    lists_are_per_user_and_foreign_handles_are_404;
+    #[tokio::test]
+    the_index_disappears_by_itself;
+    #[tokio::test]
+    a_stale_entry_is_pruned_when_the_index_is_read;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_thousand_logins_stay_bounded;
+    #[tokio::test]
+    round_trips_counted_by_redis;
+    #[tokio::test]
+    cross_site_requests_are_refused;
+    #[tokio::test]
+    walkthrough_two_devices;
 }

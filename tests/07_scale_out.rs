@@ -13,12 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::*;
-use redis::cluster_async::ClusterConnection;
 use serde_json::{Value, json};
-use session_storage::store::{Shard, shards_from_cluster_slots};
-use session_storage::{
-    AppState, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, app, connect_cluster, hash_slot, serve,
-};
+use session_storage::redis::{Shard, shards_from_cluster_slots};
+use session_storage::{Lifetimes, PrivateCluster, PrivateRedis, SessionStore, hash_slot};
 
 #[tokio::test]
 async fn transcript_per_step() {
@@ -29,52 +26,27 @@ async fn transcript_per_step() {
     assert_no_keys_on(&cluster).await;
 }
 
-/// The service on a private cluster: `instances` servers on port 0, each with its own cluster
-/// connection, like several machines behind a load balancer.
-struct ClusterApp {
-    cluster: PrivateCluster,
-    instances: Vec<(String, SessionStore)>,
-    admin: ClusterConnection,
-    timeout: Duration,
+/// A login at the instance whose base URL is `base`: the new session id.
+async fn login(base: &str, username: &str) -> String {
+    let response = post_login_at(&plain_client(), &format!("{base}/login"), username).await;
+    assert_eq!(response.status(), 200, "login of {username}");
+    let body: Value = response.json().await.expect("json");
+    body["session_id"].as_str().expect("id").to_string()
 }
 
-impl ClusterApp {
-    async fn start(cluster: PrivateCluster, instances: usize, timeout: Duration) -> ClusterApp {
-        let mut servers = Vec::new();
-        for _ in 0..instances {
-            let con = connect_cluster(&cluster.urls(), timeout).await.expect("cluster connection");
-            let store = SessionStore::new(con, Lifetimes::default(), timeout).await.expect("load scripts");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let base = format!("http://{}", listener.local_addr().expect("addr"));
-            tokio::spawn(serve(listener, app(AppState::new(store.clone())), std::future::pending()));
-            servers.push((base, store));
-        }
-        let admin = connect_cluster(&cluster.urls(), Duration::from_secs(2)).await.expect("admin connection");
-        ClusterApp { cluster, instances: servers, admin, timeout }
-    }
+/// `GET /profile` at `base` with session `id`: the status.
+async fn profile(base: &str, id: &str) -> u16 {
+    get_with_session(&format!("{base}/profile"), id).await.status().as_u16()
+}
 
-    fn url(&self, instance: usize, path: &str) -> String {
-        format!("{}{path}", self.instances[instance].0)
-    }
+/// The shards as the cluster reports them now.
+async fn slot_map(app: &TestApp) -> Vec<Shard> {
+    let reply: redis::Value = app.cmd(&["CLUSTER", "SLOTS"]).await;
+    shards_from_cluster_slots(&reply)
+}
 
-    async fn login(&self, instance: usize, username: &str) -> String {
-        let response = post_login_at(&plain_client(), &self.url(instance, "/login"), username).await;
-        assert_eq!(response.status(), 200, "login of {username}");
-        let body: Value = response.json().await.expect("json");
-        body["session_id"].as_str().expect("id").to_string()
-    }
-
-    async fn profile(&self, instance: usize, id: &str) -> u16 {
-        get_with_session(&self.url(instance, "/profile"), id).await.status().as_u16()
-    }
-
-    /// The shards as the cluster reports them now.
-    async fn shards(&self) -> Vec<Shard> {
-        let mut admin = self.admin.clone();
-        let reply: redis::Value =
-            redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut admin).await.expect("slots");
-        shards_from_cluster_slots(&reply)
-    }
+fn with_timeout(ms: u64) -> Settings {
+    Settings { timeout: Duration::from_millis(ms), ..Settings::default() }
 }
 
 /// Which of `shards` serves `key`.
@@ -115,55 +87,55 @@ async fn assert_no_keys_on(cluster: &PrivateCluster) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_walkthrough_on_a_three_master_cluster() {
     let cluster = PrivateCluster::start(3).expect("cluster");
-    let app = ClusterApp::start(cluster, 1, Duration::from_millis(500)).await;
-    let shards = app.shards().await;
+    let app = TestApp::start_on_cluster(cluster, with_timeout(500)).await;
+    let shards = slot_map(&app).await;
     assert_eq!(shards.len(), 3);
     let mut per_shard = BTreeMap::new();
     let mut ids = Vec::new();
     for n in 0..30 {
-        let id = app.login(0, &format!("user{}", n % 5)).await;
+        let id = login(&app.url(""), &format!("user{}", n % 5)).await;
         *per_shard.entry(shard_of(&shards, &format!("session:{id}"))).or_insert(0) += 1;
         ids.push(id);
     }
     assert_eq!(per_shard.len(), 3, "sessions land on every shard: {per_shard:?}");
     for id in &ids {
-        assert_eq!(app.profile(0, id).await, 200);
+        assert_eq!(profile(&app.url(""), id).await, 200);
     }
     // Every device route, on sessions spread over the shards.
     let user0: Vec<&String> = ids.iter().step_by(5).collect();
-    let list: Value = get_with_session(&app.url(0, "/sessions"), user0[0]).await.json().await.expect("json");
+    let list: Value = get_with_session(&app.url("/sessions"), user0[0]).await.json().await.expect("json");
     assert_eq!(list["sessions"].as_array().expect("array").len(), user0.len(), "{list}");
     let other = session_storage::SessionId::parse(user0[1]).expect("id").handle();
     let revoke = plain_client()
-        .delete(app.url(0, &format!("/sessions/{other}")))
+        .delete(app.url(&format!("/sessions/{other}")))
         .header("cookie", format!("session_id={}", user0[0]))
         .send()
         .await
         .expect("revoke");
     assert_eq!(revoke.status(), 200);
-    assert_eq!(app.profile(0, user0[1]).await, 401);
+    assert_eq!(profile(&app.url(""), user0[1]).await, 401);
     let everywhere = plain_client()
-        .post(app.url(0, "/logout-everywhere"))
+        .post(app.url("/logout-everywhere"))
         .header("cookie", format!("session_id={}", user0[0]))
         .send()
         .await
         .expect("logout everywhere");
     assert_eq!(everywhere.json::<Value>().await.expect("json")["revoked"], json!(user0.len() - 1));
     for id in &user0 {
-        assert_eq!(app.profile(0, id).await, 401);
+        assert_eq!(profile(&app.url(""), id).await, 401);
     }
     let logout = plain_client()
-        .post(app.url(0, "/logout"))
+        .post(app.url("/logout"))
         .header("cookie", format!("session_id={}", ids[1]))
         .send()
         .await
         .expect("logout");
     assert_eq!(logout.status(), 200);
-    assert_eq!(app.profile(0, &ids[1]).await, 401);
-    let health = plain_client().get(app.url(0, "/health")).send().await.expect("health");
+    assert_eq!(profile(&app.url(""), &ids[1]).await, 401);
+    let health = plain_client().get(app.url("/health")).send().await.expect("health");
     assert_eq!(health.status(), 200);
     // The layout: the registry in one slot, every key but the registry with a TTL.
-    let keys = keys_on(&app.cluster).await;
+    let keys = keys_on(app.cluster()).await;
     let registry: BTreeSet<u16> =
         keys.iter().filter(|(_, key, _)| key.starts_with("{users}:")).map(|(port, _, _)| *port).collect();
     assert_eq!(registry.len(), 1, "both registry keys on one node: {keys:?}");
@@ -185,10 +157,10 @@ async fn a_cluster_is_detected_from_any_node_or_a_list() {
     for url in [cluster.urls()[1].clone(), cluster.url(), format!("redis://127.0.0.1:1,{}", cluster.url())] {
         let handle =
             session_storage::connect_or_start(Some(&url), Duration::from_millis(500)).await.expect("connect");
-        assert!(handle.cluster.is_some(), "{url} is a cluster");
+        assert!(handle.backend.is_cluster(), "{url} is a cluster");
         assert!(handle.describe().contains("Redis Cluster"), "{}", handle.describe());
         let store =
-            SessionStore::new(handle.store_connection(), Lifetimes::default(), Duration::from_millis(500))
+            SessionStore::new(handle.backend.clone(), Lifetimes::default(), Duration::from_millis(500))
                 .await
                 .expect("store");
         let mut ids = Vec::new();
@@ -198,104 +170,79 @@ async fn a_cluster_is_detected_from_any_node_or_a_list() {
         for id in ids {
             let mut one = session_storage::cookies::SessionIds::default();
             one.push(id);
-            assert_eq!(store.destroy_all(&one).await.expect("logout"), 1);
+            assert_eq!(store.destroy_cookie_sessions(&one).await.expect("logout"), 1);
         }
     }
     let handle = session_storage::connect_or_start(Some(&single.url()), Duration::from_millis(500))
         .await
         .expect("connect");
-    assert!(handle.cluster.is_none(), "a plain Redis is not a cluster");
+    assert!(!handle.backend.is_cluster(), "a plain Redis is not a cluster");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_without_sticky_routing() {
     let cluster = PrivateCluster::start(3).expect("cluster");
-    let app = ClusterApp::start(cluster, 2, Duration::from_millis(500)).await;
-    let id = app.login(0, "alice").await;
-    assert_eq!(app.profile(1, &id).await, 200, "logged in on A, known on B");
-    let second = app.login(1, "alice").await;
-    let list: Value = get_with_session(&app.url(0, "/sessions"), &id).await.json().await.expect("json");
+    let app = TestApp::start_on_cluster(cluster, with_timeout(500)).await;
+    let b = app.another_instance().await;
+    let id = login(&app.url(""), "alice").await;
+    assert_eq!(profile(&b.url(""), &id).await, 200, "logged in on A, known on B");
+    let second = login(&b.url(""), "alice").await;
+    let list: Value = get_with_session(&app.url("/sessions"), &id).await.json().await.expect("json");
     assert_eq!(list["sessions"].as_array().expect("array").len(), 2, "B's login is listed on A");
     for path in ["/session/details", "/session", "/profile", "/sessions"] {
-        assert_eq!(get_with_session(&app.url(1, path), &second).await.status(), 200, "{path} on B");
+        assert_eq!(get_with_session(&b.url(path), &second).await.status(), 200, "{path} on B");
     }
-    assert_eq!(plain_client().get(app.url(1, "/health")).send().await.expect("health").status(), 200);
+    assert_eq!(plain_client().get(b.url("/health")).send().await.expect("health").status(), 200);
     let handle = session_storage::SessionId::parse(&second).expect("id").handle();
     let revoke = plain_client()
-        .delete(app.url(0, &format!("/sessions/{handle}")))
+        .delete(app.url(&format!("/sessions/{handle}")))
         .header("cookie", format!("session_id={id}"))
         .send()
         .await
         .expect("revoke");
     assert_eq!(revoke.status(), 200, "A revokes B's session");
-    assert_eq!(app.profile(1, &second).await, 401);
+    assert_eq!(profile(&b.url(""), &second).await, 401);
     let logout = plain_client()
-        .post(app.url(1, "/logout"))
+        .post(b.url("/logout"))
         .header("cookie", format!("session_id={id}"))
         .send()
         .await
         .expect("logout on B");
     assert_eq!(logout.status(), 200);
-    assert_eq!(app.profile(0, &id).await, 401, "logged out on B, gone on A");
-    let third = app.login(1, "bob").await;
+    assert_eq!(profile(&app.url(""), &id).await, 401, "logged out on B, gone on A");
+    let third = login(&b.url(""), "bob").await;
     let everywhere = plain_client()
-        .post(app.url(0, "/logout-everywhere"))
+        .post(app.url("/logout-everywhere"))
         .header("cookie", format!("session_id={third}"))
         .send()
         .await
         .expect("everywhere on A");
     assert_eq!(everywhere.status(), 200);
-    assert_eq!(app.profile(1, &third).await, 401);
-}
-
-/// Calls per command, summed over every node's `INFO commandstats`, after a reset on each.
-async fn cluster_calls(cluster: &PrivateCluster) -> BTreeMap<String, u64> {
-    let mut total = BTreeMap::new();
-    for node in cluster.nodes() {
-        let mut con = session_storage::connect(&node.url(), Duration::from_secs(1)).await.expect("node");
-        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut con).await.expect("info");
-        for (name, calls) in parse_commandstats(&info) {
-            if !name.starts_with("info") && !name.starts_with("config") && !name.starts_with("cluster") {
-                *total.entry(name).or_insert(0) += calls;
-            }
-        }
-    }
-    total
-}
-
-async fn reset_cluster_stats(cluster: &PrivateCluster) {
-    for node in cluster.nodes() {
-        let mut con = session_storage::connect(&node.url(), Duration::from_secs(1)).await.expect("node");
-        let () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut con).await.expect("reset");
-    }
+    assert_eq!(profile(&b.url(""), &third).await, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_is_one_round_trip_on_a_cluster() {
     let cluster = PrivateCluster::start(3).expect("cluster");
-    let app = ClusterApp::start(cluster, 1, Duration::from_millis(500)).await;
-    let id = app.login(0, "alice").await;
-    app.login(0, "alice").await;
-    reset_cluster_stats(&app.cluster).await;
-    let trips = app.instances[0].1.round_trips();
-    assert_eq!(app.profile(0, &id).await, 200);
-    assert_eq!(app.instances[0].1.round_trips() - trips, 1);
+    let app = TestApp::start_on_cluster(cluster, with_timeout(500)).await;
+    let id = login(&app.url(""), "alice").await;
+    login(&app.url(""), "alice").await;
+    app.reset_stats().await;
+    let trips = app.store.round_trips();
+    assert_eq!(profile(&app.url(""), &id).await, 200);
+    assert_eq!(app.store.round_trips() - trips, 1);
     assert_eq!(
-        cluster_calls(&app.cluster).await,
+        app.command_calls().await,
         calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1), ("time", 1)]),
         "one EVALSHA on one node, for the whole cluster"
     );
 
-    reset_cluster_stats(&app.cluster).await;
-    let trips = app.instances[0].1.round_trips();
-    let list = get_with_session(&app.url(0, "/sessions"), &id).await;
+    app.reset_stats().await;
+    let trips = app.store.round_trips();
+    let list = get_with_session(&app.url("/sessions"), &id).await;
     assert_eq!(list.status(), 200);
-    assert_eq!(
-        app.instances[0].1.round_trips() - trips,
-        3,
-        "touch, index, the sessions (one per shard, at once)"
-    );
-    let counted = cluster_calls(&app.cluster).await;
+    assert_eq!(app.store.round_trips() - trips, 3, "touch, index, the sessions (one per shard, at once)");
+    let counted = app.command_calls().await;
     assert_eq!((counted.get("hmget"), counted.get("pttl")), (Some(&3), Some(&2)), "{counted:?}");
 }
 
@@ -305,24 +252,25 @@ const MARGIN: Duration = Duration::from_millis(250);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_shard_costs_only_its_own_sessions_and_health_names_it() {
     let cluster = PrivateCluster::start(3).expect("cluster");
-    let mut app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
-    let shards = app.shards().await;
+    let mut app = TestApp::start_on_cluster(cluster, with_timeout(300)).await;
+    let shards = slot_map(&app).await;
     let mut ids = Vec::new();
     for n in 0..24 {
-        ids.push(app.login(0, &format!("u{n}")).await);
+        ids.push(login(&app.url(""), &format!("u{n}")).await);
     }
     // The shard of the first session dies (SIGKILL, no replica to take over).
     let dead = shard_of(&shards, &format!("session:{}", ids[0]));
     let dead_port = shards[dead].port;
-    app.cluster.node_mut(node_index(&app.cluster, dead_port)).kill();
+    let node = node_index(app.cluster(), dead_port);
+    app.cluster_mut().node_mut(node).kill();
     let (mut served, mut refused) = (0, 0);
     for id in &ids {
         let started = Instant::now();
-        let status = app.profile(0, id).await;
+        let status = profile(&app.url(""), id).await;
         let took = started.elapsed();
         if shard_of(&shards, &format!("session:{id}")) == dead {
             assert_eq!(status, 503, "a session on the dead shard");
-            assert!(took < app.timeout + MARGIN, "answered in {took:?}");
+            assert!(took < app.settings.timeout + MARGIN, "answered in {took:?}");
             refused += 1;
         } else {
             assert_eq!(status, 200, "a session on a live shard");
@@ -331,8 +279,8 @@ async fn a_dead_shard_costs_only_its_own_sessions_and_health_names_it() {
     }
     assert!(served > 0 && refused > 0, "{served} served, {refused} refused");
     let started = Instant::now();
-    let health = plain_client().get(app.url(0, "/health")).send().await.expect("health");
-    assert!(started.elapsed() < app.timeout + MARGIN, "health took {:?}", started.elapsed());
+    let health = plain_client().get(app.url("/health")).send().await.expect("health");
+    assert!(started.elapsed() < app.settings.timeout + MARGIN, "health took {:?}", started.elapsed());
     assert_eq!(health.status(), 503);
     let detail = health.json::<Value>().await.expect("json")["detail"].as_str().expect("detail").to_string();
     assert!(
@@ -345,30 +293,30 @@ async fn a_dead_shard_costs_only_its_own_sessions_and_health_names_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_shard_gives_bounded_503s_then_recovers() {
     let cluster = PrivateCluster::start(3).expect("cluster");
-    let app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
-    let shards = app.shards().await;
+    let app = TestApp::start_on_cluster(cluster, with_timeout(300)).await;
+    let shards = slot_map(&app).await;
     let mut ids = Vec::new();
     for n in 0..12 {
-        ids.push(app.login(0, &format!("u{n}")).await);
+        ids.push(login(&app.url(""), &format!("u{n}")).await);
     }
     let paused = shard_of(&shards, &format!("session:{}", ids[0]));
-    let node = &app.cluster.nodes()[node_index(&app.cluster, shards[paused].port)];
+    let node = &app.cluster().nodes()[node_index(app.cluster(), shards[paused].port)];
     node.pause().expect("SIGSTOP");
     for id in &ids {
         let started = Instant::now();
-        let status = app.profile(0, id).await;
+        let status = profile(&app.url(""), id).await;
         let on_paused = shard_of(&shards, &format!("session:{id}")) == paused;
         assert_eq!(status, if on_paused { 503 } else { 200 }, "paused shard: {on_paused}");
-        assert!(started.elapsed() < app.timeout + MARGIN, "took {:?}", started.elapsed());
+        assert!(started.elapsed() < app.settings.timeout + MARGIN, "took {:?}", started.elapsed());
     }
     node.resume().expect("SIGCONT");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while app.profile(0, &ids[0]).await != 200 {
+    while profile(&app.url(""), &ids[0]).await != 200 {
         assert!(Instant::now() < deadline, "no recovery after SIGCONT");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for id in &ids {
-        assert_eq!(app.profile(0, id).await, 200, "every session is back");
+        assert_eq!(profile(&app.url(""), id).await, 200, "every session is back");
     }
 }
 
@@ -380,8 +328,8 @@ async fn a_paused_shard_gives_bounded_503s_then_recovers() {
 async fn a_failover_is_followed_without_a_restart() {
     let cluster =
         PrivateCluster::start_with(3, 1, Duration::from_millis(1000)).expect("cluster with replicas");
-    let mut app = ClusterApp::start(cluster, 1, Duration::from_millis(300)).await;
-    let shards = app.shards().await;
+    let mut app = TestApp::start_on_cluster(cluster, with_timeout(300)).await;
+    let shards = slot_map(&app).await;
     let victim = 0;
     let victim_port = shards[victim].port;
     // Logins as fast as they come for 300 ms; the ones on the victim's shard are watched.
@@ -389,7 +337,7 @@ async fn a_failover_is_followed_without_a_restart() {
     let until = Instant::now() + Duration::from_millis(300);
     let mut n = 0;
     while Instant::now() < until {
-        let id = app.login(0, &format!("u{n}")).await;
+        let id = login(&app.url(""), &format!("u{n}")).await;
         if shard_of(&shards, &format!("session:{id}")) == victim {
             acknowledged.push(id);
         }
@@ -397,14 +345,15 @@ async fn a_failover_is_followed_without_a_restart() {
     }
     assert!(!acknowledged.is_empty());
     let killed_at = Instant::now();
-    app.cluster.node_mut(node_index(&app.cluster, victim_port)).kill();
+    let node = node_index(app.cluster(), victim_port);
+    app.cluster_mut().node_mut(node).kill();
     // Probe the shard with its oldest acknowledged session; a probe whose own login was lost in
     // the failover (asynchronous replication) answers 401, and the next one takes over.
     let mut probes = acknowledged.iter();
     let mut probe = probes.next().expect("a session on the shard");
     let mut first_refusal = None;
     let back = loop {
-        let status = app.profile(0, probe).await;
+        let status = profile(&app.url(""), probe).await;
         if status == 503 && first_refusal.is_none() {
             first_refusal = Some(killed_at.elapsed());
         }
@@ -416,7 +365,7 @@ async fn a_failover_is_followed_without_a_restart() {
             break killed_at.elapsed();
         }
         if killed_at.elapsed() > Duration::from_secs(20) {
-            let live = app.cluster.nodes().iter().find(|n| n.port() != victim_port).expect("a live node");
+            let live = app.cluster().nodes().iter().find(|n| n.port() != victim_port).expect("a live node");
             let nodes = std::process::Command::new("redis-cli")
                 .args(["-p", &live.port().to_string(), "CLUSTER", "NODES"])
                 .output()
@@ -428,13 +377,13 @@ async fn a_failover_is_followed_without_a_restart() {
     };
     // Every node learns of the failover by gossip; wait until the one asked has.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while app.shards().await[victim].port == victim_port {
+    while slot_map(&app).await[victim].port == victim_port {
         assert!(Instant::now() < deadline, "the cluster still names the dead master for the slots");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut lost = 0;
     for id in &acknowledged {
-        if app.profile(0, id).await == 401 {
+        if profile(&app.url(""), id).await == 401 {
             lost += 1;
         }
     }
@@ -445,6 +394,6 @@ async fn a_failover_is_followed_without_a_restart() {
         acknowledged.len()
     );
     assert!(back < Duration::from_secs(20));
-    let fresh = app.login(0, "after-failover").await;
-    assert_eq!(app.profile(0, &fresh).await, 200, "new sessions work after the failover");
+    let fresh = login(&app.url(""), "after-failover").await;
+    assert_eq!(profile(&app.url(""), &fresh).await, 200, "new sessions work after the failover");
 }

@@ -1,4 +1,4 @@
-//! The real binary (`examples/05_full_server`), built by this test itself so it is never stale,
+//! The real binary (`src/main.rs`, `session-storage`), built by this test itself so it is never stale,
 //! started with settings from the environment and stopped with SIGTERM, as an operator would:
 //! every setting reaches the service, each start-up error says what to do, and no redis-server
 //! is left behind.
@@ -20,18 +20,17 @@ use common::*;
 use serde_json::Value;
 use session_storage::PrivateRedis;
 
-/// Builds `05_full_server` once per test run (a no-op when `cargo test` already built it with the
+/// Builds the `session-storage` binary once per test run (a no-op when `cargo test` already built it with the
 /// same features) and returns its path.
 fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
             escargot::CargoBuild::new()
-                .example("05_full_server")
+                .bin("session-storage")
                 .current_release()
-                .features("test-util")
                 .run()
-                .expect("build examples/05_full_server")
+                .expect("build the session-storage binary")
                 .path()
                 .to_path_buf()
         })

@@ -2,10 +2,12 @@
 //!
 //! Check them with `cargo exercise 05a` to `05d`; `cargo exercise hint 05a` helps.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use session_storage::{ApiError, AppState};
+use session_storage::http::SessionInfo;
+use session_storage::{ApiError, AppState, Authenticated};
 
 // ANCHOR: ex05a
 /// Exercise 05a: accept a username only if it has 1 to 64 characters (characters, not bytes)
@@ -22,10 +24,11 @@ pub fn validate_username(username: &str) -> Result<(), String> {
 /// left.
 ///
 /// Answer 200 with JSON `{"user_id","username","created_at","expires_in"}` (`expires_in`: the TTL
-/// just set) and the renewed cookie, like `/profile`; 401 `{"detail":"Session expired or invalid"}`
-/// without a live session. The test mounts it at `/session` next to the real `/login`.
-pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    // TODO: authenticate the request, then answer with a `SessionInfo` and the renewed cookie.
+/// just set), like `/profile`. `Authenticated` has already answered 401
+/// `{"detail":"Session expired or invalid"}` without a live session, and the `renew_cookie`
+/// middleware adds the renewed cookie. The test mounts it at `/session` next to the real `/login`.
+pub async fn session_info(who: Authenticated) -> Json<SessionInfo> {
+    // TODO: answer with a `SessionInfo` made from `who`'s fields.
     todo!("exercise 05b: session_info")
 }
 // ANCHOR_END: ex05b

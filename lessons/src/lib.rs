@@ -70,6 +70,13 @@ pub mod ex07_scale_out;
 #[path = "solutions/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
 
+#[cfg(not(feature = "solutions"))]
+#[allow(unused_variables)]
+pub mod ex08_your_app;
+#[cfg(feature = "solutions")]
+#[path = "solutions/ex08_your_app.rs"]
+pub mod ex08_your_app;
+
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -118,6 +125,8 @@ pub const EXERCISES: &[Exercise] = &[
     ex("06b", "ex06b_handle", EX06, "a session's public handle"),
     ex("07a", "ex07a_hash_slot", EX07, "a key's hash slot, as CLUSTER KEYSLOT"),
     ex("07b", "ex07b_delete_all_on_a_cluster", EX07, "delete keys of many slots on a cluster"),
+    ex("08a", "ex08a_a_route_of_your_own", EX08, "a route of your own that needs a session"),
+    ex("08b", "ex08b_a_route_for_everyone", EX08, "a route for everyone, with more for a session"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -127,6 +136,7 @@ const EX04: &str = "lessons/src/ex04_cookie_flow.rs";
 const EX05: &str = "lessons/src/ex05_full_server.rs";
 const EX06: &str = "lessons/src/ex06_every_device.rs";
 const EX07: &str = "lessons/src/ex07_scale_out.rs";
+const EX08: &str = "lessons/src/ex08_your_app.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

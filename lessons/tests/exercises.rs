@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use common::{lesson_redis, query as cmd, ttl_range_redaction, ttl_redaction, unix_time_redaction};
 use lessons::{
     ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server, ex06_every_device,
-    ex07_scale_out,
+    ex07_scale_out, ex08_your_app,
 };
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
@@ -435,6 +435,7 @@ async fn ex05b_session_route() {
     let router = Router::new()
         .route("/login", post(session_storage::http::login))
         .route("/session", get(ex05_full_server::session_info))
+        .layer(axum::middleware::from_fn(session_storage::renew_cookie))
         .with_state(AppState::new(store));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -745,6 +746,84 @@ fn the_atomicity_check_tells_atomic_from_not() {
     assert!(!one_atomic_step(&[trip(false, &["HSET"]), trip(false, &["EXPIRE"])]));
     assert!(!one_atomic_step(&[trip(true, &["HSET"]), trip(true, &["EXPIRE"])]));
     assert!(!one_atomic_step(&[]));
+}
+
+/// A real server: the service's routes plus `extra`, as `session_storage::run` mounts yours.
+async fn serve_with_routes(store: SessionStore, extra: Router<AppState>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = session_storage::app_with(AppState::new(store), extra);
+    tokio::spawn(serve(listener, router, std::future::pending()));
+    base
+}
+
+/// Status, the renewed cookie's Max-Age (if any) and the body text of one answer.
+async fn text_answer(response: reqwest::Response) -> Value {
+    let status = response.status().as_u16();
+    let max_age = common::set_cookie(&response).map(|c| common::max_age(&c));
+    let body = response.text().await.expect("body");
+    json!({ "status": status, "cookie_max_age": max_age, "body": body })
+}
+
+#[tokio::test]
+async fn ex08a_a_route_of_your_own() {
+    let _settings = settings();
+    let (_redis, con) = lesson_redis().await;
+    let store = SessionStore::new(con, Lifetimes::DEFAULT, Duration::from_secs(2)).await.expect("store");
+    let base = serve_with_routes(store, Router::new().route("/me", get(ex08_your_app::me))).await;
+    let client = common::plain_client();
+    let anonymous = text_answer(client.get(format!("{base}/me")).send().await.expect("GET /me")).await;
+    let login: Value =
+        common::post_login_at(&client, &format!("{base}/login"), "alice").await.json().await.expect("JSON");
+    let id = login["session_id"].as_str().expect("session_id").to_string();
+    let handle = SessionId::parse(&id).expect("id").handle();
+    let cookie = format!("session_id={id}");
+    let mut live =
+        text_answer(client.get(format!("{base}/me")).header("cookie", &cookie).send().await.expect("me"))
+            .await;
+    // The handle is the session's (random) own: named, not shown.
+    let body = live["body"].as_str().unwrap_or_default().replace(&handle, "<its handle>");
+    live["body"] = json!(body);
+    let dead = format!("session_id={}", SessionId::new());
+    let unknown =
+        text_answer(client.get(format!("{base}/me")).header("cookie", dead).send().await.expect("me")).await;
+    let outcome = json!({ "without a cookie": anonymous, "logged in": live, "a dead session": unknown });
+    insta::assert_yaml_snapshot!("ex08a_me", outcome);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex08b_a_route_for_everyone() {
+    let _settings = settings();
+    let redis = PrivateRedis::start().expect("redis");
+    let con = session_storage::connect(&redis.url(), Duration::from_millis(300)).await.expect("connect");
+    let store = SessionStore::new(con, Lifetimes::DEFAULT, Duration::from_millis(300)).await.expect("store");
+    let base = serve_with_routes(store, Router::new().route("/greeting", get(ex08_your_app::greeting))).await;
+    let client = common::plain_client();
+    let greet = |cookie: Option<String>| {
+        let request = client.get(format!("{base}/greeting"));
+        match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        }
+        .send()
+    };
+    let anonymous = text_answer(greet(None).await.expect("greeting")).await;
+    let dead =
+        text_answer(greet(Some(format!("session_id={}", SessionId::new()))).await.expect("greeting")).await;
+    let login: Value =
+        common::post_login_at(&client, &format!("{base}/login"), "alice").await.json().await.expect("JSON");
+    let cookie = format!("session_id={}", login["session_id"].as_str().expect("session_id"));
+    let live = text_answer(greet(Some(cookie.clone())).await.expect("greeting")).await;
+    redis.pause().expect("SIGSTOP");
+    let down = text_answer(greet(Some(cookie)).await.expect("greeting")).await;
+    redis.resume().expect("SIGCONT");
+    let outcome = json!({
+        "without a cookie": anonymous,
+        "a dead session": dead,
+        "logged in": live,
+        "logged in, while Redis does not answer": down,
+    });
+    insta::assert_yaml_snapshot!("ex08b_greeting", outcome);
 }
 
 /// Every check in this file is one of `lessons::EXERCISES` (which is in order), and every

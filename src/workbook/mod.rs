@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 mod narrate;
 
-pub use crate::redis_conn::info_field;
+pub use crate::redis::info_field;
 pub use narrate::{Narrated, Narrator, Step, cli_line, cli_reply, connect_for_lesson, run_lesson};
 
 /// A command from words: `command(&["HGET", key, "username"])` is `HGET key username`.

@@ -190,6 +190,14 @@ pub struct Narrated<C> {
     out: Narrator,
 }
 
+impl<C> Narrated<C> {
+    /// The connection it wraps and the narrator it prints to (a store made from a narrated
+    /// connection narrates every command it sends this way).
+    pub fn into_parts(self) -> (C, Narrator) {
+        (self.inner, self.out)
+    }
+}
+
 impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
@@ -345,8 +353,8 @@ fn numbered<'a>(items: impl Iterator<Item = &'a Value>) -> String {
 /// missing) and returns `None`.
 pub async fn connect_for_lesson(out: &Narrator) -> Option<crate::RedisHandle> {
     let url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
-    match crate::redis_conn::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
-        Ok(handle) if handle.cluster.is_some() => {
+    match crate::redis::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
+        Ok(handle) if handle.backend.is_cluster() => {
             eprintln!(
                 "error: REDIS_URL names a Redis Cluster; lessons 01 to 06 need a single Redis (unset REDIS_URL \
                  and they start one), and lesson 07 starts a cluster of its own"

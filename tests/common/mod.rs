@@ -9,7 +9,10 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use session_storage::workbook::Narrator;
 pub use session_storage::workbook::parse_commandstats;
-use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app_with, connect, serve_with};
+use session_storage::{
+    AppState, Backend, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, app_with, connect,
+    connect_cluster, serve_with,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -40,11 +43,78 @@ impl Default for Settings {
     }
 }
 
-/// The service on 127.0.0.1:<random port>, backed by its own redis-server.
+/// Which Redis a [`TestApp`] runs on: its own redis-server, or its own Redis Cluster of three
+/// masters. [`on_every_backend!`] runs one test on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Single,
+    Cluster,
+}
+
+/// The Redis behind a [`TestApp`]: every process is stopped by its PID when this is dropped.
+pub enum TestRedis {
+    Single(PrivateRedis),
+    Cluster(PrivateCluster),
+}
+
+impl TestRedis {
+    pub fn start(kind: Kind) -> TestRedis {
+        match kind {
+            Kind::Single => TestRedis::Single(PrivateRedis::start().expect("start a private redis-server")),
+            Kind::Cluster => TestRedis::Cluster(PrivateCluster::start(3).expect("start a private cluster")),
+        }
+    }
+
+    /// Every node's URL (one for a single Redis).
+    pub fn urls(&self) -> Vec<String> {
+        match self {
+            TestRedis::Single(redis) => vec![redis.url()],
+            TestRedis::Cluster(cluster) => cluster.urls(),
+        }
+    }
+
+    /// What the service's store uses.
+    pub async fn backend(&self, timeout: Duration) -> Backend {
+        match self {
+            TestRedis::Single(redis) => connect(&redis.url(), timeout).await.expect("connect").into(),
+            TestRedis::Cluster(cluster) => {
+                connect_cluster(&cluster.urls(), timeout).await.expect("connect to the cluster").into()
+            }
+        }
+    }
+}
+
+/// Runs each named `async fn name(kind: Kind)` as two tests, `name::single_redis` and
+/// `name::cluster`: the same suite on a single Redis and on a 3-master private cluster (as
+/// tower-sessions' `route_tests!` runs one suite on every store). The attributes given (the
+/// `#[tokio::test]` flavour) go on both.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($(#[$attr:meta])+ $name:ident;)*) => {
+        $(
+            mod $name {
+                $(#[$attr])+
+                async fn single_redis() {
+                    super::$name($crate::common::Kind::Single).await
+                }
+
+                $(#[$attr])+
+                async fn cluster() {
+                    super::$name($crate::common::Kind::Cluster).await
+                }
+            }
+        )*
+    };
+}
+
+/// The service on 127.0.0.1:<random port>, backed by its own redis-server or cluster.
 pub struct TestApp {
-    redis: Option<PrivateRedis>,
+    redis: Option<TestRedis>,
     pub addr: SocketAddr,
-    pub admin: MultiplexedConnection,
+    /// A connection for looking inside Redis: commands naming a key go to the key's node.
+    pub admin: Backend,
+    /// One plain connection per node, for what every node must be asked (SCAN, counters).
+    nodes: Vec<MultiplexedConnection>,
     pub settings: Settings,
     /// A clone of the service's store: its round-trip counter is the service's.
     pub store: SessionStore,
@@ -58,25 +128,74 @@ impl TestApp {
     }
 
     pub async fn start_with(settings: Settings) -> TestApp {
-        let redis = PrivateRedis::start().expect("start a private redis-server");
-        TestApp::serve_on(redis, settings).await
+        TestApp::start_on_with(Kind::Single, settings).await
+    }
+
+    /// The service with the default settings on a Redis of `kind`.
+    pub async fn start_on(kind: Kind) -> TestApp {
+        TestApp::start_on_with(kind, Settings::default()).await
+    }
+
+    /// The service with `settings` on a Redis of `kind`.
+    pub async fn start_on_with(kind: Kind, settings: Settings) -> TestApp {
+        TestApp::serve_router(TestRedis::start(kind), settings, axum::Router::new()).await
     }
 
     /// Serves `app_with(state, extra)`: the service plus `extra` routes under its middleware.
-    pub async fn start_with_extra(settings: Settings, extra: axum::Router<AppState>) -> TestApp {
-        let redis = PrivateRedis::start().expect("start a private redis-server");
-        TestApp::serve_router(redis, settings, extra).await
+    pub async fn start_with_extra(kind: Kind, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
+        TestApp::serve_router(TestRedis::start(kind), settings, extra).await
+    }
+
+    /// The service on `cluster` (one made with replicas, say), with `settings`.
+    pub async fn start_on_cluster(cluster: PrivateCluster, settings: Settings) -> TestApp {
+        TestApp::serve_router(TestRedis::Cluster(cluster), settings, axum::Router::new()).await
+    }
+
+    /// A second instance of the service on the same Redis, with its own connection and store,
+    /// like another machine behind a load balancer; stopped when it is dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let redis = self.redis.as_ref().expect("redis is held until the app is dropped");
+        let lifetimes = Lifetimes { idle: self.settings.idle_ttl, absolute: self.settings.absolute_ttl };
+        let store =
+            SessionStore::new(redis.backend(self.settings.timeout).await, lifetimes, self.settings.timeout)
+                .await
+                .expect("load scripts")
+                .with_max_sessions_per_user(self.settings.max_sessions_per_user);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = app_with(AppState::new(store.clone()), axum::Router::new());
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        let server = tokio::spawn(serve_with(listener, router, shutdown, self.settings.limits));
+        Instance { addr, store, shutdown: Some(tx), server: Some(server) }
+    }
+
+    /// The private cluster behind this app.
+    pub fn cluster(&self) -> &PrivateCluster {
+        match &self.redis {
+            Some(TestRedis::Cluster(cluster)) => cluster,
+            _ => panic!("this test needs an app on a cluster"),
+        }
+    }
+
+    /// The private cluster, to pause or kill a node.
+    pub fn cluster_mut(&mut self) -> &mut PrivateCluster {
+        match &mut self.redis {
+            Some(TestRedis::Cluster(cluster)) => cluster,
+            _ => panic!("this test needs an app on a cluster"),
+        }
     }
 
     /// Serves the app against an already running private Redis.
     pub async fn serve_on(redis: PrivateRedis, settings: Settings) -> TestApp {
-        TestApp::serve_router(redis, settings, axum::Router::new()).await
+        TestApp::serve_router(TestRedis::Single(redis), settings, axum::Router::new()).await
     }
 
-    async fn serve_router(redis: PrivateRedis, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
-        let manager = connect(&redis.url(), settings.timeout).await.expect("connect");
+    async fn serve_router(redis: TestRedis, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
         let lifetimes = Lifetimes { idle: settings.idle_ttl, absolute: settings.absolute_ttl };
-        let store = SessionStore::new(manager, lifetimes, settings.timeout)
+        let store = SessionStore::new(redis.backend(settings.timeout).await, lifetimes, settings.timeout)
             .await
             .expect("load scripts")
             .with_max_sessions_per_user(settings.max_sessions_per_user);
@@ -95,8 +214,18 @@ impl TestApp {
             let _ = rx.await;
         };
         let server = tokio::spawn(serve_with(listener, router, shutdown, settings.limits));
-        let admin = admin_connection(&redis).await;
-        TestApp { redis: Some(redis), addr, admin, settings, store, shutdown: Some(tx), server: Some(server) }
+        let admin = redis.backend(Duration::from_secs(2)).await;
+        let nodes = node_connections(&redis).await;
+        TestApp {
+            redis: Some(redis),
+            addr,
+            admin,
+            nodes,
+            settings,
+            store,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -111,22 +240,34 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         }
-        self.redis.take().expect("redis is held until the app is dropped")
+        match self.redis.take() {
+            Some(TestRedis::Single(redis)) => redis,
+            _ => panic!("stop_server is for an app on a single Redis"),
+        }
     }
 
-    /// The private redis-server behind this app.
+    /// The private redis-server behind this app (a single Redis only: pausing or killing one
+    /// is a test of its own on a cluster, in tests/07_scale_out.rs).
     pub fn redis(&self) -> &PrivateRedis {
-        self.redis.as_ref().expect("redis is held until the app is dropped")
+        match &self.redis {
+            Some(TestRedis::Single(redis)) => redis,
+            _ => panic!("this test needs an app on a single Redis"),
+        }
     }
 
     /// The private redis-server, to kill or restart it.
     pub fn redis_mut(&mut self) -> &mut PrivateRedis {
-        self.redis.as_mut().expect("redis is held until the app is dropped")
+        match &mut self.redis {
+            Some(TestRedis::Single(redis)) => redis,
+            _ => panic!("this test needs an app on a single Redis"),
+        }
     }
 
-    /// Opens a new admin connection (after Redis was restarted: the old one is broken).
+    /// Opens new admin connections (after Redis was restarted: the old ones are broken).
     pub async fn reconnect_admin(&mut self) {
-        self.admin = admin_connection(self.redis()).await;
+        let redis = self.redis.as_ref().expect("redis is held until the app is dropped");
+        self.admin = redis.backend(Duration::from_secs(2)).await;
+        self.nodes = node_connections(redis).await;
     }
 
     /// Runs a command on the admin connection (counts in Redis's stats: reset after).
@@ -134,35 +275,99 @@ impl TestApp {
         query(&mut self.admin.clone(), args).await
     }
 
-    /// Every `session:*` key, by SCAN.
+    /// Every `session:*` key, by SCAN on every node.
     pub async fn session_keys(&self) -> Vec<String> {
-        scan(&self.admin, "session:*").await
+        self.scan("session:*").await
     }
 
-    /// Every key in the database, by SCAN.
+    /// Every key in the database, by SCAN on every node.
     pub async fn all_keys(&self) -> Vec<String> {
-        scan(&self.admin, "*").await
+        self.scan("*").await
     }
 
-    /// A number from `INFO <section>` (`info_number("memory", "used_memory")`).
+    async fn scan(&self, pattern: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for node in &self.nodes {
+            keys.extend(scan(node, pattern).await);
+        }
+        keys.sort();
+        keys
+    }
+
+    /// A number from `INFO <section>` (`info_number("memory", "used_memory")`), summed over
+    /// every node.
     pub async fn info_number(&self, section: &str, field: &str) -> u64 {
-        let info: String = self.cmd(&["INFO", section]).await;
-        let value = session_storage::workbook::info_field(&info, field);
-        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("INFO {section} has no number {field}"))
+        let mut total = 0;
+        for node in &self.nodes {
+            let info: String = query(&mut node.clone(), &["INFO", section]).await;
+            let value = session_storage::workbook::info_field(&info, field);
+            total += value
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("INFO {section} has no number {field}"));
+        }
+        total
     }
 
-    /// Forgets Redis's per-command counters.
+    /// Forgets Redis's per-command counters, on every node.
     pub async fn reset_stats(&self) {
-        let _: () = self.cmd(&["CONFIG", "RESETSTAT"]).await;
+        for node in &self.nodes {
+            let _: () = query(&mut node.clone(), &["CONFIG", "RESETSTAT"]).await;
+        }
     }
 
-    /// Calls per command since the last reset, leaving out the admin's own CONFIG and INFO.
+    /// Calls per command since the last reset, summed over every node, leaving out the admin's
+    /// own CONFIG and INFO, and what a cluster connection sends about the cluster itself
+    /// (CLUSTER, and CLIENT and PING on a new connection to a node).
     pub async fn command_calls(&self) -> BTreeMap<String, u64> {
-        let info: String = self.cmd(&["INFO", "commandstats"]).await;
-        parse_commandstats(&info)
+        let mut total = BTreeMap::new();
+        for node in &self.nodes {
+            let info: String = query(&mut node.clone(), &["INFO", "commandstats"]).await;
+            for (name, calls) in parse_commandstats(&info) {
+                *total.entry(name).or_insert(0) += calls;
+            }
+        }
+        total
             .into_iter()
-            .filter(|(name, _)| !name.starts_with("info") && !name.starts_with("config"))
+            .filter(|(name, _)| {
+                !["info", "config", "cluster", "client", "ping", "readonly"]
+                    .iter()
+                    .any(|skip| name.starts_with(skip))
+            })
             .collect()
+    }
+}
+
+async fn node_connections(redis: &TestRedis) -> Vec<MultiplexedConnection> {
+    let mut nodes = Vec::new();
+    for url in redis.urls() {
+        let client = redis::Client::open(url).expect("url");
+        nodes.push(client.get_multiplexed_async_connection().await.expect("node connection"));
+    }
+    nodes
+}
+
+/// Another instance of the service on a [`TestApp`]'s Redis ([`TestApp::another_instance`]).
+pub struct Instance {
+    pub addr: SocketAddr,
+    pub store: SessionStore,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Instance {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Reference solutions for lesson 01: the service's own `Session::to_fields` and
-//! `Session::from_fields` (`src/store.rs`, anchors `to_fields` and `from_fields`), and a typed
+//! `Session::from_fields` (`src/store/session.rs`, anchors `to_fields` and `from_fields`), and a typed
 //! `HGET` written here.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Reference solutions for lesson 02: `ttl_state` and `ttls` written here, and the service's own
-//! `create_session` (`src/store.rs`, anchor `create_session`).
+//! `create_session` (`src/store/create.rs`, anchor `create_session`).
 
 use std::time::Duration;
 

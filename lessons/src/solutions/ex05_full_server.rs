@@ -1,5 +1,5 @@
 //! Reference solutions for lesson 05: the service's own `validate_username`, `session_info` and
-//! `logout` (`src/http.rs`, anchors `validate_username`, `session_info` and `logout`), and
+//! `logout` (`src/http/sessions.rs`, anchors `validate_username`, `session_info` and `logout`), and
 //! `ApiError::status` (`src/error.rs`, anchor `api_error_status`).
 
 use axum::http::StatusCode;

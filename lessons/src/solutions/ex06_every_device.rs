@@ -1,5 +1,5 @@
-//! Reference solutions for lesson 06: the service's own `index_session` (`src/store.rs`, anchor
-//! `index_add`) and `SessionId::handle` (`src/store.rs`, anchor `handle`).
+//! Reference solutions for lesson 06: the service's own `index_session` (`src/store/index.rs`, anchor
+//! `index_add`) and `SessionId::handle` (`src/store/session.rs`, anchor `handle`).
 
 use session_storage::store::SessionId;
 

@@ -1,6 +1,6 @@
-//! Reference solutions for lesson 07: the service's own `hash_slot` (`src/cluster.rs`, anchor
+//! Reference solutions for lesson 07: the service's own `hash_slot` (`src/redis/cluster.rs`, anchor
 //! `hash_slot`), and `delete_all`, the way the service sends a pipeline of single-key commands
-//! on a cluster (`src/store.rs`, anchor `split_pipeline`).
+//! on a cluster (`src/redis/backend.rs`, anchor `split_pipeline`).
 
 use redis::cluster_async::ClusterConnection;
 

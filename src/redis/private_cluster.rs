@@ -1,75 +1,12 @@
-//! Redis Cluster (lesson 07): connecting to one, and a private one for learners and tests.
-//!
-//! The service finds out by itself whether `REDIS_URL` names a cluster: a node of a cluster
-//! answers `cluster_enabled:1` in `INFO cluster` (see [`crate::connect_or_start`]). `REDIS_URL`
-//! may also list several nodes separated by commas, which is always a cluster: any one that
-//! answers is enough to learn the whole slot map.
+//! A private Redis Cluster (feature `private-redis`): `REDIS_CLUSTER=N` for a learner trying
+//! lesson 07's setup, and the clusters the tests run the service suites on. Its nodes are
+//! [`PrivateRedis`] servers, joined with `redis-cli --cluster create`.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
-
-use crate::redis_conn::{PrivateRedis, SetupError};
-
-// ANCHOR: connect_cluster
-/// Opens redis-rs's cluster connection, seeded with any of the cluster's nodes.
-///
-/// Every wait has a bound, so a dead or stalled shard costs a request a 503 within
-/// `REDIS_TIMEOUT_MS` rather than a hang: each connection attempt (`connection_timeout`), each
-/// answer (`response_timeout`) and a whole request, retries and redirections included
-/// (`overall_response_timeout`). The store adds its own deadline over all of a request's round
-/// trips on top. The connection follows `MOVED` and `ASK` by itself, and refreshes its slot map
-/// when a node fails over.
-pub async fn connect_cluster(nodes: &[String], timeout: Duration) -> redis::RedisResult<ClusterConnection> {
-    let client = ClusterClient::builder(nodes.to_vec())
-        .connection_timeout(timeout)
-        .response_timeout(timeout)
-        .overall_response_timeout(Some(timeout))
-        .retries(3)
-        .min_retry_wait(10)
-        .max_retry_wait(100)
-        .build()?;
-    client.get_async_connection().await
-}
-// ANCHOR_END: connect_cluster
-
-// ANCHOR: hash_slot
-/// The hash slot (0 to 16383) Redis Cluster assigns `key` to: CRC16 (XMODEM) of the key, modulo
-/// 16384. When the key holds a hash tag, a `{...}` with at least one character inside, only what
-/// is inside the first such pair is hashed, so `{users}:ids` and `{users}:next_id` share a slot.
-/// The same answer as `CLUSTER KEYSLOT`.
-pub fn hash_slot(key: &str) -> u16 {
-    let bytes = key.as_bytes();
-    let hashed = match bytes.iter().position(|&b| b == b'{') {
-        Some(open) => match bytes[open + 1..].iter().position(|&b| b == b'}') {
-            Some(len) if len > 0 => &bytes[open + 1..open + 1 + len],
-            _ => bytes,
-        },
-        None => bytes,
-    };
-    crc16_xmodem(hashed) % 16384
-}
-
-/// CRC16 with the XMODEM parameters (polynomial 0x1021, initial value 0), bit by bit.
-fn crc16_xmodem(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in bytes {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
-}
-// ANCHOR_END: hash_slot
-
-/// The nodes a `REDIS_URL` names: one URL, or several separated by commas.
-pub fn node_urls(redis_url: &str) -> Vec<String> {
-    redis_url.split(',').map(str::trim).filter(|url| !url.is_empty()).map(str::to_string).collect()
-}
+use super::{PrivateRedis, SetupError};
 
 /// A Redis Cluster of our own: `masters` masters, each with `replicas` replicas, on free ports
 /// of 127.0.0.1 (each node also needs its port + 10000 free, for the cluster bus), each in a
@@ -217,26 +154,4 @@ fn free_port_pair() -> std::io::Result<u16> {
         }
     }
     Err(std::io::Error::other("no free port pair (port and port + 10000) found"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_slots_match_redis() {
-        // Values from CLUSTER KEYSLOT on Redis 7.0.
-        assert_eq!(crc16_xmodem(b"123456789"), 0x31c3);
-        assert_eq!(hash_slot("foo"), 12182);
-        assert_eq!(hash_slot("{users}:ids"), hash_slot("{users}:next_id"));
-        assert_eq!(hash_slot("{users}:ids"), hash_slot("users"));
-        assert_eq!(hash_slot("{}x"), crc16_xmodem(b"{}x") % 16384);
-        assert_eq!(hash_slot("a{b}{c}"), hash_slot("b"));
-    }
-
-    #[test]
-    fn urls_split_on_commas() {
-        assert_eq!(node_urls("redis://a:1"), ["redis://a:1"]);
-        assert_eq!(node_urls("redis://a:1, redis://b:2,"), ["redis://a:1", "redis://b:2"]);
-    }
 }

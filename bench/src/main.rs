@@ -5,7 +5,7 @@
 //! `book/src/images/bench-rps.svg` for the book's performance page.
 //!
 //! Run it: `scripts/bench.sh` (builds in release mode and checks for wrk and redis-server), or
-//! `cargo run --release --example bench -- [seconds per run, default 5]`.
+//! `cargo run --release -p bench -- [seconds per run, default 5]`.
 //!
 //! Scenarios, each at 32 connections (`wrk -t2 -c32`), all served by this process:
 //! - `ceiling`: a bare axum handler returning fixed JSON, no Redis: the HTTP ceiling here.
@@ -40,7 +40,7 @@ use session_storage::{
     connect, connect_cluster, serve,
 };
 
-/// The same allocator as the service's binary (`examples/05_full_server.rs`).
+/// The same allocator as the service's binary (`src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

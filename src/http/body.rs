@@ -1,0 +1,139 @@
+//! The JSON bodies of the service's routes, with their OpenAPI schemas (utoipa's `ToSchema`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /login` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// 1 to `MAX_USERNAME_CHARS` characters, no control characters. (The limit in the
+    /// published document is set from the constant by `document_limits`.)
+    #[schema(example = "alice", min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    pub username: String,
+    /// Any password is accepted, as in the original mini-project: this workbook is about
+    /// sessions, not about checking passwords.
+    #[schema(example = "secret")]
+    pub password: String,
+}
+
+/// `POST /login` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Always `Login successful`.
+    #[schema(example = "Login successful")]
+    pub message: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+    /// The new session id (also in the `session_id` cookie). Kept for compatibility with the
+    /// original mini-project; it costs something: a page script that calls `/login` can read
+    /// it, which the HttpOnly cookie alone would prevent. Drop it where compatibility allows.
+    #[schema(example = "0f8fad5b-d9cb-469f-a165-70867728950e")]
+    pub session_id: String,
+}
+
+/// `GET /profile` answer: exactly the two fields of the original.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileResponse {
+    /// Stable per username: `user_<n>`.
+    #[schema(example = "user_1")]
+    pub user_id: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+}
+
+/// `GET /session` answer: what the store knows about the caller's session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// Stable per username: `user_<n>`.
+    #[schema(example = "user_1")]
+    pub user_id: String,
+    /// The name that logged in.
+    #[schema(example = "alice")]
+    pub username: String,
+    /// Unix seconds at login.
+    #[schema(example = 1_795_850_860)]
+    pub created_at: u64,
+    /// Seconds until the session expires if unused: the idle TTL just set, or less when the
+    /// absolute lifetime is closer.
+    #[schema(example = 1800)]
+    pub expires_in: u64,
+}
+
+/// One attribute of the session cookie, and what it does.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CookieAttribute {
+    /// As written in `Set-Cookie`, e.g. `HttpOnly` or `Max-Age=1800`.
+    #[schema(example = "HttpOnly")]
+    pub name: String,
+    /// What it makes the browser do.
+    #[schema(example = "page scripts cannot read it: document.cookie leaves it out")]
+    pub meaning: String,
+}
+
+/// `GET /session/details` answer: what the page at `/` shows about the caller's session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDetails {
+    /// The fields of `GET /session`.
+    #[serde(flatten)]
+    pub session: SessionInfo,
+    /// The idle lifetime in seconds: what every request sets the TTL back to.
+    #[schema(example = 1800)]
+    pub idle_ttl: u64,
+    /// Unix seconds at which the absolute lifetime ends, however active the session is.
+    #[schema(example = 1_795_879_660)]
+    pub absolute_deadline: u64,
+    /// The `Set-Cookie` header of this very answer, with the session id left out.
+    #[schema(example = "session_id=<id, not shown>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800")]
+    pub set_cookie: String,
+    /// Each attribute of that cookie, and what it does.
+    pub cookie_attributes: Vec<CookieAttribute>,
+}
+
+/// One session in `GET /sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionEntry {
+    /// Names the session without being usable as it: 16 hex characters of the SHA-256 of its
+    /// id. Pass it to `DELETE /sessions/{handle}`.
+    #[schema(example = "3f2a9c0d41b7e865", pattern = "^[0-9a-f]{16}$")]
+    pub handle: String,
+    /// Unix seconds at login.
+    #[schema(example = 1_795_850_860)]
+    pub created_at: u64,
+    /// Unix seconds of its last request, derived from its TTL (in its last idle window before
+    /// the absolute lifetime ends, the start of that window).
+    #[schema(example = 1_795_851_460)]
+    pub last_active: u64,
+    /// Seconds until it expires if unused.
+    #[schema(example = 1800)]
+    pub expires_in: u64,
+    /// True for the session that made this request.
+    pub current: bool,
+}
+
+/// `GET /sessions` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// The user's live sessions, newest first.
+    pub sessions: Vec<SessionEntry>,
+}
+
+/// `POST /logout-everywhere` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedOutEverywhere {
+    /// Always `Logged out everywhere`.
+    #[schema(example = "Logged out everywhere")]
+    pub message: String,
+    /// How many sessions were ended, this one included.
+    #[schema(example = 3)]
+    pub revoked: u64,
+}
+
+/// `POST /logout` answer, and `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    /// What happened.
+    #[schema(example = "Logged out successfully")]
+    pub message: String,
+}

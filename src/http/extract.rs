@@ -1,0 +1,222 @@
+//! What a handler needs, as extractors: [`Authenticated`] (a live session, read and renewed in
+//! one round trip) and [`SameOrigin`] (no cross-site request), and the layer that gives every
+//! answer the renewed cookie ([`renew_cookie`]).
+//!
+//! ## Why a layer writes the renewed cookie
+//! Every authenticated request renews the session in Redis (the sliding TTL), so the browser's
+//! cookie must be sent again with a fresh `Max-Age`, or the browser would drop it while Redis
+//! still holds the session. An extractor cannot touch the response, and making every handler
+//! return the cookie is the plumbing this module exists to remove. So [`renew_cookie`], a
+//! middleware that [`app_with`](super::app_with) puts around every route (yours included), hands
+//! each request an empty slot; [`Authenticated`] fills it with the renewed cookie; after the
+//! handler, the layer adds it to the answer unless the handler set a cookie of its own (a
+//! logout clears it). A handler that takes `Authenticated` writes no cookie code at all.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::cookies::{read_session_cookies, session_cookie};
+use crate::error::ApiError;
+use crate::origin::cross_site;
+use crate::store::{Session, SessionId, Touched};
+
+use super::AppState;
+
+// ANCHOR: authenticated
+/// A live session: put it in a handler's arguments and the handler runs only for a caller with
+/// one. Extracting it reads and renews the session in one round trip (every well-formed
+/// `session_id` cookie is tried in order, the first live one wins), and the answer carries the
+/// renewed cookie through [`renew_cookie`].
+///
+/// It refuses, with the service's own answers and before the handler runs:
+/// - 403 `{"detail":"Cross-site request refused"}` on a state-changing method (`POST`, `PUT`,
+///   `PATCH`, `DELETE`) from another site (see [`SameOrigin`]), before Redis is asked;
+/// - 401 `{"detail":"Session expired or invalid"}` without a live session (a malformed cookie
+///   costs no Redis call);
+/// - 503 `{"detail":"Session store unavailable"}` when Redis does not answer within
+///   `REDIS_TIMEOUT_MS`.
+///
+/// ```
+/// use session_storage::Authenticated;
+///
+/// async fn hello(who: Authenticated) -> String {
+///     format!("hello {} ({})", who.username(), who.user_id())
+/// }
+/// ```
+///
+/// It works with any router state from which an [`AppState`] can be taken (`FromRef`).
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    id: SessionId,
+    touched: Touched,
+    cookie: HeaderValue,
+}
+
+impl Authenticated {
+    /// The user's stable id, `user_<n>`.
+    pub fn user_id(&self) -> &str {
+        &self.touched.session.user_id
+    }
+
+    /// The name the user logged in with.
+    pub fn username(&self) -> &str {
+        &self.touched.session.username
+    }
+
+    /// The session's public name (16 hex characters of the SHA-256 of its id): safe to show and
+    /// to log, useless to hijack, the one `GET /sessions` lists.
+    pub fn handle(&self) -> String {
+        self.id.handle()
+    }
+
+    /// Unix seconds at login (Redis's clock).
+    pub fn created_at(&self) -> u64 {
+        self.touched.session.created_at
+    }
+
+    /// Seconds until the session expires if unused: the TTL just set (the idle lifetime, or less
+    /// when the absolute lifetime is closer).
+    pub fn expires_in(&self) -> u64 {
+        self.touched.ttl_secs
+    }
+
+    /// The session's fields as stored.
+    pub fn session(&self) -> &Session {
+        &self.touched.session
+    }
+
+    /// The session id itself: the service's own routes need it to tell "this device" apart.
+    /// Not public: whoever holds an id is logged in, so handlers get the [`handle`](Self::handle).
+    pub(crate) fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The renewed `Set-Cookie` value this request's answer carries.
+    pub(crate) fn cookie(&self) -> &HeaderValue {
+        &self.cookie
+    }
+}
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Authenticated, ApiError> {
+        let state = AppState::from_ref(state);
+        if !is_safe(&parts.method) {
+            refuse_cross_site(parts, &state)?;
+        }
+        let ids = read_session_cookies(&parts.headers, state.cookie_secure);
+        if ids.is_empty() {
+            return Err(ApiError::InvalidSession);
+        }
+        let (id, touched) = state.store.touch_first(&ids).await?.ok_or(ApiError::InvalidSession)?;
+        let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
+        if let Some(RenewedCookie(slot)) = parts.extensions.get::<RenewedCookie>() {
+            let _ = slot.set(cookie.clone());
+        }
+        Ok(Authenticated { id, touched, cookie })
+    }
+}
+
+/// `Option<Authenticated>`: for a route that serves everyone and says more to a caller with a
+/// session. No cookie, or a dead or malformed one, is `None` (the handler runs); a Redis that
+/// does not answer is still the 503, and a cross-site state-changing request still the 403:
+/// "Redis is down" must never quietly become "you are nobody".
+impl<S> OptionalFromRequestParts<S> for Authenticated
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Authenticated>, ApiError> {
+        match <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(who) => Ok(Some(who)),
+            Err(ApiError::InvalidSession) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+// ANCHOR_END: authenticated
+
+/// `GET`, `HEAD`, `OPTIONS` and `TRACE` change nothing, so a cross-site one is harmless.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+// ANCHOR: renew_cookie
+/// The slot [`renew_cookie`] gives each request and [`Authenticated`] fills.
+#[derive(Clone, Default)]
+struct RenewedCookie(Arc<OnceLock<HeaderValue>>);
+
+/// The middleware that puts the renewed session cookie on every answer whose request was
+/// [`Authenticated`], unless the handler set a cookie itself. [`app_with`](super::app_with) and
+/// `run` install it around every route; a router you assemble yourself gets it with
+/// `.layer(axum::middleware::from_fn(session_storage::renew_cookie))`.
+pub async fn renew_cookie(mut request: Request, next: Next) -> Response {
+    let slot = RenewedCookie::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(cookie) = slot.0.get()
+        && !response.headers().contains_key(SET_COOKIE)
+    {
+        response.headers_mut().insert(SET_COOKIE, cookie.clone());
+    }
+    response
+}
+// ANCHOR_END: renew_cookie
+
+/// An extractor that admits only same-origin requests (or ones with neither header): put it
+/// first in a state-changing handler that needs no session (login, logout), and a cross-site
+/// request is answered 403 before anything else happens. [`Authenticated`] makes the same check
+/// by itself on every state-changing method.
+pub struct SameOrigin;
+
+impl<S> FromRequestParts<S> for SameOrigin
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<SameOrigin, ApiError> {
+        refuse_cross_site(parts, &AppState::from_ref(state))?;
+        Ok(SameOrigin)
+    }
+}
+
+fn refuse_cross_site(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    match cross_site(&parts.headers, &state.allowed_origins) {
+        None => Ok(()),
+        Some(why) => {
+            tracing::info!(why, path = %parts.uri.path(), "cross-site request refused");
+            Err(ApiError::CrossSite)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_state_changing_methods_are_checked() {
+        for safe in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(is_safe(&safe), "{safe}");
+        }
+        for changing in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(!is_safe(&changing), "{changing}");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The HTTP service: [`app`] builds the router from the handlers, each in the room of its
+//! concern. Lessons 04, 05 and 06.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `mod.rs` | [`AppState`], [`app`] and [`app_with`]: the routes, the middleware, the OpenAPI document |
+//! | `extract.rs` | [`Authenticated`], [`SameOrigin`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
+//! | `sessions.rs` | login, profile, logout, `/session` and `/session/details` |
+//! | `devices.rs` | every device: list, revoke, log out everywhere |
+//! | `body.rs` | the JSON bodies and their schemas |
+//!
+//! Handlers are thin: take what they need as extractors, call the [`SessionStore`], shape the
+//! answer. Everything a handler can fail with is an [`ApiError`], which renders as
+//! `{"detail": ...}`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderValue;
+use axum::http::header::CACHE_CONTROL;
+use axum::response::Response;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi as _;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody, ServerErrorReport};
+use crate::origin::AllowedOrigins;
+use crate::store::{Health, SessionStore};
+
+pub mod body;
+mod devices;
+mod extract;
+mod sessions;
+
+pub use body::*;
+pub use devices::{list_sessions, logout_everywhere, revoke_session};
+pub use extract::{Authenticated, SameOrigin, renew_cookie};
+pub use sessions::{login, logout, profile, session_details, session_info, validate_username};
+
+/// The largest request body accepted; a login body is a few dozen bytes.
+pub(crate) const BODY_LIMIT: usize = 16 * 1024;
+/// The longest username accepted, in characters.
+pub(crate) const MAX_USERNAME_CHARS: usize = 64;
+
+/// What every handler shares. Cheap to clone: the store holds one shared Redis connection.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sessions in Redis.
+    pub store: SessionStore,
+    /// Add `Secure` to cookies (`COOKIE_SECURE`).
+    pub cookie_secure: bool,
+    /// Other sites whose requests are accepted (`ALLOWED_ORIGINS`); see `src/origin.rs`.
+    pub allowed_origins: AllowedOrigins,
+}
+
+impl AppState {
+    /// The state for `store` with the defaults: plain-HTTP cookies, no extra origins.
+    pub fn new(store: SessionStore) -> AppState {
+        AppState { store, cookie_secure: false, allowed_origins: AllowedOrigins::default() }
+    }
+}
+
+// ANCHOR: app
+/// The whole service as a router, ready for `serve` or for tests on port 0.
+pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The service with `extra` routes (yours) mounted beside `/login` and `/profile`, under the
+/// same middleware: no-store, the renewed cookie for every [`Authenticated`] request, the body
+/// limit, tracing, JSON 404/405. The OpenAPI document at `/docs` lists the service's routes,
+/// not these (add them to it yourself if you want them there). The benchmark mounts lesson
+/// 03's naive renewal this way, so that the only difference it measures is the Redis part.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    // Each handler is named once: `routes!` adds it to the router and to the OpenAPI document.
+    // Responses that carry or depend on a session must never be stored by a cache.
+    let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let sessions = OpenApiRouter::new()
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::profile))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::session_info))
+        .routes(routes!(sessions::session_details))
+        .routes(routes!(devices::list_sessions))
+        .routes(routes!(devices::revoke_session))
+        .routes(routes!(devices::logout_everywhere))
+        .merge(OpenApiRouter::from(extra))
+        .layer(no_store);
+    let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
+        .merge(sessions)
+        .routes(routes!(health))
+        .routes(routes!(crate::page::index))
+        .split_for_parts();
+    document_limits(&mut api);
+
+    routes
+        .merge(crate::page::assets())
+        .merge(crate::docs::docs_router(api))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Every answer to an authenticated request carries the renewed cookie (see `extract.rs`).
+        .layer(axum::middleware::from_fn(renew_cookie))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(log_server_errors))
+        // Logs method, path, status and latency; never headers, so never a cookie.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+// ANCHOR_END: app
+
+/// Logs the cause of every 5xx, which [`ApiError`] attaches to its response: the one place where
+/// errors are logged, so turning an error into a response stays free of side effects.
+async fn log_server_errors(response: Response) -> Response {
+    if let Some(ServerErrorReport(cause)) = response.extensions().get::<ServerErrorReport>() {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(inner) = source {
+            chain.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        tracing::warn!(status = response.status().as_u16(), error = %chain, "server error");
+    }
+    response
+}
+
+/// Writes the limits into the published document from the constants the code enforces, so the
+/// docs cannot drift from [`BODY_LIMIT`] and [`MAX_USERNAME_CHARS`].
+fn document_limits(api: &mut OpenApi) {
+    if let Some(components) = api.components.as_mut()
+        && let Some(RefOr::T(Schema::Object(login))) = components.schemas.get_mut("LoginRequest")
+        && let Some(RefOr::T(Schema::Object(username))) = login.properties.get_mut("username")
+    {
+        username.max_length = Some(MAX_USERNAME_CHARS);
+        username.description = Some(format!("1 to {MAX_USERNAME_CHARS} characters, no control characters."));
+    }
+    if let Some(item) = api.paths.paths.get_mut("/login")
+        && let Some(post) = item.post.as_mut()
+        && let Some(RefOr::T(too_large)) = post.responses.responses.get_mut("413")
+    {
+        too_large.description = format!("Body over {} KiB", BODY_LIMIT / 1024);
+    }
+}
+
+/// The session store's health, for load balancers and operators: 200 when Redis answers and has
+/// room; 503 when it does not answer in time, or answers but refuses writes (at `maxmemory`
+/// under `noeviction`) or is near `maxmemory`. Sessions that exist keep working meanwhile.
+#[utoipa::path(
+    get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, description = "Redis answers and has room", body = MessageResponse),
+        (status = 503, description = "Redis did not answer in time, or is full or near maxmemory (the detail says which)", body = ErrorBody),
+    )
+)]
+async fn health(State(state): State<AppState>) -> Result<Json<MessageResponse>, ApiError> {
+    match state.store.health().await? {
+        Health::Ok => Ok(Json(MessageResponse { message: "ok".into() })),
+        Health::Degraded(why) => Err(ApiError::Degraded(why)),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,96 @@
+//! [`Backend`]: the one connection type the store talks through, to a single Redis or to a
+//! Redis Cluster. It implements redis-rs's `ConnectionLike` once, so every operation of the
+//! store is written once for both; narration (the lessons') is a wrapper around it
+//! (`workbook::Narrated`, feature `workbook`), not another kind of backend.
+//!
+//! The one thing that differs on a cluster lives here: a plain pipeline whose commands name keys
+//! of several slots is split, each command sent to its own shard, all at once.
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+/// A connection to the Redis that holds the sessions. Cheap to clone: both variants are handles
+/// on shared, multiplexed connections.
+#[derive(Clone)]
+pub enum Backend {
+    /// One Redis: the shared, multiplexed [`ConnectionManager`], which reconnects by itself.
+    Single(ConnectionManager),
+    /// A Redis Cluster: one multiplexed connection per shard, commands routed by the slot of
+    /// their first key, `MOVED` and `ASK` followed, the slot map refreshed after a failover.
+    Cluster(ClusterConnection),
+}
+
+impl Backend {
+    /// True for a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Backend::Cluster(_))
+    }
+}
+
+impl From<ConnectionManager> for Backend {
+    fn from(con: ConnectionManager) -> Self {
+        Backend::Single(con)
+    }
+}
+
+impl From<ClusterConnection> for Backend {
+    fn from(con: ClusterConnection) -> Self {
+        Backend::Cluster(con)
+    }
+}
+
+// ANCHOR: split_pipeline
+/// A plain (non-transaction) pipeline on a cluster: redis-rs's cluster connection sends a
+/// pipeline to one shard only and refuses one whose commands name keys of several slots
+/// (`CROSSSLOT`). The store's pipelines are lists of single-key commands about different
+/// sessions, so on a cluster each command is sent on its own, all at once, each to its shard,
+/// and the replies are put back in order: still one round trip in time. A transaction
+/// (`MULTI`) names one key and goes as it is.
+fn split_pipeline<'a>(
+    con: &'a mut ClusterConnection,
+    pipeline: &'a Pipeline,
+    offset: usize,
+    count: usize,
+) -> RedisFuture<'a, Vec<Value>> {
+    if pipeline.is_transaction() {
+        return con.req_packed_commands(pipeline, offset, count);
+    }
+    Box::pin(async move {
+        let sends = pipeline.cmd_iter().map(|cmd| {
+            let mut con = con.clone();
+            async move { con.req_packed_command(cmd).await }
+        });
+        let replies = futures_util::future::try_join_all(sends).await?;
+        Ok(replies.into_iter().skip(offset).take(count).collect())
+    })
+}
+// ANCHOR_END: split_pipeline
+
+impl ConnectionLike for Backend {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Backend::Single(con) => con.req_packed_command(cmd),
+            Backend::Cluster(con) => con.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Backend::Single(con) => con.req_packed_commands(pipeline, offset, count),
+            Backend::Cluster(con) => split_pipeline(con, pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Backend::Single(con) => con.get_db(),
+            Backend::Cluster(con) => con.get_db(),
+        }
+    }
+}

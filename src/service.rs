@@ -1,0 +1,193 @@
+//! Running the whole service: [`run`] is what the `session-storage` binary and
+//! `examples/05_full_server.rs` do, and what your own `main` can do with routes of its own.
+//!
+//! It finds Redis (`REDIS_URL`, a local one, or with feature `private-redis` a private one or a
+//! private cluster), builds the [`SessionStore`], merges your routes beside the service's
+//! ([`app_with`]), raises the open-files limit and fits the connection cap under it, binds
+//! `HOST:PORT`, and serves until SIGINT or SIGTERM, letting requests in flight finish.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::{AppState, app_with};
+use crate::redis::{RedisHandle, RedisOrigin, SetupError, connect_or_start};
+use crate::server::{Limits, raise_open_files_limit, serve_with, shutdown_signal};
+use crate::store::{SessionStore, Unavailable};
+
+// ANCHOR: run
+/// Runs the service with `routes` (yours, on the service's [`AppState`]) merged beside its
+/// own, until SIGINT or SIGTERM:
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use session_storage::{AppState, Authenticated, Config};
+///
+/// async fn hello(who: Authenticated) -> String {
+///     format!("hello {}", who.username())
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let routes: Router<AppState> = Router::new().route("/hello", get(hello));
+///     session_storage::run(Config::from_env()?, routes).await?;
+///     Ok(())
+/// }
+/// ```
+pub async fn run(config: Config, routes: Router<AppState>) -> Result<(), StartError> {
+    crate::init_tracing(env!("CARGO_CRATE_NAME"));
+    let service = Service::start(config, routes).await?;
+    tracing::info!("listening on http://{} (API docs at /docs)", service.local_addr());
+    service.serve(shutdown_signal()).await
+}
+// ANCHOR_END: run
+
+/// The service, started and bound but not yet serving: [`run`] in two steps, for a caller that
+/// needs the address first (`PORT=0` picks a free port) or its own shutdown signal.
+pub struct Service {
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    redis: RedisHandle,
+    addr: SocketAddr,
+}
+
+impl Service {
+    /// Finds Redis, loads the store's scripts, and binds `HOST:PORT`.
+    pub async fn start(config: Config, routes: Router<AppState>) -> Result<Service, StartError> {
+        let redis = find_redis(&config).await?;
+        tracing::info!("{}", redis.describe());
+        if let Some(warning) = redis.version_warning() {
+            tracing::warn!("{warning}");
+        }
+        let store = SessionStore::new(redis.backend.clone(), config.lifetimes, config.redis_timeout)
+            .await
+            .map_err(StartError::Store)?
+            .with_max_sessions_per_user(config.max_sessions_per_user);
+        let addr = config.addr();
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+        // The address actually bound: with PORT=0 the system picks the port.
+        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
+        let state =
+            AppState { store, cookie_secure: config.cookie_secure, allowed_origins: config.allowed_origins };
+        let limits = fit_connections(config.limits);
+        Ok(Service { listener, router: app_with(state, routes), limits, redis, addr })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
+    /// private Redis, if it started one.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let Service { listener, router, limits, redis, .. } = self;
+        let served = serve_with(listener, router, shutdown, limits).await;
+        match redis.origin {
+            #[cfg(feature = "private-redis")]
+            RedisOrigin::Private(server) => {
+                tracing::info!("stopping the private redis-server on port {}", server.port());
+            }
+            #[cfg(feature = "private-redis")]
+            RedisOrigin::PrivateCluster(cluster) => {
+                tracing::info!("stopping the private Redis Cluster ({} nodes)", cluster.nodes().len());
+            }
+            RedisOrigin::Configured | RedisOrigin::LocalDefault => {}
+        }
+        served.map_err(StartError::Serve)
+    }
+}
+
+/// `REDIS_CLUSTER=N` without `REDIS_URL` starts a private cluster; anything else goes through
+/// [`connect_or_start`].
+async fn find_redis(config: &Config) -> Result<RedisHandle, StartError> {
+    match (config.private_cluster, config.redis_url.as_deref()) {
+        #[cfg(feature = "private-redis")]
+        (Some(masters), None) => {
+            Ok(crate::redis::start_private_cluster(masters, config.redis_timeout).await?)
+        }
+        #[cfg(not(feature = "private-redis"))]
+        (Some(_), None) => Err(StartError::NoPrivateCluster),
+        (_, url) => Ok(connect_or_start(url, config.redis_timeout).await?),
+    }
+}
+
+/// Raises the open-files limit to its hard limit and lowers `MAX_CONNECTIONS` to what it allows,
+/// keeping some descriptors for Redis, logs and the listener itself.
+fn fit_connections(mut limits: Limits) -> Limits {
+    match raise_open_files_limit() {
+        Ok((soft, hard)) => {
+            let fits = usize::try_from(soft.saturating_sub(64)).unwrap_or(usize::MAX).max(1);
+            if limits.max_connections > fits {
+                tracing::warn!(
+                    "MAX_CONNECTIONS {} is more than {soft} open files allow: using {fits}",
+                    limits.max_connections
+                );
+                limits.max_connections = fits;
+            }
+            tracing::info!(
+                "open files: {soft} (hard limit {hard}); at most {} connections",
+                limits.max_connections
+            );
+        }
+        Err(error) => tracing::warn!("could not read or raise the open-files limit: {error}"),
+    }
+    limits
+}
+
+/// Why the service could not start or stopped serving.
+#[derive(Debug)]
+pub enum StartError {
+    /// No Redis could be had.
+    Redis(SetupError),
+    /// Redis answered the connection but not the scripts' loading.
+    Store(Unavailable),
+    /// `HOST:PORT` could not be bound.
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `REDIS_CLUSTER` was set, but this build cannot start a cluster (feature `private-redis`).
+    NoPrivateCluster,
+    /// The accept loop failed.
+    Serve(std::io::Error),
+}
+
+impl From<SetupError> for StartError {
+    fn from(error: SetupError) -> Self {
+        StartError::Redis(error)
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Redis(error) => error.fmt(f),
+            StartError::Store(error) => write!(f, "cannot load the store's scripts: {error}"),
+            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::NoPrivateCluster => f.write_str(
+                "REDIS_CLUSTER needs the private-redis feature; set REDIS_URL to a cluster node instead",
+            ),
+            StartError::Serve(error) => write!(f, "serving stopped: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Redis(error) => Some(error),
+            StartError::Store(error) => Some(error),
+            StartError::Listen { source, .. } => Some(source),
+            StartError::Serve(error) => Some(error),
+            StartError::NoPrivateCluster => None,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Every device (lesson 06): each user's index of sessions, and what the service does with it:
+//! list a user's sessions, revoke one, log out everywhere.
+//!
+//! ## An index that cannot leak
+//! "Which sessions does user 7 have?" cannot be asked of the sessions themselves without `SCAN`
+//! over the whole keyspace, so each user has an index: a sorted set whose members are session
+//! ids and whose scores are their absolute expiry times. It cannot grow without bound, by
+//! construction and without any cleanup job:
+//! - Every write and every read first removes the scores already past (`ZREMRANGEBYSCORE`), so an
+//!   entry never outlives its session's absolute lifetime.
+//! - A login beyond [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) has the oldest entries named, ends those sessions
+//!   and then removes their entries, so the set has a size bound.
+//! - The set's own TTL is its largest score (`PEXPIREAT`), so an index nobody reads again
+//!   disappears when its last session's absolute lifetime ends.
+//! - An entry whose session ended early (idle expiry, logout elsewhere) is removed the next time
+//!   the index is read for a listing or a "log out everywhere".
+//!
+//! Login adds the new session to the index *before* it creates the session, so a live session is
+//! never missing from its index. An entry whose session does not exist yet may belong to a login
+//! still on its way, so it is only removed once it is older than the store's Redis deadline
+//! (see [`SessionStore::list_sessions`]).
+//!
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use redis::aio::ConnectionLike;
+
+use super::{Keys, SessionId, SessionStore, Unavailable, millis};
+
+// ANCHOR: index_add
+/// `scripts/index_add.lua`: the login's step in the user's index.
+pub(super) static INDEX_ADD_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/index_add.lua")));
+
+/// What [`index_session`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indexed {
+    /// Redis's clock when the entry was added, in unix milliseconds: the session's `created_at`.
+    pub now_ms: u64,
+    /// The oldest sessions beyond the size bound, still in the index: the caller ends them
+    /// (`DEL`) and then takes them out of the index (`ZREM`), in that order, so that a session
+    /// is never alive outside its index.
+    pub evicted: Vec<SessionId>,
+}
+
+/// Adds session `id` to the user's index at `index_key`, in one atomic script: drops entries
+/// whose absolute expiry has passed, drops `replacing` (the session this login replaces, which
+/// the caller has already deleted), adds `id` scored by its absolute expiry (Redis's clock +
+/// `absolute`), sets the index's own expiry to its largest score, and names the oldest entries
+/// beyond `max` for the caller to end (they stay in the index until the caller has deleted
+/// their sessions).
+///
+/// Why before the session is created: from the moment a session exists, it is in its index, so
+/// "log out everywhere" can always find it. Why one script: the size check and the add must not
+/// interleave with another login of the same user.
+///
+/// One race is left, and only under a flood: if `max - 1` or more logins of the same user
+/// start while one login is between this step and writing its session, the bound can name that
+/// login's entry, whose session does not exist yet; the session is then written after its
+/// entry was removed, and lives unlisted until its idle TTL ends it. With the default bound of
+/// 50 that takes 49 logins of one user within one login's few milliseconds.
+pub async fn index_session<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+    id: &SessionId,
+    absolute: Duration,
+    max: usize,
+    replacing: Option<&SessionId>,
+) -> redis::RedisResult<Indexed> {
+    let replacing = replacing.map(SessionId::to_string).unwrap_or_default();
+    let (now_ms, evicted): (u64, Vec<String>) = INDEX_ADD_SCRIPT
+        .key(index_key)
+        .arg(id.to_string())
+        .arg(millis(absolute))
+        .arg(max.max(1))
+        .arg(replacing)
+        .invoke_async(con)
+        .await?;
+    Ok(Indexed { now_ms, evicted: evicted.iter().filter_map(|id| SessionId::parse(id)).collect() })
+}
+// ANCHOR_END: index_add
+
+// ANCHOR: index_read
+/// `scripts/index_read.lua`: the index, newest first, after dropping past scores.
+pub(super) static INDEX_READ_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/index_read.lua")));
+
+/// One entry of a user's index: a session id and its absolute expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The session.
+    pub id: SessionId,
+    /// Its absolute expiry, unix milliseconds (Redis's clock): the entry's score.
+    pub expires_at_ms: u64,
+}
+
+/// Reads a user's index, newest first, after dropping the entries whose absolute expiry has
+/// passed. One round trip; also returns Redis's clock (unix milliseconds).
+pub async fn index_entries<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+) -> redis::RedisResult<(u64, Vec<IndexEntry>)> {
+    let (now_ms, entries): (u64, Vec<(String, f64)>) =
+        INDEX_READ_SCRIPT.key(index_key).invoke_async(con).await?;
+    let entries = entries
+        .iter()
+        .filter_map(|(id, score)| {
+            Some(IndexEntry { id: SessionId::parse(id)?, expires_at_ms: *score as u64 })
+        })
+        .collect();
+    Ok((now_ms, entries))
+}
+// ANCHOR_END: index_read
+
+/// What the listing reads of one session: who owns it, when it began, how long it has left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// The session's `user_id` field; `None` when the session is gone.
+    pub user_id: Option<String>,
+    /// The `created_at` field.
+    pub created_at: Option<u64>,
+    /// Milliseconds left (`PTTL`): -2 when the key is gone.
+    pub pttl_ms: i64,
+}
+
+// ANCHOR: read_sessions
+/// Reads `user_id`, `created_at` and the TTL of every session in `ids`: one pipeline, one round
+/// trip (each command names one key, so on a cluster each goes to its own shard).
+pub async fn read_sessions<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    ids: &[SessionId],
+) -> redis::RedisResult<Vec<Liveness>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        let key = keys.session(id);
+        pipe.cmd("HMGET").arg(&key).arg("user_id").arg("created_at");
+        pipe.cmd("PTTL").arg(&key);
+    }
+    /// `HMGET`'s two fields, then `PTTL`, per session.
+    type Reply = ((Option<String>, Option<String>), i64);
+    let replies: Vec<Reply> = pipe.query_async(con).await?;
+    Ok(replies
+        .into_iter()
+        .map(|((user_id, created_at), pttl_ms)| Liveness {
+            user_id,
+            created_at: created_at.and_then(|c| c.parse().ok()),
+            pttl_ms,
+        })
+        .collect())
+}
+// ANCHOR_END: read_sessions
+
+/// Deletes every session in `ids`: one pipeline of single-key `DEL`s (one round trip), never one
+/// `DEL` naming several keys, which Redis Cluster refuses when they live in different slots.
+/// Returns, for each id, whether it existed.
+pub async fn destroy_sessions<C: ConnectionLike>(
+    con: &mut C,
+    keys: &Keys,
+    ids: &[SessionId],
+) -> redis::RedisResult<Vec<bool>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.del(keys.session(id));
+    }
+    let deleted: Vec<u64> = pipe.query_async(con).await?;
+    Ok(deleted.into_iter().map(|n| n == 1).collect())
+}
+
+/// Removes `ids` from the index at `index_key`: one `ZREM`.
+pub async fn unindex<C: ConnectionLike>(
+    con: &mut C,
+    index_key: &str,
+    ids: &[SessionId],
+) -> redis::RedisResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let members: Vec<String> = ids.iter().map(SessionId::to_string).collect();
+    redis::cmd("ZREM").arg(index_key).arg(members).exec_async(con).await
+}
+
+/// One of a user's live sessions, as the listing reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSession {
+    /// The session's id: the service shows only its [`SessionId::handle`].
+    pub id: SessionId,
+    /// Unix seconds at login.
+    pub created_at: u64,
+    /// Unix seconds of its last request, derived from its TTL (see [`SessionStore::list_sessions`]).
+    pub last_active: u64,
+    /// Seconds until it expires if unused.
+    pub expires_in: u64,
+}
+
+impl SessionStore {
+    /// What "my sessions" routes act on: every entry of the index, each with its entry, and
+    /// `current` (the caller's session) when it is not in the index (it predates it).
+    fn targets<'e>(
+        entries: &'e [IndexEntry],
+        current: &SessionId,
+    ) -> Vec<(SessionId, Option<&'e IndexEntry>)> {
+        let mut targets: Vec<(SessionId, Option<&IndexEntry>)> =
+            entries.iter().map(|entry| (entry.id, Some(entry))).collect();
+        if !entries.iter().any(|entry| entry.id == *current) {
+            targets.push((*current, None));
+        }
+        targets
+    }
+
+    /// How long an index entry may lack its session before it counts as stale: a login adds the
+    /// entry one round trip before it creates the session, and gives up after the store's
+    /// deadline, so an entry younger than that (plus a second of clock granularity) may belong
+    /// to a login still on its way and is kept.
+    fn in_flight_ms(&self) -> u64 {
+        millis(self.timeout) + 1000
+    }
+
+    /// True when `entry` is older than any login still in flight (see [`Self::in_flight_ms`]).
+    ///
+    /// The login time is read back from the score (absolute expiry minus the absolute lifetime
+    /// configured now). If `SESSION_ABSOLUTE_TTL_SECS` is raised while logins run (a rolling
+    /// deploy), entries of the old lifetime look older than they are for that moment, and an
+    /// entry of a login still in flight could be pruned: keep the lifetime fixed across a
+    /// deploy, or raise it while logins are quiet.
+    fn settled(&self, entry: &IndexEntry, now_ms: u64) -> bool {
+        let created_ms = entry.expires_at_ms.saturating_sub(millis(self.lifetimes.absolute));
+        created_ms + self.in_flight_ms() <= now_ms
+    }
+
+    // ANCHOR: list_sessions
+    /// Every live session of `user_id`, newest first, in two round trips after the caller's own
+    /// touch: the index (expired entries dropped on the way), then one pipeline reading each
+    /// listed session's owner, `created_at` and TTL. A third removes index entries whose
+    /// session is gone (idle expiry, logout), once they are older than a login in flight.
+    ///
+    /// `current` (the caller's session) is always included, even when it predates the index.
+    ///
+    /// `last_active` is not stored, because the renew path writes no field: it is derived from
+    /// the TTL, which every request resets to the idle lifetime. `now - (idle - ttl_left)` is the
+    /// moment of the last renewal; in a session's last idle window, where the absolute cap set
+    /// a shorter TTL, it reads as the start of that window (a lower bound).
+    pub async fn list_sessions(
+        &self,
+        user_id: &str,
+        current: &SessionId,
+    ) -> Result<Vec<DeviceSession>, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (now_ms, entries) = index_entries(&mut con, &index).await?;
+            let targets = Self::targets(&entries, current);
+            let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
+            let read = read_sessions(&mut con, &self.keys, &ids).await?;
+            let now = now_ms / 1000;
+            let idle = self.lifetimes.idle.as_secs();
+            let mut sessions = Vec::new();
+            let mut stale = Vec::new();
+            for ((id, entry), liveness) in targets.into_iter().zip(read) {
+                match liveness {
+                    Liveness { user_id: Some(owner), created_at: Some(created_at), pttl_ms }
+                        if owner == user_id && pttl_ms > 0 =>
+                    {
+                        let expires_in = (pttl_ms as u64).div_ceil(1000);
+                        let last_active =
+                            (now + expires_in).saturating_sub(idle).clamp(created_at, now.max(created_at));
+                        sessions.push(DeviceSession { id, created_at, last_active, expires_in });
+                    }
+                    _ if entry.is_some_and(|entry| self.settled(entry, now_ms)) => stale.push(id),
+                    _ => {}
+                }
+            }
+            unindex(&mut con, &index, &stale).await?;
+            sessions.sort_by_key(|session| std::cmp::Reverse(session.created_at));
+            Ok(sessions)
+        })
+        .await
+    }
+    // ANCHOR_END: list_sessions
+
+    // ANCHOR: revoke
+    /// Ends the session of `user_id` whose handle is `handle`: the index read (one round trip),
+    /// then one pipeline deleting the session and its entry. `None` when no live session of that
+    /// user has this handle; nothing is deleted then.
+    pub async fn revoke(
+        &self,
+        user_id: &str,
+        current: &SessionId,
+        handle: &str,
+    ) -> Result<Option<SessionId>, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (_, entries) = index_entries(&mut con, &index).await?;
+            let Some((id, _)) =
+                Self::targets(&entries, current).into_iter().find(|(id, _)| id.handle() == handle)
+            else {
+                return Ok(None);
+            };
+            let (deleted, _): (u64, u64) = redis::pipe()
+                .del(self.keys.session(&id))
+                .zrem(&index, id.to_string())
+                .query_async(&mut con)
+                .await?;
+            Ok((deleted == 1).then_some(id))
+        })
+        .await
+    }
+    // ANCHOR_END: revoke
+
+    // ANCHOR: destroy_user_sessions
+    /// "Log out everywhere": ends every session in the user's index, and `current`. Three round
+    /// trips: the index read, one pipeline of `DEL`s, one `ZREM` of what it ended.
+    ///
+    /// The guarantee: every session of the user whose hash existed when the index was read is
+    /// deleted. A login adds its index entry before it writes its session, so a session written
+    /// before the read has its entry in what was read. A login that writes its session after
+    /// the read survives: it is a new login, and it stays in the index (its entry is not
+    /// removed here unless its session was deleted, or it is older than any login in flight).
+    /// Returns how many sessions were deleted.
+    pub async fn destroy_user_sessions(
+        &self,
+        user_id: &str,
+        current: &SessionId,
+    ) -> Result<u64, Unavailable> {
+        let mut con = self.connection();
+        let index = self.keys.user_sessions(user_id);
+        self.within_deadline(async {
+            let (now_ms, entries) = index_entries(&mut con, &index).await?;
+            let targets = Self::targets(&entries, current);
+            let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
+            let deleted = destroy_sessions(&mut con, &self.keys, &ids).await?;
+            let ended: Vec<SessionId> = targets
+                .into_iter()
+                .zip(&deleted)
+                .filter(|((_, entry), deleted)| {
+                    **deleted || entry.is_some_and(|entry| self.settled(entry, now_ms))
+                })
+                .map(|((id, _), _)| id)
+                .collect();
+            unindex(&mut con, &index, &ended).await?;
+            Ok(deleted.iter().filter(|deleted| **deleted).count() as u64)
+        })
+        .await
+    }
+    // ANCHOR_END: destroy_user_sessions
+}

@@ -1,0 +1,344 @@
+//! The session store: how a login session lives in Redis, and everything the service does to it.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `mod.rs` | [`SessionStore`]: the connection, the [`Lifetimes`], one deadline per request, login and the authenticated read |
+//! | `session.rs` | the session value: [`SessionId`], [`Session`] and its hash fields, [`SessionIds`], [`Lifetimes`] |
+//! | `keys.rs` | the key layout ([`Keys`]): every key the service writes, its bound and its hash slot |
+//! | `create.rs` | [`user_id_for`] (the registry) and [`create_session`] (lessons 02, 03) |
+//! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
+//! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
+//! | `index.rs` | each user's index: list, revoke, log out everywhere (lesson 06) |
+//! | `health.rs` | [`Health`]: Redis's memory for `/health`, on one Redis or every shard |
+//! | `error.rs` | [`Unavailable`]: the one error, a 503 for the HTTP layer |
+//! | `scripts/*.lua` | the Lua scripts, loaded with `include_str!`; each runs as it is with `redis-cli --eval` |
+//!
+//! The store knows nothing of HTTP or cookies. It talks to Redis through one connection type,
+//! [`Backend`] (a single Redis or a cluster, `src/redis/`); for the lessons, the same connection
+//! can be narrated ([`Narrated`](crate::workbook::Narrated), feature `workbook`), which prints every
+//! command it forwards.
+//!
+//! ## Round trips per request
+//! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
+//!   can ever exist without its TTL, even if the process dies between the two commands.
+//! - Reading and renewing, with [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
+//!   `HSET` on a key that a logout just deleted would recreate a partial session with no TTL.
+//!   The TTL it sets is capped by the absolute lifetime, counted from `created_at`.
+//!   Every authenticated request makes exactly this one round trip, and listing or revoking
+//!   starts with it.
+//! - Logging out, with [`destroy_session`]: one `DEL` (the service also reads the owner in the same
+//!   transaction and then removes the index entry: two round trips).
+//!
+//! What the service's routes cost, in round trips (checked from Redis's own counters in
+//! `tests/06_every_device.rs`):
+//!
+//! | route | round trips |
+//! |---|---|
+//! | `GET /profile`, `GET /session` | 1 |
+//! | `POST /login` | 3: registry, index, create; one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (at most 5) |
+//! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
+//! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
+//! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone) |
+//! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one `ZREM` |
+//!
+//! None of them grows with the number of users; the listing's pipeline grows with the user's own
+//! sessions, at most [`MAX_SESSIONS_PER_USER`].
+//!
+//! The free functions take any async connection so the lessons can call them directly; the
+//! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], one deadline per
+//! request however many round trips it makes, and one error type, [`Unavailable`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+
+use crate::redis::Backend;
+
+mod create;
+mod destroy;
+mod error;
+mod health;
+mod index;
+mod keys;
+mod session;
+mod touch;
+
+pub use create::{USER_ID_SOURCE, create_session, user_id_for};
+pub use destroy::destroy_session;
+pub use error::Unavailable;
+pub use health::Health;
+pub use index::{
+    DeviceSession, IndexEntry, Indexed, Liveness, destroy_sessions, index_entries, index_session,
+    read_sessions, unindex,
+};
+pub use keys::{Keys, MAX_SESSIONS_PER_USER};
+pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, unix_now};
+pub use touch::{TOUCH_SOURCE, Touched, touch, touch_script};
+
+use create::USER_ID_SCRIPT;
+use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
+use touch::TOUCH_SCRIPT;
+
+/// What a [`SessionStore`] talks through: a [`Backend`], and for a lesson (feature `workbook`)
+/// the narrator that prints every command the store sends, by wrapping the backend in a
+/// [`Narrated`](crate::workbook::Narrated) connection for each command. Made from a backend or a
+/// narrated one with `into()`, so `SessionStore::new(con, ..)` takes either.
+#[derive(Clone)]
+pub struct StoreConnection {
+    backend: Backend,
+    #[cfg(feature = "workbook")]
+    narrator: Option<crate::workbook::Narrator>,
+}
+
+impl From<Backend> for StoreConnection {
+    fn from(backend: Backend) -> Self {
+        StoreConnection {
+            backend,
+            #[cfg(feature = "workbook")]
+            narrator: None,
+        }
+    }
+}
+
+impl From<ConnectionManager> for StoreConnection {
+    fn from(con: ConnectionManager) -> Self {
+        Backend::from(con).into()
+    }
+}
+
+impl From<ClusterConnection> for StoreConnection {
+    fn from(con: ClusterConnection) -> Self {
+        Backend::from(con).into()
+    }
+}
+
+#[cfg(feature = "workbook")]
+impl<C: Into<Backend>> From<crate::workbook::Narrated<C>> for StoreConnection {
+    fn from(con: crate::workbook::Narrated<C>) -> Self {
+        let (inner, narrator) = con.into_parts();
+        StoreConnection { backend: inner.into(), narrator: Some(narrator) }
+    }
+}
+
+/// The store's connection for one request: the shared connection, counting each round trip it
+/// makes (one command, script or pipeline written, one reply read) where it makes it.
+struct Counted<'a> {
+    con: Backend,
+    round_trips: &'a AtomicU64,
+    #[cfg(feature = "workbook")]
+    narrator: Option<&'a crate::workbook::Narrator>,
+}
+
+impl ConnectionLike for Counted<'_> {
+    fn req_packed_command<'b>(&'b mut self, cmd: &'b redis::Cmd) -> redis::RedisFuture<'b, redis::Value> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "workbook")]
+        if let Some(out) = self.narrator {
+            let mut narrated = out.connection(self.con.clone());
+            return Box::pin(async move { narrated.req_packed_command(cmd).await });
+        }
+        self.con.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'b>(
+        &'b mut self,
+        pipeline: &'b redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'b, Vec<redis::Value>> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "workbook")]
+        if let Some(out) = self.narrator {
+            let mut narrated = out.connection(self.con.clone());
+            return Box::pin(async move { narrated.req_packed_commands(pipeline, offset, count).await });
+        }
+        self.con.req_packed_commands(pipeline, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.con.get_db()
+    }
+}
+
+/// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
+/// every request. Cheap to clone (the connection is shared, not copied).
+#[derive(Clone)]
+pub struct SessionStore {
+    con: StoreConnection,
+    round_trips: Arc<AtomicU64>,
+    keys: Keys,
+    lifetimes: Lifetimes,
+    timeout: Duration,
+    max_sessions: usize,
+}
+
+impl SessionStore {
+    /// Builds the store and loads its scripts into Redis, so the first request already costs one
+    /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
+    /// `SCRIPT LOAD` and the `EVALSHA` again, once).
+    ///
+    /// `timeout` is the deadline of one request's whole conversation with Redis.
+    pub async fn new(
+        con: impl Into<StoreConnection>,
+        lifetimes: Lifetimes,
+        timeout: Duration,
+    ) -> Result<SessionStore, Unavailable> {
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let store = SessionStore {
+            con: con.into(),
+            round_trips,
+            keys: Keys::default(),
+            lifetimes,
+            timeout,
+            max_sessions: MAX_SESSIONS_PER_USER,
+        };
+        let mut con = store.connection();
+        store
+            .within_deadline(async move {
+                USER_ID_SCRIPT.load_async(&mut con).await?;
+                TOUCH_SCRIPT.load_async(&mut con).await?;
+                INDEX_ADD_SCRIPT.load_async(&mut con).await?;
+                INDEX_READ_SCRIPT.load_async(&mut con).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(store)
+    }
+
+    /// The same store writing its keys under `keys`' namespace (lesson 04 uses `lesson04:`).
+    pub fn with_keys(self, keys: Keys) -> SessionStore {
+        SessionStore { keys, ..self }
+    }
+
+    /// The same store with another bound on sessions per user (`MAX_SESSIONS_PER_USER`, at least 1).
+    pub fn with_max_sessions_per_user(self, max: usize) -> SessionStore {
+        SessionStore { max_sessions: max.max(1), ..self }
+    }
+
+    /// The most sessions one user may hold at once.
+    pub fn max_sessions_per_user(&self) -> usize {
+        self.max_sessions
+    }
+
+    /// The key names this store writes.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// How long sessions live.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+
+    /// How many round trips went to Redis through this store (and its clones) so far: one
+    /// command, script or `MULTI`…`EXEC` pipeline written, one reply read. An operational
+    /// counter; the benchmark divides it by the requests served.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// A clone of the shared connection that counts this store's round trips.
+    fn connection(&self) -> Counted<'_> {
+        Counted {
+            con: self.con.backend.clone(),
+            round_trips: &self.round_trips,
+            #[cfg(feature = "workbook")]
+            narrator: self.con.narrator.as_ref(),
+        }
+    }
+
+    /// Runs one request's Redis work under one deadline. This is the only timer on the call: it
+    /// covers the wait for replies and the wait for a reconnect alike, so a stalled or absent
+    /// Redis becomes [`Unavailable`] in bounded time, however many round trips the request needs.
+    async fn within_deadline<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Unavailable> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(Unavailable::Redis(error)),
+            Err(elapsed) => Err(Unavailable::TimedOut { after: self.timeout, source: elapsed }),
+        }
+    }
+
+    /// True when the store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.con.backend.is_cluster()
+    }
+
+    // ANCHOR: start_session
+    /// Login, in three round trips under one deadline: the user's id from the registry, the new
+    /// session's entry in the user's index, then the session itself. One more comes first when
+    /// the browser held a session already (`replacing`, the fixation defence: it is deleted
+    /// before anything else), and one more last when the size bound names older sessions to
+    /// end (each deleted, then taken out of the index, in one pipeline).
+    ///
+    /// The index entry comes before the session, so that a session never exists outside its
+    /// index: a "log out everywhere" that reads the index after this session was created always
+    /// finds it. `created_at` is Redis's clock at that step.
+    pub async fn start_session(
+        &self,
+        username: &str,
+        replacing: Option<&SessionId>,
+    ) -> Result<(SessionId, Session), Unavailable> {
+        let mut con = self.connection();
+        let id = SessionId::new();
+        let Lifetimes { idle, absolute } = self.lifetimes;
+        let session = self
+            .within_deadline(async {
+                let user_id = user_id_for(&mut con, &self.keys, username).await?;
+                if let Some(old) = replacing {
+                    destroy_session(&mut con, &self.keys.session(old)).await?;
+                }
+                let index = self.keys.user_sessions(&user_id);
+                let indexed =
+                    index_session(&mut con, &index, &id, absolute, self.max_sessions, replacing).await?;
+                let created_at = indexed.now_ms / 1000;
+                let session = Session { user_id, username: username.to_string(), created_at };
+                create_session(&mut con, &self.keys.session(&id), &session, idle, None).await?;
+                if !indexed.evicted.is_empty() {
+                    let mut pipe = redis::pipe();
+                    for old in &indexed.evicted {
+                        pipe.del(self.keys.session(old)).ignore();
+                    }
+                    let members: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+                    pipe.zrem(&index, members).ignore();
+                    pipe.exec_async(&mut con).await?;
+                }
+                Ok(session)
+            })
+            .await?;
+        Ok((id, session))
+    }
+    // ANCHOR_END: start_session
+
+    /// An authenticated request: read and renew the session, one round trip per id. A request
+    /// usually carries one id; when it carries several (see
+    /// `cookies::read_session_cookies`), each is tried in order,
+    /// all under one deadline, and the first live one is returned, renewed.
+    pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
+        let mut con = self.connection();
+        let Lifetimes { idle, absolute } = self.lifetimes;
+        self.within_deadline(async {
+            for id in ids.iter() {
+                if let Some(touched) = touch(&mut con, &self.keys.session(&id), idle, absolute).await? {
+                    return Ok(Some((id, touched)));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+}
+
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn ttl_secs(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX)
+}

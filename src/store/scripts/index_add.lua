@@ -1,0 +1,16 @@
+
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local absolute = tonumber(ARGV[2])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
+        if ARGV[4] ~= '' then redis.call('ZREM', KEYS[1], ARGV[4]) end
+        local over = {}
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3]) + 1
+        if excess > 0 then
+          over = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+        end
+        redis.call('ZADD', KEYS[1], string.format('%d', now + absolute), ARGV[1])
+        local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+        redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(last[2])))
+        return {now, over}
+        
