@@ -105,12 +105,19 @@ pub async fn profile(who: Authenticated) -> Json<ProfileResponse> {
     )
 )]
 pub async fn session_info(who: Authenticated) -> Json<SessionInfo> {
-    Json(SessionInfo {
-        user_id: who.user_id().to_string(),
-        username: who.username().to_string(),
-        created_at: who.created_at(),
-        expires_in: who.expires_in(),
-    })
+    Json(SessionInfo::from(&who))
+}
+
+/// What `/session` (and `/session/details`) say about the caller's session.
+impl From<&Authenticated> for SessionInfo {
+    fn from(who: &Authenticated) -> SessionInfo {
+        SessionInfo {
+            user_id: who.user_id().to_string(),
+            username: who.username().to_string(),
+            created_at: who.created_at(),
+            expires_in: who.expires_in(),
+        }
+    }
 }
 // ANCHOR_END: session_info
 
@@ -134,12 +141,7 @@ pub async fn session_details(who: Authenticated, State(state): State<AppState>) 
     let cookie_attributes = written.split("; ").skip(1).map(cookie_attribute).collect();
     let absolute_deadline = who.created_at() + state.store.lifetimes().absolute.as_secs();
     Json(SessionDetails {
-        session: SessionInfo {
-            user_id: who.user_id().to_string(),
-            username: who.username().to_string(),
-            created_at: who.created_at(),
-            expires_in: who.expires_in(),
-        },
+        session: SessionInfo::from(&who),
         idle_ttl: state.store.lifetimes().idle.as_secs(),
         absolute_deadline,
         set_cookie,
