@@ -8,7 +8,7 @@
 //! deleted at the end.
 //!
 //! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA
-//! (user registry, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and
+//! (login throttle, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and
 //! ZREM (logout), all shown in the transcript.
 //!
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::Keys;
+use session_storage::store::{Keys, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
 use session_storage::{AppState, Lifetimes, SessionStore, app, serve};
 
@@ -133,7 +133,11 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    let _: u64 = con.del(&[keys.user_ids(), keys.user_counter()]).await?;
+    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves;");
+    out.say("the lesson deletes them now:");
+    let client = "127.0.0.1";
+    let _: u64 =
+        con.del(&[keys.login_client(client), keys.login_user(client, &user_id_for("alice"))]).await?;
 
     out.try_it_yourself(&[
         "(with the server running: cargo run --example 05_full_server)",

@@ -7,8 +7,8 @@
 //!
 //! Run it: `cargo run --example 05_full_server`, then open http://127.0.0.1:8002/ or follow the
 //! curl walkthrough in README.md. `REDIS_CLUSTER=3` runs it on a private Redis Cluster (lesson 07).
-//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (read-and-renew, user registry, the
-//! per-user index of lesson 06), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC, DEL, HMGET, PTTL,
+//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (read-and-renew, the login throttle of
+//! lesson 09, the per-user index of lesson 06), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC, DEL, HMGET, PTTL,
 //! ZREM, INFO memory (`/health`; on a cluster also CLUSTER SLOTS).
 //! Test: `tests/05_full_server.rs`. Chapter: `book/src/05-full-server.md`.
 

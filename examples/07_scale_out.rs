@@ -3,7 +3,7 @@
 //! What you will learn: how Redis Cluster splits the keys over several servers (hash slots),
 //! what a plain connection sees when it asks the wrong one (`MOVED`), why a script that names two
 //! keys can fail (`CROSSSLOT`) and how a hash tag fixes it, why the session ids carry no tag while
-//! the registry does, and what asynchronous replication means for a logout (`WAIT`).
+//! a client's throttle keys do, and what asynchronous replication means for a logout (`WAIT`).
 //!
 //! Run it: `cargo run --example 07_scale_out`. It starts a private cluster of its own (3
 //! masters, one replica each, on free ports) and stops it at the end; keys start with
@@ -21,7 +21,10 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use session_storage::redis::shards_from_cluster_slots;
-use session_storage::store::{Keys, Session, SessionId, USER_ID_SOURCE, create_session};
+use session_storage::store::{
+    Keys, Limit, Login, LoginLimits, Session, SessionId, THROTTLE_SOURCE, create_session, throttle,
+    user_id_for,
+};
 use session_storage::workbook::Narrator;
 use session_storage::{Lifetimes, PrivateCluster, SessionStore, connect, connect_cluster, hash_slot};
 
@@ -101,18 +104,19 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
     let session_key = keys.session(&fixed_id(1));
     for key in [
         session_key.as_str(),
-        "users:ids",
-        "users:next_id",
-        "{users}:ids",
-        "{users}:next_id",
-        "user:{user_1}:sessions",
+        "login:198.51.100.7",
+        "login:198.51.100.7:user_7",
+        "login:{198.51.100.7}",
+        "login:{198.51.100.7}:user_7",
+        "user:{user_7}:sessions",
     ] {
         let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query_async(&mut con).await?;
         out.say(&format!("hash_slot({key:?}) = {} (computed here, exercise 07a)", hash_slot(key)));
         debug_assert_eq!(slot, hash_slot(key));
     }
     out.say("A slot is CRC16(key) mod 16384. With a hash tag, {...}, only the part inside the braces");
-    out.say("is hashed: {users}:ids and {users}:next_id share a slot, users:ids and users:next_id do not.");
+    out.say("is hashed: login:{198.51.100.7} and login:{198.51.100.7}:user_7 share a slot; the two");
+    out.say("untagged names do not.");
     // ANCHOR_END: keyslot
 
     // ANCHOR: moved
@@ -140,23 +144,32 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
 
     // ANCHOR: crossslot
     out.step("CROSSSLOT, caused and fixed with a hash tag");
-    out.say("The user registry's script names two keys. Without a tag they live in two slots:");
-    let untagged = redis::Script::new(USER_ID_SOURCE);
-    let refused: redis::RedisResult<String> = untagged
-        .key("lesson07:users:ids")
-        .key("lesson07:users:next_id")
-        .arg("alice")
+    out.say("The login throttle's script (lesson 09) names two keys per login: the client's count and");
+    out.say("the count of one username from that client. Without a tag they live in two slots:");
+    let alice = user_id_for("alice");
+    let client = "198.51.100.7";
+    let untagged = redis::Script::new(THROTTLE_SOURCE);
+    let refused: redis::RedisResult<u64> = untagged
+        .key(format!("lesson07:login:{client}"))
+        .key(format!("lesson07:login:{client}:{alice}"))
+        .arg(100)
+        .arg(10)
+        .arg(60_000)
         .invoke_async(&mut con)
         .await;
     out.say(&format!("refused: {}", refused.is_err()));
-    out.say("A script runs on one shard, so Redis refuses it. With the {users} tag both keys share a");
-    out.say("slot, and store::user_id_for() works on a cluster as on one Redis:");
-    let user = session_storage::store::user_id_for(&mut con, &keys, "alice").await?;
-    out.say(&format!("user_id_for(\"alice\") = {user:?}"));
+    out.say("A script runs on one shard, so Redis refuses it. With the client in a {tag} both keys");
+    out.say("share a slot, and store::throttle() works on a cluster as on one Redis:");
+    let limits = [
+        Limit { key: keys.login_client(client), limit: 100 },
+        Limit { key: keys.login_user(client, &alice), limit: 10 },
+    ];
+    let wait = throttle(&mut con, &limits, LoginLimits::PERIOD).await?;
+    out.say(&format!("throttle(...) = {wait:?}: allowed"));
     // ANCHOR_END: crossslot
 
     // ANCHOR: spread
-    out.step("Session ids carry no tag: logins spread, the registry does not");
+    out.step("Session ids carry no tag: logins spread, and so do clients");
     let mut per_shard = vec![0; shards.len()];
     for n in 0..3000 {
         per_shard[shard_of(&keys.session(&fixed_id(n)))] += 1;
@@ -167,16 +180,20 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
         .await
         .map_err(io_error)?
         .with_keys(keys.clone());
-    let (id, _) = store.start_session("alice", None).await.map_err(io_error)?;
+    let id = match store.login("alice", client.parse().map_err(io_error)?, None).await.map_err(io_error)? {
+        Login::Started(id, _) => id,
+        Login::Throttled(wait) => return Err(io_error(format!("throttled for {wait:?}"))),
+    };
     out.say(&format!(
-        "The registry is on shard {}, alice's index on shard {}, and the session on whichever shard its",
-        shard_of(&keys.user_ids()) + 1,
-        shard_of(&keys.user_sessions("user_1")) + 1,
+        "The client's throttle keys are on shard {}, alice's index on shard {}, and the session on",
+        shard_of(&keys.login_client(client)) + 1,
+        shard_of(&keys.user_sessions(&alice)) + 1,
     ));
-    out.say("random id hashes to: three steps, each naming the keys of one slot.");
-    out.say("Every login's first round trip goes to the registry's shard: one hot slot. Tagging the");
-    out.say("sessions by user would put a user's index and sessions together, and make every busy");
-    out.say("user a hot spot; untagged, sessions and their reads spread over every shard.");
+    out.say("whichever shard its random id hashes to: three steps, each naming the keys of one slot.");
+    out.say("No slot sees every login: alice's id is derived from her name (no registry to ask), and");
+    out.say("each client counts on its own slot. Tagging the sessions by user would put a user's index");
+    out.say("and sessions together, and make every busy user a hot spot; untagged, sessions and their");
+    out.say("reads spread over every shard.");
     // ANCHOR_END: spread
 
     // ANCHOR: wait
@@ -197,15 +214,17 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
     // ANCHOR_END: wait
 
     out.step("Cleaning up");
-    for key in [elsewhere, keys.user_ids(), keys.user_counter(), keys.user_sessions("user_1")] {
+    for key in
+        [elsewhere, keys.login_client(client), keys.login_user(client, &alice), keys.user_sessions(&alice)]
+    {
         let _: u64 = con.del(&key).await?;
     }
     out.try_it_yourself(&[
         "(with REDIS_CLUSTER=3 cargo run --example 05_full_server, redis-cli -c -p <port from its log>)",
         "CLUSTER SHARDS",
-        "CLUSTER KEYSLOT {users}:ids",
+        "CLUSTER KEYSLOT login:{127.0.0.1}",
         "CLUSTER COUNTKEYSINSLOT <slot>",
-        "GET {users}:next_id        (-c follows the MOVED for you)",
+        "GET login:{127.0.0.1}        (after a login; -c follows the MOVED for you)",
     ]);
     Ok(())
 }

@@ -11,7 +11,7 @@
 //! Run it: `cargo run --example 08_your_app`. Keys it writes start with `lesson08:` and are
 //! deleted at the end.
 //!
-//! Redis commands: the service's SCRIPT LOAD and EVALSHA (registry, index, read-and-renew),
+//! Redis commands: the service's SCRIPT LOAD and EVALSHA (login throttle, index, read-and-renew),
 //! MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and ZREM (logout), TTL and DEL, all shown.
 //!
 //! Test: `tests/08_your_app.rs`. Chapter: `book/src/08-your-app.md`.
@@ -23,7 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::Keys;
+use session_storage::store::{Keys, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
 use session_storage::{AppState, Authenticated, Lifetimes, SessionId, SessionStore, app_with, serve};
 
@@ -143,7 +143,11 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    let _: u64 = con.del(&[keys.user_ids(), keys.user_counter()]).await?;
+    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves;");
+    out.say("the lesson deletes them now:");
+    let client = "127.0.0.1";
+    let _: u64 =
+        con.del(&[keys.login_client(client), keys.login_user(client, &user_id_for("alice"))]).await?;
 
     out.try_it_yourself(&[
         "(your own app: the ten lines of README.md's \"Use it as a library\", then)",

@@ -8,9 +8,10 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::client::TrustedProxies;
 use crate::origin::AllowedOrigins;
 use crate::server::Limits;
-use crate::store::{Lifetimes, MAX_SESSIONS_PER_USER};
+use crate::store::{Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER};
 
 /// Everything the service can be told from outside.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +42,19 @@ pub struct Config {
     /// `ALLOWED_ORIGINS`, default none: other origins (`https://app.example.com`, comma-separated)
     /// whose state-changing requests are accepted.
     pub allowed_origins: AllowedOrigins,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE` (per username and client, default 10) and
+    /// `LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT` (per client, default 100); 0 turns one off.
+    pub login_limits: LoginLimits,
+    /// `TRUSTED_PROXIES`, default none: proxies (IPs or CIDRs, comma-separated) whose
+    /// `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// `METRICS_ADDR`, default `127.0.0.1:9102`: where `GET /metrics` is served, apart from the
+    /// API; `off` serves it nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
+
+/// The default `METRICS_ADDR`: loopback only, Prometheus's conventional exporter range.
+pub const DEFAULT_METRICS_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9102);
 
 impl Default for Config {
     fn default() -> Self {
@@ -56,6 +69,9 @@ impl Default for Config {
             limits: Limits::DEFAULT,
             max_sessions_per_user: MAX_SESSIONS_PER_USER,
             allowed_origins: AllowedOrigins::default(),
+            login_limits: LoginLimits::DEFAULT,
+            trusted_proxies: TrustedProxies::default(),
+            metrics_addr: Some(DEFAULT_METRICS_ADDR),
         }
     }
 }
@@ -183,6 +199,34 @@ impl Config {
             })?;
         let allowed_origins =
             parse(&get, "ALLOWED_ORIGINS", defaults.allowed_origins, AllowedOrigins::parse)?;
+        let attempts = |v: &str| match v.parse::<u32>() {
+            Ok(n) if n <= 100_000 => Ok(n),
+            _ => Err("expected attempts per minute from 0 (off) to 100000".to_string()),
+        };
+        let login_limits = LoginLimits {
+            per_user_and_client: parse(
+                &get,
+                "LOGIN_ATTEMPTS_PER_MINUTE",
+                defaults.login_limits.per_user_and_client,
+                attempts,
+            )?,
+            per_client: parse(
+                &get,
+                "LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT",
+                defaults.login_limits.per_client,
+                attempts,
+            )?,
+        };
+        let trusted_proxies =
+            parse(&get, "TRUSTED_PROXIES", defaults.trusted_proxies, TrustedProxies::parse)?;
+        let metrics_addr = parse(&get, "METRICS_ADDR", defaults.metrics_addr, |v| {
+            if v.eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            v.parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| "expected an address such as 127.0.0.1:9102, or off".into())
+        })?;
         Ok(Config {
             redis_url,
             private_cluster,
@@ -194,6 +238,9 @@ impl Config {
             limits,
             max_sessions_per_user,
             allowed_origins,
+            login_limits,
+            trusted_proxies,
+            metrics_addr,
         })
     }
 }
@@ -243,6 +290,9 @@ mod tests {
         assert_eq!(config.redis_url, None);
         assert_eq!(config.max_sessions_per_user, 50);
         assert!(config.allowed_origins.as_slice().is_empty());
+        assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 10, per_client: 100 });
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.metrics_addr.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9102"));
     }
 
     #[test]
@@ -262,8 +312,18 @@ mod tests {
             ("MAX_CONNECTIONS", "500"),
             ("MAX_SESSIONS_PER_USER", "5"),
             ("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE", "0"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "30"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"),
+            ("METRICS_ADDR", "0.0.0.0:9200"),
         ])
         .expect("valid");
+        assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 0, per_client: 30 });
+        assert!(config.trusted_proxies.trusts("10.20.30.40".parse().expect("ip")));
+        assert!(config.trusted_proxies.trusts("192.0.2.1".parse().expect("ip")));
+        assert!(!config.trusted_proxies.trusts("192.0.2.2".parse().expect("ip")));
+        assert_eq!(config.metrics_addr.map(|a| a.to_string()).as_deref(), Some("0.0.0.0:9200"));
+        assert_eq!(self::config(&[("METRICS_ADDR", "OFF")]).expect("off").metrics_addr, None);
         assert_eq!(
             config.limits,
             Limits {
@@ -305,6 +365,13 @@ mod tests {
             ("MAX_CONNECTIONS", "0"),
             ("MAX_SESSIONS_PER_USER", "0"),
             ("ALLOWED_ORIGINS", "example.com"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE", "-1"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE", "ten"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "100001"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("METRICS_ADDR", "9102"),
+            ("METRICS_ADDR", "localhost:9102"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

@@ -9,10 +9,12 @@
 //! logs it (see `log_server_errors` in `src/http/mod.rs`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -56,6 +58,11 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 408: the whole request took longer than `REQUEST_TIMEOUT_SECS`.
     RequestTimeout,
+    /// 429: over a login limit; the answer carries `Retry-After` in whole seconds.
+    Throttled {
+        /// How long until the next attempt is allowed.
+        retry_after: Duration,
+    },
     /// 503: Redis did not answer in time or answered with an error.
     Unavailable(Unavailable),
     /// 503 from `/health`: Redis answers, but is full or near `maxmemory` (the text says which).
@@ -99,6 +106,7 @@ impl ApiError {
             ApiError::NotFound | ApiError::NoSuchSession => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -124,6 +132,9 @@ impl ApiError {
             ApiError::NoSuchSession => "No such session".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),
             ApiError::RequestTimeout => "Request took too long".into(),
+            ApiError::Throttled { retry_after } => {
+                format!("Too many login attempts; try again in {} s", whole_seconds(*retry_after))
+            }
             ApiError::Unavailable(error) if error.is_out_of_memory() => STORE_FULL.into(),
             ApiError::Unavailable(_) => STORE_UNAVAILABLE.into(),
             ApiError::Degraded(why) => why.clone(),
@@ -153,10 +164,19 @@ fn inner(text: &str) -> &str {
 #[derive(Clone, Debug)]
 pub(crate) struct ServerErrorReport(pub Arc<dyn std::error::Error + Send + Sync>);
 
+/// A wait in whole seconds, rounded up and at least 1: `Retry-After: 0` would invite an
+/// immediate retry that is refused again.
+fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(ErrorBody { detail: self.detail() })).into_response();
+        if let ApiError::Throttled { retry_after } = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after)));
+        }
         if let ApiError::Unavailable(cause) = self {
             response.extensions_mut().insert(ServerErrorReport(Arc::new(cause)));
         }
@@ -190,5 +210,18 @@ mod tests {
             assert!(client.into_response().extensions().get::<ServerErrorReport>().is_none());
         }
         assert_eq!(ApiError::MethodNotAllowed.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn throttled_says_when_to_come_back_in_whole_seconds() {
+        for (wait_ms, seconds) in
+            [(1, "1"), (999, "1"), (1000, "1"), (1001, "2"), (6000, "6"), (59_999, "60")]
+        {
+            let error = ApiError::Throttled { retry_after: Duration::from_millis(wait_ms) };
+            assert_eq!(error.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(error.detail(), format!("Too many login attempts; try again in {seconds} s"));
+            let response = error.into_response();
+            assert_eq!(response.headers()[RETRY_AFTER], seconds, "{wait_ms} ms");
+        }
     }
 }

@@ -38,9 +38,11 @@
 //!
 //! | module | what | lesson |
 //! |---|---|---|
+//! | [`metrics`] | [`Metrics`]: the service's counters, rendered for `GET /metrics` (Prometheus) | 09 |
+//! | [`client`] | who is asking: the client's address, `TRUSTED_PROXIES` and `X-Forwarded-For` | 09 |
 //! | [`redis`] | getting Redis: [`connect_or_start`], the one connection type [`Backend`] (single Redis or cluster), Redis Cluster, and with feature `private-redis` a private `redis-server` or cluster | 01, 07 |
 //! | [`workbook`] | narration (a [`Narrated`](workbook::Narrated) wrapper around any connection), the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
-//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user registry; each user's index of sessions; health | 01, 02, 03, 06 |
+//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user's id; each user's index of sessions; the login throttle; health | 01, 02, 03, 06, 09 |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 |
 //! | `origin` | which requests are cross-site ([`AllowedOrigins`]) | 06 |
@@ -75,11 +77,13 @@
 //! A library user who brings their own Redis can build with `default-features = false`: no
 //! process management, no `tempfile`, no `colored`.
 
+pub mod client;
 mod config;
 pub mod cookies;
 mod docs;
 mod error;
 pub mod http;
+pub mod metrics;
 mod origin;
 mod page;
 pub mod redis;
@@ -89,20 +93,22 @@ pub mod store;
 #[cfg(feature = "workbook")]
 pub mod workbook;
 
+pub use crate::metrics::Metrics;
 pub use crate::redis::{
     Backend, RedisHandle, RedisOrigin, SetupError, connect, connect_cluster, connect_or_start, hash_slot,
 };
 #[cfg(feature = "private-redis")]
 pub use crate::redis::{PrivateCluster, PrivateRedis, start_private_cluster};
+pub use client::TrustedProxies;
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ErrorBody};
-pub use http::{AppState, Authenticated, SameOrigin, app, app_with, renew_cookie};
+pub use http::{AppState, Authenticated, ClientAddr, SameOrigin, app, app_with, metrics_app, renew_cookie};
 pub use origin::AllowedOrigins;
-pub use server::{Limits, raise_open_files_limit, serve, serve_with, shutdown_signal};
+pub use server::{Limits, raise_open_files_limit, serve, serve_counted, serve_with, shutdown_signal};
 pub use service::{Service, StartError, run};
 pub use store::{
-    DeviceSession, Lifetimes, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore, StoreConnection,
-    Touched, Unavailable,
+    DeviceSession, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore,
+    StoreConnection, Touched, Unavailable,
 };
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the

@@ -26,6 +26,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,11 +35,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use metrics::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -102,6 +104,21 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) -> io::Result<()> {
+    serve_counted(listener, router, shutdown, limits, Gauge::noop()).await
+}
+
+/// [`serve_with`], keeping `connections` at the number of connections open (the service passes
+/// its `session_connections` gauge).
+///
+/// Each request carries axum's `ConnectInfo<SocketAddr>` with the TCP peer, which the login
+/// throttle's [`ClientAddr`](crate::http::ClientAddr) reads.
+pub async fn serve_counted(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+    connections: Gauge,
+) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -111,9 +128,9 @@ pub async fn serve_with(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut at_cap = false;
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, or a connection reset before accept: wait a
                     // moment instead of spinning, and carry on.
@@ -142,10 +159,13 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         let phase = Arc::new(Phase::default());
         let io = TokioIo::new(Deadlines::new(stream, phase.clone(), limits));
-        let service = Tracked { router: router.clone(), phase, limits };
+        let service = Tracked { router: router.clone(), phase, limits, peer };
         let connection = graceful.watch(http.serve_connection(io, service));
+        let open = connections.clone();
+        open.increment(1.0);
         tokio::spawn(async move {
             let _ = connection.await;
+            open.decrement(1.0);
             drop(permit);
         });
     }
@@ -421,6 +441,7 @@ struct Tracked {
     router: Router,
     phase: Arc<Phase>,
     limits: Limits,
+    peer: SocketAddr,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Tracked {
@@ -430,11 +451,12 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         self.phase.busy.store(true, Ordering::Release);
-        let Tracked { router, phase, limits } = self.clone();
+        let Tracked { router, phase, limits, peer } = self.clone();
         // Only a request with a body can trickle; one without is bounded by its handler's Redis
         // deadline (`REDIS_TIMEOUT_MS`), so it needs no timer of its own.
         let has_body = !hyper::body::Body::is_end_stream(request.body());
-        let request = request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)));
+        let mut request = request.map(|body| Body::new(TimeoutBody::new(limits.body_timeout, body)));
+        request.extensions_mut().insert(ConnectInfo(peer));
         Box::pin(async move {
             let response = if has_body {
                 match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {

@@ -14,9 +14,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::http::{AppState, app_with};
+use crate::http::{AppState, app_with, metrics_app};
 use crate::redis::{RedisHandle, RedisOrigin, SetupError, connect_or_start};
-use crate::server::{Limits, raise_open_files_limit, serve_with, shutdown_signal};
+use crate::server::{Limits, raise_open_files_limit, serve_counted, shutdown_signal};
 use crate::store::{SessionStore, Unavailable};
 
 // ANCHOR: run
@@ -54,10 +54,12 @@ pub struct Service {
     limits: Limits,
     redis: RedisHandle,
     addr: SocketAddr,
+    state: AppState,
+    metrics: Option<(TcpListener, SocketAddr)>,
 }
 
 impl Service {
-    /// Finds Redis, loads the store's scripts, and binds `HOST:PORT`.
+    /// Finds Redis, loads the store's scripts, and binds `HOST:PORT` and `METRICS_ADDR`.
     pub async fn start(config: Config, routes: Router<AppState>) -> Result<Service, StartError> {
         let redis = find_redis(&config).await?;
         tracing::info!("{}", redis.describe());
@@ -67,15 +69,27 @@ impl Service {
         let store = SessionStore::new(redis.backend.clone(), config.lifetimes, config.redis_timeout)
             .await
             .map_err(StartError::Store)?
-            .with_max_sessions_per_user(config.max_sessions_per_user);
-        let addr = config.addr();
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
-        // The address actually bound: with PORT=0 the system picks the port.
-        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
-        let state =
-            AppState { store, cookie_secure: config.cookie_secure, allowed_origins: config.allowed_origins };
+            .with_max_sessions_per_user(config.max_sessions_per_user)
+            .with_login_limits(config.login_limits);
+        let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
+        let metrics = match config.metrics_addr {
+            Some(wanted) => Some(bind(wanted, "METRICS_ADDR").await?),
+            None => None,
+        };
+        let state = AppState {
+            store,
+            cookie_secure: config.cookie_secure,
+            allowed_origins: config.allowed_origins,
+            trusted_proxies: config.trusted_proxies,
+        };
         let limits = fit_connections(config.limits);
-        Ok(Service { listener, router: app_with(state, routes), limits, redis, addr })
+        let router = app_with(state.clone(), routes);
+        Ok(Service { listener, router, limits, redis, addr, state, metrics })
+    }
+
+    /// Where `GET /metrics` is served (`METRICS_ADDR`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The address it listens on.
@@ -86,8 +100,18 @@ impl Service {
     /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
     /// private Redis, if it started one.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Service { listener, router, limits, redis, .. } = self;
-        let served = serve_with(listener, router, shutdown, limits).await;
+        let Service { listener, router, limits, redis, state, metrics, .. } = self;
+        // `/metrics` on its own listener, stopped when the service stops. Plain `axum::serve`:
+        // it is for a scraper on the operator's network, not for the public.
+        let connections = state.store.metrics().connections();
+        let metrics_server = metrics.map(|(listener, addr)| {
+            tracing::info!("metrics at http://{addr}/metrics");
+            tokio::spawn(async move { axum::serve(listener, metrics_app(state)).await })
+        });
+        let served = serve_counted(listener, router, shutdown, limits, connections).await;
+        if let Some(task) = metrics_server {
+            task.abort();
+        }
         match redis.origin {
             #[cfg(feature = "private-redis")]
             RedisOrigin::Private(server) => {
@@ -101,6 +125,15 @@ impl Service {
         }
         served.map_err(StartError::Serve)
     }
+}
+
+/// Binds `addr`; `what` names the setting in the error.
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener =
+        TcpListener::bind(addr).await.map_err(|source| StartError::Listen { what, addr, source })?;
+    // The address actually bound: with port 0 the system picks the port.
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { what, addr, source })?;
+    Ok((listener, addr))
 }
 
 /// `REDIS_CLUSTER=N` without `REDIS_URL` starts a private cluster; anything else goes through
@@ -147,8 +180,10 @@ pub enum StartError {
     Redis(SetupError),
     /// Redis answered the connection but not the scripts' loading.
     Store(Unavailable),
-    /// `HOST:PORT` could not be bound.
+    /// `HOST:PORT` or `METRICS_ADDR` could not be bound.
     Listen {
+        /// Which setting: `HOST:PORT` or `METRICS_ADDR`.
+        what: &'static str,
         /// The address asked for.
         addr: SocketAddr,
         /// Why.
@@ -171,7 +206,9 @@ impl fmt::Display for StartError {
         match self {
             StartError::Redis(error) => error.fmt(f),
             StartError::Store(error) => write!(f, "cannot load the store's scripts: {error}"),
-            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Listen { what, addr, source } => {
+                write!(f, "cannot listen on {addr} ({what}): {source}")
+            }
             StartError::NoPrivateCluster => f.write_str(
                 "REDIS_CLUSTER needs the private-redis feature; set REDIS_URL to a cluster node instead",
             ),

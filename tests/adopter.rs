@@ -52,6 +52,7 @@ async fn start_adopter(redis: &PrivateRedis) -> Adopter {
     let child = Command::new(adopter_binary())
         .env("REDIS_URL", redis.url())
         .env("PORT", port.to_string())
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

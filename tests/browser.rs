@@ -14,6 +14,7 @@ use std::time::Duration;
 use chromium::{Driver, click, log_in, testid, text, wait_for_text, wait_shown};
 use common::*;
 use fantoccini::Locator;
+use session_storage::store::user_id_for;
 
 #[tokio::test]
 async fn the_page_is_served_with_strict_headers() {
@@ -76,7 +77,7 @@ async fn log_in_through_the_form_and_the_cookie_is_invisible_to_javascript() {
     assert_eq!(text(&browser, "message").await.as_deref(), Some(""), "a first visit shows no error");
     log_in(&browser, &base, "alice").await;
 
-    assert_eq!(text(&browser, "user-id").await.as_deref(), Some("user_1"));
+    assert_eq!(text(&browser, "user-id").await, Some(user_id_for("alice")));
     assert_eq!(text(&browser, "document-cookie").await.as_deref(), Some("\"\""));
     let seen_by_script = browser.execute("return document.cookie", vec![]).await.expect("script");
     assert_eq!(seen_by_script, serde_json::json!(""), "page JavaScript cannot see the session cookie");
@@ -260,7 +261,7 @@ async fn session_details_describe_the_cookie_without_its_id() {
     let body: serde_json::Value = response.json().await.expect("json");
     assert!(!body.to_string().contains(&id), "the id never reaches the page: {body}");
     assert_eq!(body["set_cookie"], cookie.replace(&id, "<id, not shown>"));
-    assert_eq!(body["user_id"], "user_1");
+    assert_eq!(body["user_id"], user_id_for("alice"));
     assert_eq!(body["idle_ttl"], 1800);
     let created = body["created_at"].as_u64().expect("created_at");
     assert_eq!(body["absolute_deadline"].as_u64(), Some(created + 8 * 3600));

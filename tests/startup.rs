@@ -54,6 +54,8 @@ fn command_skewed(skew: Option<&str>, env: &[(&str, &str)]) -> Command {
     }
     command
         .env_remove("REDIS_URL")
+        // Many servers start at once here: each gets its own free port for /metrics.
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -215,6 +217,10 @@ fn each_bad_setting_stops_the_server_naming_the_variable() {
         ("COOKIE_SECURE", "maybe"),
         ("REDIS_TIMEOUT_MS", "0"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("LOGIN_ATTEMPTS_PER_MINUTE", "many"),
+        ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "-3"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8,proxy"),
+        ("METRICS_ADDR", "9102"),
     ] {
         let output = run_to_exit(&[(var, value)]);
         assert!(!output.status.success(), "{var}={value} should stop the server");
@@ -557,4 +563,53 @@ async fn redis_cluster_starts_a_private_cluster_and_stops_it_on_sigterm() {
     assert!(status.success(), "{status}\n{log}");
     assert!(log.contains("stopping the private Redis Cluster (3 nodes)"), "{log}");
     assert!(!answers(port), "a node of the private cluster outlived the binary");
+}
+
+/// `LOGIN_ATTEMPTS_PER_MINUTE`, `TRUSTED_PROXIES` and `METRICS_ADDR` reach the binary: the third
+/// login of one user from one client is a 429, the same user behind the trusted proxy from
+/// another address is not, and `/metrics` on its own address (not on the API's) counts both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_and_metrics_settings_reach_the_service() {
+    let redis = PrivateRedis::start().expect("redis");
+    let metrics_port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start(&[
+        ("REDIS_URL", &redis.url()),
+        ("PORT", "0"),
+        ("LOGIN_ATTEMPTS_PER_MINUTE", "2"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("METRICS_ADDR", &metrics_addr),
+    ]);
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(login(&server, "alice").await.status().as_u16());
+        }
+        statuses
+    };
+    assert_eq!(statuses, [200, 200, 429]);
+    let elsewhere = plain_client()
+        .post(server.url("/login"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .json(&serde_json::json!({"username": "alice", "password": "pw"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(elsewhere.status(), 200, "another client behind the trusted proxy");
+    let not_public = plain_client().get(server.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(not_public.status(), 404, "/metrics is not on the API's address");
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        if let Ok(response) = plain_client().get(format!("http://{metrics_addr}/metrics")).send().await {
+            metrics = response.text().await.expect("text");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.contains("session_logins_total{outcome=\"ok\"} 3"), "{metrics}");
+    assert!(metrics.contains("session_logins_total{outcome=\"throttled\"} 1"), "{metrics}");
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains(&format!("metrics at http://{metrics_addr}/metrics")), "{log}");
 }

@@ -11,7 +11,8 @@
 //! - `ceiling`: a bare axum handler returning fixed JSON, no Redis: the HTTP ceiling here.
 //! - `GET /profile`: the service's read-and-renew, one round trip (EVALSHA).
 //! - `GET /profile (naive)`: lesson 03's naive renewal, HGETALL then EXPIRE: two round trips.
-//! - `POST /login`: registry script, index script, MULTI/EXEC (logins of 100,000 random users).
+//! - `POST /login`: index script, MULTI/EXEC (logins of 100,000 random users; the throttle off,
+//!   as it would refuse a load generator: it adds one round trip when on).
 //! - `login-profile-logout mix`: each session logs in, is read once, and logs out.
 //!
 //! Server CPU is this process's user+system time; Redis CPU is `INFO cpu`; round trips are the
@@ -33,7 +34,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
 use session_storage::cookies::{read_session_cookies, session_cookie};
-use session_storage::store::{Keys, Session, user_id_for};
+use session_storage::store::{Keys, Limit, LoginLimits, Session, throttle, user_id_for};
 use session_storage::workbook::{info_field, parse_commandstats};
 use session_storage::{
     ApiError, AppState, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, Unavailable, app, app_with,
@@ -69,7 +70,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let redis = PrivateRedis::start()?;
     let manager = connect(&redis.url(), Duration::from_millis(500)).await?;
-    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT).await?;
+    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT)
+        .await?
+        .with_login_limits(LoginLimits::OFF);
     let state = AppState::new(store.clone());
     let state_for_unlimited = state.clone();
     let service = spawn_server(app(state.clone())).await?;
@@ -77,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let naive_round_trips = naive.round_trips.clone();
     let naive_routes = Router::new()
         .route("/naive/profile", get(move |state, headers| naive_profile(naive.clone(), state, headers)));
-    let naive = spawn_server(app_with(state, naive_routes)).await?;
+    let naive = spawn_server(app_with(state.clone(), naive_routes)).await?;
     let ceiling = spawn_server(Router::new().route("/profile", get(fixed_profile))).await?;
     // The same service through plain `axum::serve` (no timeouts, no connection cap): what the
     // hardened accept loop costs, measured against it in the same run.
@@ -134,12 +137,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut admin = manager.clone();
     let rows = measure(&scenarios, seconds, async || Counters::read(&mut admin, round_trips()).await).await?;
 
+    let scraped = metrics_check(&state, &service, &cookie, &login_lua, seconds).await?;
     let memory = memory_figures(&mut admin, &session_id).await?;
     let latency = latency_rows(&redis, seconds).await?;
     let scale = scale_rows(&mut admin, &service, seconds, dir.path()).await?;
     let indexed = indexed_memory(&store, &mut admin).await?;
     let cluster = cluster_rows(seconds, &login_lua).await?;
     let mut report = report(&rows, &memory, seconds);
+    report.push_str(&scraped.report());
     report.push_str(&extra_report(&rows, &latency, &scale));
     report.push_str(&indexed.report(&scale));
     report.push_str(&cluster_report(&rows, &cluster));
@@ -365,7 +370,8 @@ async fn cluster_rows(
 ) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let cluster = tokio::task::spawn_blocking(|| PrivateCluster::start(3)).await??;
     let con = connect_cluster(&cluster.urls(), TIMEOUT).await?;
-    let store = SessionStore::new(con, Lifetimes::default(), TIMEOUT).await?;
+    let store =
+        SessionStore::new(con, Lifetimes::default(), TIMEOUT).await?.with_login_limits(LoginLimits::OFF);
     let service = spawn_server(app(AppState::new(store.clone()))).await?;
     let mut nodes = Vec::new();
     for url in cluster.urls() {
@@ -488,6 +494,14 @@ fn capacity_report(rows: &[Row], cluster: &[Row], indexed: &IndexedMemory) -> St
          before you trust a row: the figures are per request, and another mix of logins and reads moves them.",
         verdicts.join(" ")
     );
+    let _ = writeln!(
+        out,
+        "\nOne login of a distinct user, all-in (2,000 users, each from its own client address, `used_memory` \
+         before and after): **{:.0} bytes** with the login throttle off (the session and the user's index of one \
+         entry) and **{:.0} bytes** with it on (plus the client's two throttle keys, which expire within 60 s). \
+         There is no user registry: nothing per user outlives the user's sessions.",
+        indexed.distinct_off, indexed.distinct_on,
+    );
     out
 }
 
@@ -554,8 +568,8 @@ struct Memory {
     encoding: String,
     /// The same session as one JSON string under a key of the same length (lesson 01's other way).
     json_bytes: u64,
-    registry_bytes_per_user: f64,
-    registry_users: u64,
+    /// One client's two throttle keys after one login (they expire within a minute).
+    throttle_bytes: u64,
 }
 
 async fn memory_figures(
@@ -574,26 +588,19 @@ async fn memory_figures(
     let json_bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&json_key).query_async(admin).await?;
     let () = redis::cmd("DEL").arg(&json_key).query_async(admin).await?;
     let keys = Keys::prefixed("benchmem:");
-    let users = 10_000u64;
-    for i in 0..users {
-        user_id_for(admin, &keys, &format!("user-{i:05}")).await?;
+    let client = "198.51.100.7";
+    let limits = [
+        Limit { key: keys.login_client(client), limit: 100 },
+        Limit { key: keys.login_user(client, &user_id_for("user-00001")), limit: 10 },
+    ];
+    throttle(admin, &limits, LoginLimits::PERIOD).await?;
+    let mut throttle_bytes = 0;
+    for limit in &limits {
+        let bytes: u64 = redis::cmd("MEMORY").arg("USAGE").arg(&limit.key).query_async(admin).await?;
+        throttle_bytes += bytes;
+        let _: () = redis::cmd("DEL").arg(&limit.key).query_async(admin).await?;
     }
-    let registry: u64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(keys.user_ids())
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(admin)
-        .await?;
-    let counter: u64 = redis::cmd("MEMORY").arg("USAGE").arg(keys.user_counter()).query_async(admin).await?;
-    let _: () = redis::cmd("DEL").arg(keys.user_ids()).arg(keys.user_counter()).query_async(admin).await?;
-    Ok(Memory {
-        session_bytes,
-        encoding,
-        json_bytes,
-        registry_bytes_per_user: (registry + counter) as f64 / users as f64,
-        registry_users: users,
-    })
+    Ok(Memory { session_bytes, encoding, json_bytes, throttle_bytes })
 }
 
 fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
@@ -640,13 +647,10 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
     let _ = writeln!(
         out,
         "Memory: one session is {} bytes (MEMORY USAGE of `session:<uuid>`, `{}` encoding); the same session as a JSON string \
-         under a key of the same length is {} bytes. The user registry costs {:.1} bytes per user (measured over {} users: hash \
-         `{{users}}:ids` plus the counter).",
-        memory.session_bytes,
-        memory.encoding,
-        memory.json_bytes,
-        memory.registry_bytes_per_user,
-        memory.registry_users
+         under a key of the same length is {} bytes. There is no user registry (a user's id is derived from the name): \
+         nothing per user outlives the user's sessions. With throttling on, one client's two throttle keys after a login are \
+         {} bytes, gone within 60 s.",
+        memory.session_bytes, memory.encoding, memory.json_bytes, memory.throttle_bytes,
     );
     let mix = &rows[4];
     let login = &rows[3];
@@ -689,9 +693,9 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
             at_most(logout_round_trips, 2.0),
         ),
         (
-            "three round trips per login (registry, index, session), more only to end older sessions",
+            "two round trips per login with the throttle off (index, session), more only to end older sessions",
             format!("{:.2}", login.round_trips),
-            at_most(login.round_trips, 3.05),
+            at_most(login.round_trips, 2.05),
         ),
         (
             "at most 152 bytes of Redis memory per session",
@@ -814,6 +818,7 @@ fn spawn_thread_per_core(
             runtime.block_on(async move {
                 let Ok(con) = connect(&url, TIMEOUT).await else { return };
                 let Ok(store) = SessionStore::new(con, Lifetimes::default(), TIMEOUT).await else { return };
+                let store = store.with_login_limits(LoginLimits::OFF);
                 let _ = stores_tx.send(store.clone());
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 let state = AppState::new(store);
@@ -889,7 +894,9 @@ async fn latency_rows(
 ) -> Result<Vec<LatencyRow>, Box<dyn std::error::Error>> {
     let port = start_delay_proxy(redis.port(), Duration::from_micros(500))?;
     let manager = connect(&format!("redis://127.0.0.1:{port}"), Duration::from_secs(2)).await?;
-    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT).await?;
+    let store = SessionStore::new(manager.clone(), Lifetimes::default(), TIMEOUT)
+        .await?
+        .with_login_limits(LoginLimits::OFF);
     let state = AppState::new(store);
     let service = spawn_server(app(state.clone())).await?;
     let naive = Naive { con: manager, round_trips: Arc::new(AtomicU64::new(0)) };
@@ -1023,6 +1030,9 @@ struct IndexedMemory {
     per_user: u64,
     bytes_per_session: f64,
     index_bytes: u64,
+    /// Bytes per login of a distinct user, all-in, with the throttle off and on.
+    distinct_off: f64,
+    distinct_on: f64,
 }
 
 impl IndexedMemory {
@@ -1031,7 +1041,7 @@ impl IndexedMemory {
         format!(
             "\n## Memory with the every-device index\n\n{} sessions of {} users ({} each), created by the service's own \
              login (`SessionStore::start_session`): **{:.0} bytes per session**, all included (`used_memory`: the session, \
-             its entry in `user:{{<id>}}:sessions`, and its share of the index keys and of the registry), against {:.0} \
+             its entry in `user:{{<id>}}:sessions`, and its share of the index keys; there is no user registry), against {:.0} \
              bytes for a session alone in the scale table above. One user's index of {} sessions is {} bytes \
              (`MEMORY USAGE`, listpack encoding).\n",
             self.users * self.per_user,
@@ -1043,6 +1053,98 @@ impl IndexedMemory {
             self.index_bytes,
         )
     }
+}
+
+/// What `/metrics` counted while wrk sent a known number of requests.
+struct MetricsCheck {
+    logins_sent: f64,
+    logins_counted: f64,
+    profiles_sent: f64,
+    profiles_counted: f64,
+}
+
+impl MetricsCheck {
+    fn report(&self) -> String {
+        // wrk counts the answers it read; the service also counts the few still in flight when
+        // wrk stops, at most one per connection.
+        let verdict = |sent: f64, counted: f64| {
+            if counted >= sent && counted <= sent + CONNECTIONS as f64 { "matches" } else { "DOES NOT MATCH" }
+        };
+        format!(
+            "\n## `/metrics` during the benchmark\n\n\
+             Scraped over HTTP from `metrics_app` (the router `METRICS_ADDR` serves) before and after one wrk run \
+             of each route. wrk counts the answers it read; the service may count up to one more per connection \
+             ({CONNECTIONS}) still in flight when wrk stops.\n\n\
+             | counter | wrk sent | `/metrics` counted | |\n|---|---:|---:|---|\n\
+             | `session_logins_total{{outcome=\"ok\"}}` | {:.0} | {:.0} | {} |\n\
+             | `session_authenticated_requests_total{{outcome=\"ok\"}}` | {:.0} | {:.0} | {} |\n",
+            self.logins_sent,
+            self.logins_counted,
+            verdict(self.logins_sent, self.logins_counted),
+            self.profiles_sent,
+            self.profiles_counted,
+            verdict(self.profiles_sent, self.profiles_counted),
+        )
+    }
+}
+
+/// Runs wrk against `/login` and `/profile` once each and compares what it sent with what the
+/// service's `/metrics` counted, scraped over HTTP as Prometheus would.
+async fn metrics_check(
+    state: &AppState,
+    service: &str,
+    cookie: &str,
+    login_lua: &std::path::Path,
+    seconds: u64,
+) -> Result<MetricsCheck, Box<dyn std::error::Error>> {
+    let metrics = spawn_server(session_storage::metrics_app(state.clone())).await?;
+    let client = reqwest::Client::new();
+    let scrape = async |name: &str| -> Result<f64, Box<dyn std::error::Error>> {
+        let text = client.get(format!("{metrics}/metrics")).send().await?.text().await?;
+        let line =
+            text.lines().find(|l| l.starts_with(name)).ok_or_else(|| format!("{name} not in /metrics"))?;
+        Ok(line[name.len()..].trim().parse()?)
+    };
+    let logins = r#"session_logins_total{outcome="ok"}"#;
+    let profiles = r#"session_authenticated_requests_total{outcome="ok"}"#;
+    let before = scrape(logins).await?;
+    let login_lua = login_lua.display().to_string();
+    let sent =
+        tokio::task::block_in_place(|| wrk(&format!("{service}/login"), &["-s".into(), login_lua], seconds))?;
+    let (logins_sent, logins_counted) = (sent.requests, scrape(logins).await? - before);
+    let before = scrape(profiles).await?;
+    let sent = tokio::task::block_in_place(|| {
+        wrk(&format!("{service}/profile"), &["-H".into(), cookie.to_string()], seconds)
+    })?;
+    let (profiles_sent, profiles_counted) = (sent.requests, scrape(profiles).await? - before);
+    Ok(MetricsCheck { logins_sent, logins_counted, profiles_sent, profiles_counted })
+}
+
+/// Bytes per login of a distinct user, all-in: the session, the user's index and, with the
+/// throttle on, the client's two throttle keys (each login from its own client address).
+async fn distinct_user_logins(
+    store: &SessionStore,
+    admin: &mut ConnectionManager,
+) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let logins = 2_000u32;
+    let mut figures = [0.0; 2];
+    for (slot, limits) in [LoginLimits::OFF, LoginLimits::DEFAULT].into_iter().enumerate() {
+        let store = store.clone().with_login_limits(limits);
+        let () = redis::cmd("FLUSHDB").query_async(admin).await?;
+        let baseline = used_memory(admin).await?;
+        for n in 0..logins {
+            let client = std::net::IpAddr::from([198, 18, (n >> 8) as u8, n as u8]);
+            match store.login(&format!("distinct-{n}"), client, None).await? {
+                session_storage::store::Login::Started(..) => {}
+                session_storage::store::Login::Throttled(_) => {
+                    return Err("a distinct-user login was throttled".into());
+                }
+            }
+        }
+        figures[slot] = used_memory(admin).await?.saturating_sub(baseline) as f64 / f64::from(logins);
+    }
+    let () = redis::cmd("FLUSHDB").query_async(admin).await?;
+    Ok((figures[0], figures[1]))
 }
 
 /// 10,000 sessions through the real login path, into an empty keyspace, and what they cost.
@@ -1062,17 +1164,20 @@ async fn indexed_memory(
     let bytes = used_memory(admin).await?.saturating_sub(baseline);
     let index_bytes: u64 = redis::cmd("MEMORY")
         .arg("USAGE")
-        .arg(store.keys().user_sessions("user_1"))
+        .arg(store.keys().user_sessions(&user_id_for("u1")))
         .arg("SAMPLES")
         .arg(0)
         .query_async(admin)
         .await?;
     let () = redis::cmd("FLUSHDB").query_async(admin).await?;
+    let (distinct_off, distinct_on) = distinct_user_logins(store, admin).await?;
     Ok(IndexedMemory {
         users,
         per_user,
         bytes_per_session: bytes as f64 / (users * per_user) as f64,
         index_bytes,
+        distinct_off,
+        distinct_on,
     })
 }
 

@@ -1,12 +1,12 @@
 //! Exercises for lesson 03, the sliding TTL (`book/src/03-sliding-ttl.md`).
 //!
-//! Both are Lua scripts. Check them with `cargo exercise 03a` and `03b`; `cargo exercise hint
-//! 03a` helps.
+//! 03a is a Lua script, 03b plain Rust. Check them with `cargo exercise 03a` and `03b`; `cargo
+//! exercise hint 03a` helps.
 
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
-use session_storage::store::{Keys, Touched};
+use session_storage::store::Touched;
 
 // ANCHOR: ex03a
 /// Exercise 03a: read the session at `key` and renew its TTL, in one round trip.
@@ -28,17 +28,14 @@ pub async fn touch<C: ConnectionLike>(
 // ANCHOR_END: ex03a
 
 // ANCHOR: ex03b
-/// Exercise 03b: the stable `user_<n>` for a username.
+/// Exercise 03b: the stable `user_<digits>` for a username, with nothing stored.
 ///
-/// The first login of a name takes the next number from the counter at `keys.user_counter()` and
-/// records it in the hash at `keys.user_ids()`; later logins get the same id. Twenty first logins
-/// of one name racing each other must still agree.
-pub async fn user_id_for<C: ConnectionLike>(
-    con: &mut C,
-    keys: &Keys,
-    username: &str,
-) -> redis::RedisResult<String> {
-    // TODO: make "look up, else increment and record" one atomic step.
+/// Hash the name's UTF-8 bytes with SHA-256 (`sha2::Sha256::digest`), read the first 12 bytes
+/// (96 bits) as one big-endian number, and write it in decimal after `user_`. The same name must
+/// give the same id on every call, on every server, for ever.
+pub fn user_id_for(username: &str) -> String {
+    // TODO: digest the name, put its first 12 bytes at the end of a [u8; 16], and print
+    // u128::from_be_bytes of it.
     todo!("exercise 03b: user_id_for")
 }
 // ANCHOR_END: ex03b

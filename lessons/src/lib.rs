@@ -77,6 +77,13 @@ pub mod ex08_your_app;
 #[path = "solutions/ex08_your_app.rs"]
 pub mod ex08_your_app;
 
+#[cfg(not(feature = "solutions"))]
+#[allow(unused_variables)]
+pub mod ex09_rate_limit;
+#[cfg(feature = "solutions")]
+#[path = "solutions/ex09_rate_limit.rs"]
+pub mod ex09_rate_limit;
+
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -113,7 +120,7 @@ pub const EXERCISES: &[Exercise] = &[
     ex("02b", "ex02b_create_session_atomically", EX02, "create a session in one atomic step"),
     ex("02c", "ex02c_ttls_in_one_round_trip", EX02, "many TTLs in one round trip"),
     ex("03a", "ex03a_touch", EX03, "read and renew in one script, capped"),
-    ex("03b", "ex03b_user_ids_are_stable", EX03, "the user registry as a script"),
+    ex("03b", "ex03b_user_ids_are_stable", EX03, "a stable user id, derived from the name"),
     ex("04a", "ex04a_session_cookie", EX04, "the session cookie"),
     ex("04b", "ex04b_clear_session_cookie", EX04, "the logout cookie"),
     ex("04c", "ex04c_read_session_cookies", EX04, "every session id a request carries"),
@@ -127,6 +134,7 @@ pub const EXERCISES: &[Exercise] = &[
     ex("07b", "ex07b_delete_all_on_a_cluster", EX07, "delete keys of many slots on a cluster"),
     ex("08a", "ex08a_a_route_of_your_own", EX08, "a route of your own that needs a session"),
     ex("08b", "ex08b_a_route_for_everyone", EX08, "a route for everyone, with more for a session"),
+    ex("09a", "ex09a_throttle", EX09, "a rate limiter in one script (GCRA)"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -137,6 +145,7 @@ const EX05: &str = "lessons/src/ex05_full_server.rs";
 const EX06: &str = "lessons/src/ex06_every_device.rs";
 const EX07: &str = "lessons/src/ex07_scale_out.rs";
 const EX08: &str = "lessons/src/ex08_your_app.rs";
+const EX09: &str = "lessons/src/ex09_rate_limit.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

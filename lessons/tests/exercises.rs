@@ -13,11 +13,11 @@ use axum::routing::{get, post};
 use common::{lesson_redis, query as cmd, ttl_range_redaction, ttl_redaction, unix_time_redaction};
 use lessons::{
     ex01_hash_basics, ex02_expire, ex03_sliding_ttl, ex04_cookie_flow, ex05_full_server, ex06_every_device,
-    ex07_scale_out, ex08_your_app,
+    ex07_scale_out, ex08_your_app, ex09_rate_limit,
 };
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
-use session_storage::store::{Keys, Session, SessionId, create_session, unix_now};
+use session_storage::store::{Session, SessionId, create_session, unix_now};
 use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, serve};
 
 /// The service's defaults: 30 idle minutes, 8 hours at most.
@@ -291,33 +291,29 @@ async fn ex03a_touch() {
     });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn ex03b_user_ids_are_stable() {
     let _settings = settings();
-    let (_redis, con) = lesson_redis().await;
-    let keys = Keys::prefixed("ex03:");
-    let mut racing = Vec::new();
-    for _ in 0..20 {
-        let mut con = con.clone();
-        let keys = keys.clone();
-        racing
-            .push(tokio::spawn(async move { ex03_sliding_ttl::user_id_for(&mut con, &keys, "carol").await }));
-    }
-    let mut carol = Vec::new();
-    for task in racing {
-        carol.push(task.await.expect("task").expect("user_id_for"));
-    }
-    carol.dedup();
-    let mut con = con.clone();
-    let dave = ex03_sliding_ttl::user_id_for(&mut con, &keys, "dave").await.expect("dave");
-    let carol_again = ex03_sliding_ttl::user_id_for(&mut con, &keys, "carol").await.expect("carol");
-    let counter: String = cmd(&mut con, &["GET", &keys.user_counter()]).await;
+    let names = [
+        "alice",
+        "Alice",
+        "carol",
+        "Zoë Ångström",
+        "a name of sixty-four characters is the longest one allowed....",
+    ];
+    let ids: Vec<_> = names
+        .iter()
+        .map(|name| json!({"username": name, "user_id": ex03_sliding_ttl::user_id_for(name)}))
+        .collect();
+    let again: Vec<_> = names.iter().map(|name| ex03_sliding_ttl::user_id_for(name)).collect();
+    let first: Vec<_> = ids.iter().map(|entry| entry["user_id"].clone()).collect();
     let outcome = json!({
-        "carol_racing_first_logins": carol,
-        "dave": dave,
-        "carol_again": carol_again,
-        "registry": hash(&mut con, &keys.user_ids()).await,
-        "counter": counter,
+        "ids": ids,
+        "same_name_same_id": first.iter().zip(&again).all(|(one, two)| one == two),
+        "every_id_fits_96_bits": again.iter().all(|id| id
+            .strip_prefix("user_")
+            .and_then(|digits| digits.parse::<u128>().ok())
+            .is_some_and(|n| n < 1 << 96)),
     });
     insta::assert_yaml_snapshot!("ex03b_user_id_for", outcome);
 }
@@ -848,4 +844,61 @@ fn every_exercise_is_listed() {
             assert!(std::path::Path::new(&hint).is_file(), "no {hint}");
         }
     }
+}
+
+/// The limiter against the service's own keys: five attempts under "3 per user, 4 per client"
+/// for alice, then bob from the same client; what each answered, what the keys hold, and that a
+/// refusal wrote nothing. Waits are given in whole seconds (rounded up), TTLs as ranges.
+#[tokio::test]
+async fn ex09a_throttle() {
+    let _settings = settings();
+    let (_redis, mut con) = lesson_redis().await;
+    let keys = session_storage::store::Keys::prefixed("ex09:");
+    let client = "198.51.100.7";
+    let limits = |user: &str| {
+        [
+            session_storage::store::Limit { key: keys.login_client(client), limit: 4 },
+            session_storage::store::Limit { key: keys.login_user(client, user), limit: 3 },
+        ]
+    };
+    let period = Duration::from_secs(60);
+    let seconds = |wait: Option<Duration>| wait.map(|wait| wait.as_millis().div_ceil(1000) as u64);
+    let mut answers = Vec::new();
+    let mut refused_wrote = None;
+    for user in ["alice", "alice", "alice", "alice", "bob", "carol"] {
+        let before: Vec<Option<String>> =
+            cmd(&mut con, &["MGET", &limits(user)[0].key, &limits(user)[1].key]).await;
+        let wait = ex09_rate_limit::throttle(&mut con, &limits(user), period).await.expect("throttle");
+        let after: Vec<Option<String>> =
+            cmd(&mut con, &["MGET", &limits(user)[0].key, &limits(user)[1].key]).await;
+        if wait.is_some() {
+            refused_wrote = Some(refused_wrote.unwrap_or(false) || before != after);
+        }
+        answers.push(json!({ "user": user, "wait_s": seconds(wait) }));
+    }
+    let now: Vec<String> = cmd(&mut con, &["TIME"]).await;
+    let now_ms = now[0].parse::<u64>().expect("s") * 1000 + now[1].parse::<u64>().expect("us") / 1000;
+    let mut stored = BTreeMap::new();
+    for (name, key) in [
+        ("client", keys.login_client(client)),
+        ("alice", keys.login_user(client, "alice")),
+        ("bob", keys.login_user(client, "bob")),
+    ] {
+        let tat: Option<u64> = cmd(&mut con, &["GET", &key]).await;
+        let pttl: i64 = cmd(&mut con, &["PTTL", &key]).await;
+        // How far ahead of now the TAT is, in whole seconds, and whether the TTL ends there.
+        let ahead = tat.map(|tat| (tat.saturating_sub(now_ms) as f64 / 1000.0).round() as u64);
+        let ttl_ends_at_tat = tat.is_some_and(|tat| (tat as i64 - now_ms as i64 - pttl).abs() <= 50);
+        stored.insert(name, json!({ "ahead_s": ahead, "ttl_ends_at_tat": ttl_ends_at_tat }));
+    }
+    let off = [session_storage::store::Limit { key: keys.login_client("192.0.2.1"), limit: 0 }];
+    let wait_when_off = ex09_rate_limit::throttle(&mut con, &off, period).await.expect("throttle");
+    let off_key: u64 = cmd(&mut con, &["EXISTS", &off[0].key]).await;
+    let outcome = json!({
+        "answers": answers,
+        "a_refusal_wrote_nothing": refused_wrote == Some(false),
+        "stored": stored,
+        "a_limit_of_0": { "wait_s": seconds(wait_when_off), "key_written": off_key == 1 },
+    });
+    insta::assert_yaml_snapshot!("ex09a_throttle", outcome);
 }

@@ -1,6 +1,6 @@
 //! What a handler needs, as extractors: [`Authenticated`] (a live session, read and renewed in
-//! one round trip) and [`SameOrigin`] (no cross-site request), and the layer that gives every
-//! answer the renewed cookie ([`renew_cookie`]).
+//! one round trip), [`SameOrigin`] (no cross-site request) and [`ClientAddr`] (who is asking),
+//! and the layer that gives every answer the renewed cookie ([`renew_cookie`]).
 //!
 //! ## Why a layer writes the renewed cookie
 //! Every authenticated request renews the session in Redis (the sliding TTL), so the browser's
@@ -12,18 +12,23 @@
 //! handler, the layer adds it to the answer unless the handler set a cookie of its own (a
 //! logout clears it). A handler that takes `Authenticated` writes no cookie code at all.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::client::client_address;
 use crate::cookies::{read_session_cookies, session_cookie};
 use crate::error::ApiError;
+use crate::metrics::AuthOutcome;
 use crate::origin::cross_site;
 use crate::store::{Session, SessionId, Touched};
 
@@ -117,10 +122,13 @@ where
             refuse_cross_site(parts, &state)?;
         }
         let ids = read_session_cookies(&parts.headers, state.cookie_secure);
-        if ids.is_empty() {
-            return Err(ApiError::InvalidSession);
-        }
-        let (id, touched) = state.store.touch_first(&ids).await?.ok_or(ApiError::InvalidSession)?;
+        let found = if ids.is_empty() { Ok(None) } else { state.store.touch_first(&ids).await };
+        state.store.metrics().authenticated(match &found {
+            Ok(Some(_)) => AuthOutcome::Ok,
+            Ok(None) => AuthOutcome::Unauthorized,
+            Err(_) => AuthOutcome::Unavailable,
+        });
+        let (id, touched) = found?.ok_or(ApiError::InvalidSession)?;
         let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
         if let Some(RenewedCookie(slot)) = parts.extensions.get::<RenewedCookie>() {
             let _ = slot.set(cookie.clone());
@@ -205,6 +213,40 @@ fn refuse_cross_site(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
         }
     }
 }
+
+// ANCHOR: client_addr
+/// The client's address (see `src/client.rs`): the TCP peer, or behind a proxy listed in
+/// `TRUSTED_PROXIES`, the address that proxy saw. The login throttle counts per client.
+///
+/// The peer comes from axum's `ConnectInfo<SocketAddr>`, which [`serve`](crate::serve) and
+/// [`run`](crate::run) provide; a router served with plain `axum::serve` needs
+/// `.into_make_service_with_connect_info::<SocketAddr>()`. Without it every request is counted
+/// as one client, `0.0.0.0` (a warning is logged once): throttling stays on, never bypassed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientAddr, Infallible> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "no ConnectInfo<SocketAddr> on requests: every client counts as 0.0.0.0 for the login throttle"
+                );
+            }
+            return Ok(ClientAddr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        };
+        let state = AppState::from_ref(state);
+        Ok(ClientAddr(client_address(peer.ip(), &parts.headers, &state.trusted_proxies)))
+    }
+}
+// ANCHOR_END: client_addr
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `mod.rs` | [`AppState`], [`app`] and [`app_with`]: the routes, the middleware, the OpenAPI document |
-//! | `extract.rs` | [`Authenticated`], [`SameOrigin`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
+//! | `extract.rs` | [`Authenticated`], [`SameOrigin`], [`ClientAddr`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
 //! | `sessions.rs` | login, profile, logout, `/session` and `/session/details` |
 //! | `devices.rs` | every device: list, revoke, log out everywhere |
 //! | `body.rs` | the JSON bodies and their schemas |
@@ -17,7 +17,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderValue;
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -27,6 +27,7 @@ use utoipa::openapi::{OpenApi, RefOr, Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client::TrustedProxies;
 use crate::error::{ApiError, ErrorBody, ServerErrorReport};
 use crate::origin::AllowedOrigins;
 use crate::store::{Health, SessionStore};
@@ -38,7 +39,7 @@ mod sessions;
 
 pub use body::*;
 pub use devices::{list_sessions, logout_everywhere, revoke_session};
-pub use extract::{Authenticated, SameOrigin, renew_cookie};
+pub use extract::{Authenticated, ClientAddr, SameOrigin, renew_cookie};
 pub use sessions::{login, logout, profile, session_details, session_info, validate_username};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
@@ -55,13 +56,31 @@ pub struct AppState {
     pub cookie_secure: bool,
     /// Other sites whose requests are accepted (`ALLOWED_ORIGINS`); see `src/origin.rs`.
     pub allowed_origins: AllowedOrigins,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`); see `src/client.rs`.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
-    /// The state for `store` with the defaults: plain-HTTP cookies, no extra origins.
+    /// The state for `store` with the defaults: plain-HTTP cookies, no extra origins, no
+    /// trusted proxies.
     pub fn new(store: SessionStore) -> AppState {
-        AppState { store, cookie_secure: false, allowed_origins: AllowedOrigins::default() }
+        AppState {
+            store,
+            cookie_secure: false,
+            allowed_origins: AllowedOrigins::default(),
+            trusted_proxies: TrustedProxies::default(),
+        }
     }
+}
+
+/// `GET /metrics` alone, in the Prometheus text format, for its own listener (`METRICS_ADDR`):
+/// the store's counters, read from memory, with no Redis call.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics)).with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.store.metrics().render())
 }
 
 // ANCHOR: app

@@ -10,12 +10,14 @@ use axum::response::IntoResponse;
 
 use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
 use crate::error::{ApiError, ErrorBody};
+use crate::metrics::LoginOutcome;
+use crate::store::Login;
 
 use super::body::{
     CookieAttribute, LoginRequest, LoginResponse, MessageResponse, ProfileResponse, SessionDetails,
     SessionInfo,
 };
-use super::extract::{Authenticated, SameOrigin};
+use super::extract::{Authenticated, ClientAddr, SameOrigin};
 use super::{AppState, MAX_USERNAME_CHARS};
 
 // ANCHOR: validate_username
@@ -35,8 +37,9 @@ pub fn validate_username(username: &str) -> Result<(), String> {
 // ANCHOR: login
 /// Log in: any password is accepted. Sets the `session_id` cookie.
 ///
-/// A session already held by this browser is deleted (fixation defence). A user already at
-/// `MAX_SESSIONS_PER_USER` sessions loses the oldest.
+/// Throttled first (per username and client, and per client; lesson 09). A session already held
+/// by this browser is deleted (fixation defence). A user already at `MAX_SESSIONS_PER_USER`
+/// sessions loses the oldest. Every answer is counted in `session_logins_total{outcome}`.
 #[utoipa::path(
     post, path = "/login", tag = "sessions",
     request_body = LoginRequest,
@@ -49,20 +52,48 @@ pub fn validate_username(username: &str) -> Result<(), String> {
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Malformed JSON, missing fields or an invalid username", body = ErrorBody),
-        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+        (status = 429, description = "Too many login attempts from this client (LOGIN_ATTEMPTS_PER_MINUTE for this username, LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT in all); nothing was written", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Redis did not answer in time, or is full", body = ErrorBody),
     )
 )]
 pub async fn login(
-    _: SameOrigin,
+    same_origin: Result<SameOrigin, ApiError>,
+    client: ClientAddr,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let answer = log_in(same_origin, client, &state, &headers, body).await;
+    state.store.metrics().login(match &answer {
+        Ok(_) => LoginOutcome::Ok,
+        Err(ApiError::Throttled { .. }) => LoginOutcome::Throttled,
+        Err(ApiError::CrossSite) => LoginOutcome::CrossSite,
+        Err(ApiError::Unavailable(_)) => LoginOutcome::Unavailable,
+        Err(_) => LoginOutcome::Invalid,
+    });
+    answer
+}
+
+async fn log_in(
+    same_origin: Result<SameOrigin, ApiError>,
+    ClientAddr(client): ClientAddr,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<impl IntoResponse + use<>, ApiError> {
+    same_origin?;
     let Json(request) = body?;
     validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
     // The session this browser already holds (the first it names) is replaced.
-    let previous = read_session_cookies(&headers, state.cookie_secure).first();
-    let (id, session) = state.store.start_session(&request.username, previous.as_ref()).await?;
+    let previous = read_session_cookies(headers, state.cookie_secure).first();
+    let (id, session) = match state.store.login(&request.username, client, previous.as_ref()).await? {
+        Login::Started(id, session) => (id, session),
+        Login::Throttled(retry_after) => {
+            tracing::info!(%client, user_id = %crate::store::user_id_for(&request.username), "login throttled");
+            return Err(ApiError::Throttled { retry_after });
+        }
+    };
     tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
     let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
     let body = LoginResponse {

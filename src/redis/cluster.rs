@@ -80,7 +80,8 @@ pub(crate) async fn detect(url: &str, timeout: Duration) -> redis::RedisResult<(
 // ANCHOR: hash_slot
 /// The hash slot (0 to 16383) Redis Cluster assigns `key` to: CRC16 (XMODEM) of the key, modulo
 /// 16384. When the key holds a hash tag, a `{...}` with at least one character inside, only what
-/// is inside the first such pair is hashed, so `{users}:ids` and `{users}:next_id` share a slot.
+/// is inside the first such pair is hashed, so `login:{1.2.3.4}` and `login:{1.2.3.4}:user_7` share a
+/// slot.
 /// The same answer as `CLUSTER KEYSLOT`.
 pub fn hash_slot(key: &str) -> u16 {
     let bytes = key.as_bytes();

@@ -1,32 +1,27 @@
-//! Creating a session: the user's stable id from the registry, then the session hash and its
-//! TTL in one transaction (lessons 02 and 03).
+//! Creating a session: the user's stable id (derived from the name, nothing stored), then the
+//! session hash and its TTL in one transaction (lessons 02 and 03).
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::Script;
 use redis::aio::ConnectionLike;
+use sha2::{Digest, Sha256};
 
-use super::{Keys, Session, ttl_secs};
+use super::{Session, ttl_secs};
 
 // ANCHOR: user_id
-/// The Lua source of the registry script, `scripts/user_id.lua` (lesson 07 runs it on a cluster
-/// with and without the hash tag).
-pub const USER_ID_SOURCE: &str = include_str!("scripts/user_id.lua");
-
-pub(super) static USER_ID_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(USER_ID_SOURCE));
-
-/// The stable `user_<n>` for `username`, handing out the next number on a first login.
+/// The stable `user_<digits>` of `username`: the first 96 bits of the SHA-256 of the name, as a
+/// decimal number. The same name always gives the same id, on every instance, with nothing
+/// stored: no registry key grows with the users, and no login waits on a shared one.
 ///
-/// Why a script: "read, and if missing increment and write" as separate commands lets two first
-/// logins of the same name both miss and take two numbers. A script runs atomically in Redis, so
-/// the second one finds the first one's id. One round trip either way.
-pub async fn user_id_for<C: ConnectionLike>(
-    con: &mut C,
-    keys: &Keys,
-    username: &str,
-) -> redis::RedisResult<String> {
-    USER_ID_SCRIPT.key(keys.user_ids()).key(keys.user_counter()).arg(username).invoke_async(con).await
+/// Why 96 bits: two different names sharing an id would share one index of sessions (each
+/// could list and end the other's). Among `n` names the chance that any two collide is about
+/// `n² / 2^97`: 6 in a trillion for a billion names. Choosing a name that lands on a given
+/// user's id means inverting SHA-256 over 96 bits (about 2^96 attempts), out of reach.
+pub fn user_id_for(username: &str) -> String {
+    let digest = Sha256::digest(username.as_bytes());
+    let mut high = [0u8; 16];
+    high[4..].copy_from_slice(&digest[..12]);
+    format!("user_{}", u128::from_be_bytes(high))
 }
 // ANCHOR_END: user_id
 
@@ -56,3 +51,22 @@ pub async fn create_session<C: ConnectionLike>(
     pipe.query_async(con).await
 }
 // ANCHOR_END: create_session
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_name_one_id_of_the_seeds_shape() {
+        let alice = user_id_for("alice");
+        assert_eq!(alice, user_id_for("alice"));
+        assert_ne!(alice, user_id_for("alice "));
+        assert_ne!(alice, user_id_for("Alice"));
+        let digits = alice.strip_prefix("user_").expect("user_ prefix");
+        assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()), "{alice}");
+        // The first 12 bytes of SHA-256("alice"), 2bd806c97f0e00af1a1fc3328fa763a9..., as a number.
+        let expected = u128::from_str_radix("2bd806c97f0e00af1a1fc332", 16).expect("hex");
+        assert_eq!(alice, format!("user_{expected}"));
+        assert!(digits.parse::<u128>().expect("a number") < 1u128 << 96);
+    }
+}

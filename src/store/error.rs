@@ -44,10 +44,17 @@ impl std::error::Error for Unavailable {
 impl Unavailable {
     /// True when Redis refused a write for lack of memory (`OOM`: at `maxmemory` under
     /// `noeviction`), as opposed to being slow or gone.
+    ///
+    /// A refused `MULTI` counts too: Redis answers its `EXEC` with `EXECABORT` when it refused a
+    /// queued command, and the store's transactions are fixed, well-formed commands, so what
+    /// Redis refuses there is the write itself (at `maxmemory`, the `OOM` of a queued `HSET`).
+    /// Without this, the same full Redis would answer a login "full" or "unavailable" depending
+    /// on which round trip first crossed the limit.
     pub fn is_out_of_memory(&self) -> bool {
         match self {
             Unavailable::Redis(error) => {
-                error.code() == Some("OOM") || error.to_string().contains("OOM command not allowed")
+                matches!(error.code(), Some("OOM" | "EXECABORT"))
+                    || error.to_string().contains("OOM command not allowed")
             }
             Unavailable::TimedOut { .. } => false,
         }

@@ -4,15 +4,20 @@
 //! |---|---|---|---|---|
 //! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
-//! | `{users}:ids` | hash `username` → `user_<n>` | the user registry: a stable id per name | none: one field per username that ever logged in, like a user table (no TTL by design) | hash tag `{users}`: the registry script names both registry keys, so they share one slot |
-//! | `{users}:next_id` | string (counter) | the last `<n>` handed out | one key | the same slot as `{users}:ids` |
+//! | `login:{<client>}` | string: a time in unix ms | the login throttle's count for one client (lesson 09); `<client>` is an IPv4 address or an IPv6 /64 | TTL: at most the throttle's period (60 s) | hash tag `{<client>}` |
+//! | `login:{<client>}:<user_id>` | string: a time in unix ms | the throttle's count for one username from that client | TTL: at most 60 s | the same slot as its client's key |
 //!
-//! Nothing else is ever written. Every command, script and transaction names the keys of one
-//! slot only (Redis Cluster, lesson 07): a session key alone, an index alone, or the two
-//! registry keys, which share their slot through the `{users}` tag. Where a step touches several
-//! sessions (the listing, logout everywhere, a login that ends older sessions), it sends one
-//! single-key command per session, never a multi-key command. The price of the registry's tag:
-//! every login's first round trip goes to the one shard that holds the `{users}` slot.
+//! Nothing else is ever written, and every key has a TTL. There is no user registry: a user's
+//! id is derived from the name ([`user_id_for`](super::user_id_for)), so no key grows with the
+//! users and no login touches a key every other login touches. What one user leaves in Redis
+//! ends with that user's sessions: the index goes with its last entry (a logout removes it; an
+//! index nobody touches again expires at its newest session's absolute deadline).
+//!
+//! Every command, script and transaction names the keys of one slot only (Redis Cluster,
+//! lesson 07): a session key alone, an index alone, or one client's two throttle keys, which
+//! share their slot through the `{<client>}` tag. Where a step touches several sessions (the
+//! listing, logout everywhere, a login that ends older sessions), it sends one single-key
+//! command per session, never a multi-key command.
 
 use std::sync::Arc;
 
@@ -20,11 +25,8 @@ use super::SessionId;
 
 /// Prefix of every session key.
 const SESSION_PREFIX: &str = "session:";
-/// The user registry hash: username → `user_<n>`. The `{users}` hash tag puts it in the slot of
-/// its counter (lesson 07).
-const USER_IDS_KEY: &str = "{users}:ids";
-/// The counter behind `user_<n>`.
-const USER_COUNTER_KEY: &str = "{users}:next_id";
+/// Prefix of the login throttle's keys.
+const LOGIN_PREFIX: &str = "login:";
 
 /// The most sessions one user may hold at once (`MAX_SESSIONS_PER_USER`): a login beyond it ends
 /// that user's oldest session. It is also the size bound of the user's index.
@@ -32,8 +34,7 @@ pub const MAX_SESSIONS_PER_USER: usize = 50;
 
 /// The names of the keys the service writes, with an optional namespace in front.
 ///
-/// The service uses no namespace (`session:<uuid>`, `{users}:ids`, `{users}:next_id`, as in the
-/// original). The lessons use their own (`lesson04:session:<uuid>`, ...) so that they never
+/// The service uses no namespace (`session:<uuid>`, as in the original). The lessons use their own (`lesson04:session:<uuid>`, ...) so that they never
 /// touch a real session in the Redis they run against.
 ///
 /// The prefix is shared (`Arc<str>`), so cloning the store for every request allocates nothing.
@@ -53,14 +54,17 @@ impl Keys {
         format!("{}{SESSION_PREFIX}{id}", self.prefix)
     }
 
-    /// `{users}:ids`, the registry hash.
-    pub fn user_ids(&self) -> String {
-        format!("{}{USER_IDS_KEY}", self.prefix)
+    /// `login:{198.51.100.7}`, the login throttle's count for one client (lesson 09).
+    ///
+    /// The braces are a hash tag: both of a client's throttle keys share one slot, so one script
+    /// checks both.
+    pub fn login_client(&self, client: &str) -> String {
+        format!("{}{LOGIN_PREFIX}{{{client}}}", self.prefix)
     }
 
-    /// `{users}:next_id`, the counter behind `user_<n>`.
-    pub fn user_counter(&self) -> String {
-        format!("{}{USER_COUNTER_KEY}", self.prefix)
+    /// `login:{198.51.100.7}:user_7`, the throttle's count for one username from one client.
+    pub fn login_user(&self, client: &str, user_id: &str) -> String {
+        format!("{}{LOGIN_PREFIX}{{{client}}}:{user_id}", self.prefix)
     }
 
     /// `user:{user_7}:sessions`, the index of one user's sessions (lesson 06).
@@ -84,8 +88,8 @@ mod tests {
         let lesson = Keys::prefixed("lesson04:");
         assert_eq!(lesson.session(&id), "lesson04:session:0f8fad5b-d9cb-469f-a165-70867728950e");
         assert_eq!(
-            (lesson.user_ids(), lesson.user_counter()),
-            ("lesson04:{users}:ids".into(), "lesson04:{users}:next_id".into())
+            (lesson.login_client("198.51.100.7"), lesson.login_user("198.51.100.7", "user_7")),
+            ("lesson04:login:{198.51.100.7}".into(), "lesson04:login:{198.51.100.7}:user_7".into())
         );
         assert_eq!(id.redacted(), "0f8fad5b…");
     }

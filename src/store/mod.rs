@@ -5,10 +5,11 @@
 //! | `mod.rs` | [`SessionStore`]: the connection, the [`Lifetimes`], one deadline per request, login and the authenticated read |
 //! | `session.rs` | the session value: [`SessionId`], [`Session`] and its hash fields, [`SessionIds`], [`Lifetimes`] |
 //! | `keys.rs` | the key layout ([`Keys`]): every key the service writes, its bound and its hash slot |
-//! | `create.rs` | [`user_id_for`] (the registry) and [`create_session`] (lessons 02, 03) |
+//! | `create.rs` | [`user_id_for`] (a stable id derived from the name) and [`create_session`] (lessons 02, 03) |
 //! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
 //! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
 //! | `index.rs` | each user's index: list, revoke, log out everywhere (lesson 06) |
+//! | `throttle.rs` | [`throttle`]: the login limits per client and per username, in Redis (lesson 09) |
 //! | `health.rs` | [`Health`]: Redis's memory for `/health`, on one Redis or every shard |
 //! | `error.rs` | [`Unavailable`]: the one error, a 503 for the HTTP layer |
 //! | `scripts/*.lua` | the Lua scripts, loaded with `include_str!`; each runs as it is with `redis-cli --eval` |
@@ -35,7 +36,7 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 3: registry, index, create; one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (at most 5) |
+//! | `POST /login` | 3: throttle, index, create (2 with throttling off); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (at most 5) |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
 //! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone) |
@@ -49,13 +50,16 @@
 //! request however many round trips it makes, and one error type, [`Unavailable`].
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 
+use crate::client::client_key;
+use crate::metrics::Metrics;
 use crate::redis::Backend;
 
 mod create;
@@ -65,9 +69,10 @@ mod health;
 mod index;
 mod keys;
 mod session;
+mod throttle;
 mod touch;
 
-pub use create::{USER_ID_SOURCE, create_session, user_id_for};
+pub use create::{create_session, user_id_for};
 pub use destroy::destroy_session;
 pub use error::Unavailable;
 pub use health::Health;
@@ -77,10 +82,11 @@ pub use index::{
 };
 pub use keys::{Keys, MAX_SESSIONS_PER_USER};
 pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, unix_now};
+pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, touch, touch_script};
 
-use create::USER_ID_SCRIPT;
 use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
+use throttle::THROTTLE_SCRIPT;
 use touch::TOUCH_SCRIPT;
 
 /// What a [`SessionStore`] talks through: a [`Backend`], and for a lesson (feature `workbook`)
@@ -125,10 +131,12 @@ impl<C: Into<Backend>> From<crate::workbook::Narrated<C>> for StoreConnection {
 }
 
 /// The store's connection for one request: the shared connection, counting each round trip it
-/// makes (one command, script or pipeline written, one reply read) where it makes it.
+/// makes (one command, script or pipeline written, one reply read) where it makes it, and timing
+/// it for `/metrics`.
 struct Counted<'a> {
     con: Backend,
     round_trips: &'a AtomicU64,
+    metrics: &'a Metrics,
     #[cfg(feature = "workbook")]
     narrator: Option<&'a crate::workbook::Narrator>,
 }
@@ -141,7 +149,8 @@ impl ConnectionLike for Counted<'_> {
             let mut narrated = out.connection(self.con.clone());
             return Box::pin(async move { narrated.req_packed_command(cmd).await });
         }
-        self.con.req_packed_command(cmd)
+        let call = self.con.req_packed_command(cmd);
+        timed(self.metrics, call)
     }
 
     fn req_packed_commands<'b>(
@@ -156,12 +165,36 @@ impl ConnectionLike for Counted<'_> {
             let mut narrated = out.connection(self.con.clone());
             return Box::pin(async move { narrated.req_packed_commands(pipeline, offset, count).await });
         }
-        self.con.req_packed_commands(pipeline, offset, count)
+        let call = self.con.req_packed_commands(pipeline, offset, count);
+        timed(self.metrics, call)
     }
 
     fn get_db(&self) -> i64 {
         self.con.get_db()
     }
+}
+
+/// One round trip, timed into the `session_redis_call_seconds` histogram. A round trip cut off
+/// by the request's deadline is not recorded (the deadline's 503 is counted where it answers).
+fn timed<'b, T: Send + 'b>(
+    metrics: &'b Metrics,
+    call: redis::RedisFuture<'b, T>,
+) -> redis::RedisFuture<'b, T> {
+    Box::pin(async move {
+        let started = Instant::now();
+        let result = call.await;
+        metrics.redis_call(started.elapsed(), result.is_err());
+        result
+    })
+}
+
+/// How a [`SessionStore::login`] ended.
+#[derive(Debug)]
+pub enum Login {
+    /// A new session.
+    Started(SessionId, Session),
+    /// Over a login limit: nothing was written; try again after this long.
+    Throttled(Duration),
 }
 
 /// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
@@ -170,10 +203,12 @@ impl ConnectionLike for Counted<'_> {
 pub struct SessionStore {
     con: StoreConnection,
     round_trips: Arc<AtomicU64>,
+    metrics: Metrics,
     keys: Keys,
     lifetimes: Lifetimes,
     timeout: Duration,
     max_sessions: usize,
+    login_limits: LoginLimits,
 }
 
 impl SessionStore {
@@ -191,15 +226,17 @@ impl SessionStore {
         let store = SessionStore {
             con: con.into(),
             round_trips,
+            metrics: Metrics::new(),
             keys: Keys::default(),
             lifetimes,
             timeout,
             max_sessions: MAX_SESSIONS_PER_USER,
+            login_limits: LoginLimits::DEFAULT,
         };
         let mut con = store.connection();
         store
             .within_deadline(async move {
-                USER_ID_SCRIPT.load_async(&mut con).await?;
+                THROTTLE_SCRIPT.load_async(&mut con).await?;
                 TOUCH_SCRIPT.load_async(&mut con).await?;
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
@@ -217,6 +254,21 @@ impl SessionStore {
     /// The same store with another bound on sessions per user (`MAX_SESSIONS_PER_USER`, at least 1).
     pub fn with_max_sessions_per_user(self, max: usize) -> SessionStore {
         SessionStore { max_sessions: max.max(1), ..self }
+    }
+
+    /// The same store with other login limits (`LOGIN_ATTEMPTS_PER_MINUTE`, ...).
+    pub fn with_login_limits(self, login_limits: LoginLimits) -> SessionStore {
+        SessionStore { login_limits, ..self }
+    }
+
+    /// The login limits.
+    pub fn login_limits(&self) -> LoginLimits {
+        self.login_limits
+    }
+
+    /// The service's counters (`GET /metrics`); the store times every round trip into them.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The most sessions one user may hold at once.
@@ -246,6 +298,7 @@ impl SessionStore {
         Counted {
             con: self.con.backend.clone(),
             round_trips: &self.round_trips,
+            metrics: &self.metrics,
             #[cfg(feature = "workbook")]
             narrator: self.con.narrator.as_ref(),
         }
@@ -270,12 +323,47 @@ impl SessionStore {
         self.con.backend.is_cluster()
     }
 
+    // ANCHOR: login
+    /// The service's login, under one deadline: the throttle first (one round trip, skipped
+    /// when both limits are off), and only when it allows, [`start_session`](Self::start_session)'s
+    /// work. A throttled login writes nothing and costs that one round trip.
+    pub async fn login(
+        &self,
+        username: &str,
+        client: IpAddr,
+        replacing: Option<&SessionId>,
+    ) -> Result<Login, Unavailable> {
+        let mut con = self.connection();
+        let user_id = user_id_for(username);
+        let id = SessionId::new();
+        self.within_deadline(async {
+            if !self.login_limits.is_off() {
+                let client = client_key(client);
+                let limits = [
+                    Limit { key: self.keys.login_client(&client), limit: self.login_limits.per_client },
+                    Limit {
+                        key: self.keys.login_user(&client, &user_id),
+                        limit: self.login_limits.per_user_and_client,
+                    },
+                ];
+                if let Some(wait) = throttle(&mut con, &limits, LoginLimits::PERIOD).await? {
+                    return Ok(Login::Throttled(wait));
+                }
+            }
+            let session = self.create(&mut con, &id, user_id, username, replacing).await?;
+            Ok(Login::Started(id, session))
+        })
+        .await
+    }
+    // ANCHOR_END: login
+
     // ANCHOR: start_session
-    /// Login, in three round trips under one deadline: the user's id from the registry, the new
-    /// session's entry in the user's index, then the session itself. One more comes first when
-    /// the browser held a session already (`replacing`, the fixation defence: it is deleted
-    /// before anything else), and one more last when the size bound names older sessions to
-    /// end (each deleted, then taken out of the index, in one pipeline).
+    /// A new session for `username`, in two round trips under one deadline: the new session's
+    /// entry in the user's index, then the session itself. One more comes first when the
+    /// browser held a session already (`replacing`, the fixation defence: it is deleted before
+    /// anything else), and one more last when the size bound names older sessions to end (each
+    /// deleted, then taken out of the index, in one pipeline). No throttle: that is
+    /// [`login`](Self::login)'s.
     ///
     /// The index entry comes before the session, so that a session never exists outside its
     /// index: a "log out everywhere" that reads the index after this session was created always
@@ -287,32 +375,39 @@ impl SessionStore {
     ) -> Result<(SessionId, Session), Unavailable> {
         let mut con = self.connection();
         let id = SessionId::new();
-        let Lifetimes { idle, absolute } = self.lifetimes;
         let session = self
-            .within_deadline(async {
-                let user_id = user_id_for(&mut con, &self.keys, username).await?;
-                if let Some(old) = replacing {
-                    destroy_session(&mut con, &self.keys.session(old)).await?;
-                }
-                let index = self.keys.user_sessions(&user_id);
-                let indexed =
-                    index_session(&mut con, &index, &id, absolute, self.max_sessions, replacing).await?;
-                let created_at = indexed.now_ms / 1000;
-                let session = Session { user_id, username: username.to_string(), created_at };
-                create_session(&mut con, &self.keys.session(&id), &session, idle, None).await?;
-                if !indexed.evicted.is_empty() {
-                    let mut pipe = redis::pipe();
-                    for old in &indexed.evicted {
-                        pipe.del(self.keys.session(old)).ignore();
-                    }
-                    let members: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
-                    pipe.zrem(&index, members).ignore();
-                    pipe.exec_async(&mut con).await?;
-                }
-                Ok(session)
-            })
+            .within_deadline(self.create(&mut con, &id, user_id_for(username), username, replacing))
             .await?;
         Ok((id, session))
+    }
+
+    async fn create(
+        &self,
+        con: &mut Counted<'_>,
+        id: &SessionId,
+        user_id: String,
+        username: &str,
+        replacing: Option<&SessionId>,
+    ) -> redis::RedisResult<Session> {
+        let Lifetimes { idle, absolute } = self.lifetimes;
+        if let Some(old) = replacing {
+            destroy_session(con, &self.keys.session(old)).await?;
+        }
+        let index = self.keys.user_sessions(&user_id);
+        let indexed = index_session(con, &index, id, absolute, self.max_sessions, replacing).await?;
+        let created_at = indexed.now_ms / 1000;
+        let session = Session { user_id, username: username.to_string(), created_at };
+        create_session(con, &self.keys.session(id), &session, idle, None).await?;
+        if !indexed.evicted.is_empty() {
+            let mut pipe = redis::pipe();
+            for old in &indexed.evicted {
+                pipe.del(self.keys.session(old)).ignore();
+            }
+            let members: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
+            pipe.zrem(&index, members).ignore();
+            pipe.exec_async(con).await?;
+        }
+        Ok(session)
     }
     // ANCHOR_END: start_session
 

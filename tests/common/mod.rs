@@ -10,8 +10,8 @@ use redis::aio::MultiplexedConnection;
 use session_storage::workbook::Narrator;
 pub use session_storage::workbook::parse_commandstats;
 use session_storage::{
-    AppState, Backend, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, app_with, connect,
-    connect_cluster, serve_with,
+    AppState, Backend, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, TrustedProxies, app_with,
+    connect, connect_cluster, serve_counted,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -27,6 +27,11 @@ pub struct Settings {
     pub max_sessions_per_user: usize,
     /// `ALLOWED_ORIGINS`, as the environment variable would give it.
     pub allowed_origins: &'static str,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE...`: off here, unlike the service's default (10 and 100), because
+    /// most tests log in far more often than a person; the throttle's tests turn it on.
+    pub login_limits: session_storage::LoginLimits,
+    /// `TRUSTED_PROXIES`, as the environment variable would give it.
+    pub trusted_proxies: &'static str,
 }
 
 impl Default for Settings {
@@ -39,6 +44,8 @@ impl Default for Settings {
             limits: session_storage::Limits::DEFAULT,
             max_sessions_per_user: session_storage::MAX_SESSIONS_PER_USER,
             allowed_origins: "",
+            login_limits: session_storage::LoginLimits::OFF,
+            trusted_proxies: "",
         }
     }
 }
@@ -160,15 +167,22 @@ impl TestApp {
             SessionStore::new(redis.backend(self.settings.timeout).await, lifetimes, self.settings.timeout)
                 .await
                 .expect("load scripts")
-                .with_max_sessions_per_user(self.settings.max_sessions_per_user);
+                .with_max_sessions_per_user(self.settings.max_sessions_per_user)
+                .with_login_limits(self.settings.login_limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let router = app_with(AppState::new(store.clone()), axum::Router::new());
+        let state = AppState {
+            trusted_proxies: TrustedProxies::parse(self.settings.trusted_proxies).expect("proxies"),
+            ..AppState::new(store.clone())
+        };
+        let router = app_with(state, axum::Router::new());
         let shutdown = async move {
             let _ = rx.await;
         };
-        let server = tokio::spawn(serve_with(listener, router, shutdown, self.settings.limits));
+        let connections = store.metrics().connections();
+        let server =
+            tokio::spawn(serve_counted(listener, router, shutdown, self.settings.limits, connections));
         Instance { addr, store, shutdown: Some(tx), server: Some(server) }
     }
 
@@ -198,7 +212,8 @@ impl TestApp {
         let store = SessionStore::new(redis.backend(settings.timeout).await, lifetimes, settings.timeout)
             .await
             .expect("load scripts")
-            .with_max_sessions_per_user(settings.max_sessions_per_user);
+            .with_max_sessions_per_user(settings.max_sessions_per_user)
+            .with_login_limits(settings.login_limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -207,13 +222,15 @@ impl TestApp {
         let state = AppState {
             cookie_secure: settings.cookie_secure,
             allowed_origins,
+            trusted_proxies: TrustedProxies::parse(settings.trusted_proxies).expect("proxies"),
             ..AppState::new(store.clone())
         };
         let router = app_with(state, extra);
         let shutdown = async move {
             let _ = rx.await;
         };
-        let server = tokio::spawn(serve_with(listener, router, shutdown, settings.limits));
+        let connections = store.metrics().connections();
+        let server = tokio::spawn(serve_counted(listener, router, shutdown, settings.limits, connections));
         let admin = redis.backend(Duration::from_secs(2)).await;
         let nodes = node_connections(&redis).await;
         TestApp {
@@ -226,6 +243,11 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
         }
+    }
+
+    /// What `GET /metrics` would answer now (the service's own counters).
+    pub fn metrics(&self) -> String {
+        self.store.metrics().render()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -355,6 +377,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// What `GET /metrics` would answer now (the service's own counters).
+    pub fn metrics(&self) -> String {
+        self.store.metrics().render()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -611,6 +638,17 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
             r"(  redis> CLIENT ID\n  redis> CLIENT ID\n)  \(integer\) [0-9]+\n  \(integer\) [0-9]+\n",
             "$1  (integer) [client id]\n  (integer) [client id]\n",
         ),
+        // The login throttle (lesson 09): a refusal's wait in ms, read a few ms after the burst
+        // that set it (12 s or 20 s at most), and a throttle key's PTTL (60 s at most).
+        (
+            r"(redis> EVALSHA [0-9a-f]{40} [12] \S*login:\{[^\n]*\n  )\(integer\) (1[01][0-9]{3}|12000)\n",
+            "$1(integer) [11000..=12000]\n",
+        ),
+        (
+            r"(redis> EVALSHA [0-9a-f]{40} [12] \S*login:\{[^\n]*\n  )\(integer\) (19[0-9]{3}|20000)\n",
+            "$1(integer) [19000..=20000]\n",
+        ),
+        (r"(redis> PTTL \S*login:\{\S+\n  )\(integer\) (5[0-9]{4}|60000)\n", "$1(integer) [50000..=60000]\n"),
         // A PTTL read just after PEXPIRE 2000 (lesson 02): anything up to 2000 ms.
         (r"(redis> PTTL \S+\n  )\(integer\) ([0-9]{1,3}|1[0-9]{3}|2000)\n", "$1(integer) [0..=2000]\n"),
     ] {
