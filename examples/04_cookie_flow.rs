@@ -8,8 +8,9 @@
 //! deleted at the end.
 //!
 //! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA
-//! (login throttle, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and
-//! ZREM (logout), all shown in the transcript.
+//! (login throttle, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC with ZSCORE (the
+//! session, and a check of its index entry), HGET/DEL and ZREM (logout), all shown in the
+//! transcript; then the same login with SESSION_KEY_HASHING, where Redis never sees the cookie.
 //!
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
 //! Exercises: `lessons/src/ex04_cookie_flow.rs`.
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::{Keys, user_id_for};
+use session_storage::store::{Keys, SessionIds, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
 use session_storage::{AppState, Lifetimes, SessionStore, app, serve};
 
@@ -129,6 +130,29 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let replay = client.get(format!("{base}/profile")).header("cookie", &cookie);
     exchange(out, replay).await?;
     out.say("The session is gone from Redis, so the id means nothing: logout is instant and central.");
+
+    // ANCHOR: key_hashing
+    out.step("The cookie at rest: SESSION_KEY_HASHING");
+    out.say("Above, the key was session:<the cookie's value>: whoever can read Redis (MONITOR, a");
+    out.say("replica, a backup, a read-only user) holds working cookies. With SESSION_KEY_HASHING=on");
+    out.say("the store names each session by a SHA-256 of its id instead. The same login:");
+    let hashing = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
+        .await
+        .map_err(io_error)?
+        .with_keys(keys.clone())
+        .with_key_hashing(true);
+    let (id, _) = hashing.start_session("alice", None).await.map_err(io_error)?;
+    let at_rest = hashing.at_rest(&id);
+    out.say(&format!("The cookie carries {id}; Redis names the session {at_rest}:"));
+    let _: bool = con.exists(keys.session(&id)).await?;
+    let _: bool = con.exists(keys.session(&at_rest)).await?;
+    out.say("A request's cookie is hashed on the way in (one SHA-256), then read and renewed as before:");
+    let mut ids = SessionIds::default();
+    ids.push(id);
+    let found = hashing.touch_first(&ids).await.map_err(io_error)?;
+    out.say(&format!("Found and renewed: {}", found.is_some()));
+    hashing.destroy_cookie_sessions(&ids).await.map_err(io_error)?;
+    // ANCHOR_END: key_hashing
 
     out.step("Cleaning up");
     let _ = stop.send(());

@@ -13,8 +13,9 @@ use crate::origin::AllowedOrigins;
 use crate::server::Limits;
 use crate::store::{Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER};
 
-/// Everything the service can be told from outside.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Everything the service can be told from outside. Its `Debug` shows `REDIS_URL` without
+/// credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// `REDIS_URL`. `None` means "not set": use 127.0.0.1:6379 if it answers, else a private
     /// redis-server (see [`crate::redis::connect_or_start`]). A node of a Redis Cluster, or
@@ -32,6 +33,11 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     /// `COOKIE_SECURE`, default false: add `Secure` to the cookie (turn it on behind HTTPS).
     pub cookie_secure: bool,
+    /// `SESSION_KEY_HASHING`, default off: name each session in Redis by a SHA-256 of its id
+    /// instead of the id itself, so nothing in Redis is a working cookie (see
+    /// [`SessionId::hashed`](crate::store::SessionId::hashed)). Off keeps the book's `HGETALL session:<id>`
+    /// true; turn it on in production.
+    pub session_key_hashing: bool,
     /// `REDIS_TIMEOUT_MS`, default 500: the longest a request waits for Redis before a 503.
     pub redis_timeout: Duration,
     /// `HEADER_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`, `BODY_TIMEOUT_SECS`, `REQUEST_TIMEOUT_SECS` and
@@ -53,6 +59,27 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
 }
 
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("redis_url", &self.redis_url.as_deref().map(crate::redis::redacted_url))
+            .field("private_cluster", &self.private_cluster)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("lifetimes", &self.lifetimes)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("session_key_hashing", &self.session_key_hashing)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("limits", &self.limits)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("login_limits", &self.login_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_addr", &self.metrics_addr)
+            .finish()
+    }
+}
+
 /// The default `METRICS_ADDR`: loopback only, Prometheus's conventional exporter range.
 pub const DEFAULT_METRICS_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9102);
 
@@ -65,6 +92,7 @@ impl Default for Config {
             port: 8002,
             lifetimes: Lifetimes::DEFAULT,
             cookie_secure: false,
+            session_key_hashing: false,
             redis_timeout: Duration::from_millis(500),
             limits: Limits::DEFAULT,
             max_sessions_per_user: MAX_SESSIONS_PER_USER,
@@ -123,7 +151,8 @@ impl Config {
                 return Err(ConfigError {
                     var: "REDIS_URL",
                     message: format!(
-                        "{url:?} must start with redis:// or unix:// (several cluster nodes: separated by commas)"
+                        "{:?} must start with redis:// or unix:// (several cluster nodes: separated by commas)",
+                        crate::redis::redacted_url(&url)
                     ),
                 });
             }
@@ -159,13 +188,20 @@ impl Config {
                 ),
             });
         }
-        let cookie_secure = parse(&get, "COOKIE_SECURE", defaults.cookie_secure, |v| {
-            match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => Err("expected true or false".into()),
-            }
-        })?;
+        // An empty COOKIE_SECURE or SESSION_KEY_HASHING is refused rather than read as unset:
+        // for these two the default is the less safe reading, so `COOKIE_SECURE=` left by a
+        // template must not quietly serve cookies without `Secure`.
+        let strict = |var: &'static str| match lookup(var) {
+            Some(value) if value.trim().is_empty() => Err(ConfigError {
+                var,
+                message: "is set but empty: say true or false (or unset it for the default)".into(),
+            }),
+            _ => Ok(()),
+        };
+        strict("COOKIE_SECURE")?;
+        strict("SESSION_KEY_HASHING")?;
+        let cookie_secure = parse(&get, "COOKIE_SECURE", defaults.cookie_secure, boolean)?;
+        let session_key_hashing = parse(&get, "SESSION_KEY_HASHING", defaults.session_key_hashing, boolean)?;
         let redis_timeout =
             parse(&get, "REDIS_TIMEOUT_MS", defaults.redis_timeout, |v| match v.parse::<u64>() {
                 Ok(ms) if (1..=60_000).contains(&ms) => Ok(Duration::from_millis(ms)),
@@ -234,6 +270,7 @@ impl Config {
             port,
             lifetimes,
             cookie_secure,
+            session_key_hashing,
             redis_timeout,
             limits,
             max_sessions_per_user,
@@ -242,6 +279,15 @@ impl Config {
             trusted_proxies,
             metrics_addr,
         })
+    }
+}
+
+/// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false (or on/off)".into()),
     }
 }
 
@@ -287,6 +333,7 @@ mod tests {
         assert_eq!(config.redis_timeout, Duration::from_millis(500));
         assert_eq!(config.limits, Limits::DEFAULT);
         assert!(!config.cookie_secure);
+        assert!(!config.session_key_hashing);
         assert_eq!(config.redis_url, None);
         assert_eq!(config.max_sessions_per_user, 50);
         assert!(config.allowed_origins.as_slice().is_empty());
@@ -353,6 +400,12 @@ mod tests {
             ("SESSION_TTL_SECS", "ten"),
             ("SESSION_ABSOLUTE_TTL_SECS", "-5"),
             ("COOKIE_SECURE", "maybe"),
+            ("COOKIE_SECURE", ""),
+            ("COOKIE_SECURE", "  "),
+            ("SESSION_KEY_HASHING", ""),
+            ("SESSION_KEY_HASHING", "sha256"),
+            ("ALLOWED_ORIGINS", "https://*.example.com"),
+            ("ALLOWED_ORIGINS", "https://user:pw@app.example.com"),
             ("REDIS_TIMEOUT_MS", "0"),
             ("REDIS_URL", "http://example"),
             ("REDIS_URL", "redis://a:1,http://b:2"),
@@ -377,6 +430,25 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(&format!("invalid {var}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn no_credential_in_an_error_or_in_debug() {
+        let err = config(&[("REDIS_URL", "http://:hunter2@example")]).expect_err("bad scheme");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let config = config(&[("REDIS_URL", "redis://:hunter2@10.0.0.1:6379")]).expect("valid");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2") && debug.contains("redis://10.0.0.1:6379"), "{debug}");
+        assert_eq!(config.redis_url.as_deref(), Some("redis://:hunter2@10.0.0.1:6379"), "still usable");
+    }
+
+    #[test]
+    fn key_hashing_is_off_unless_asked() {
+        assert!(!config(&[]).expect("defaults").session_key_hashing);
+        for on in ["on", "true", "1", "YES"] {
+            assert!(config(&[("SESSION_KEY_HASHING", on)]).expect(on).session_key_hashing, "{on}");
+        }
+        assert!(!config(&[("SESSION_KEY_HASHING", "off")]).expect("off").session_key_hashing);
     }
 
     #[test]

@@ -29,31 +29,41 @@ pub fn cookie_name(secure: bool) -> &'static str {
 }
 
 // ANCHOR: read_cookie
-/// The session ids in a request's `Cookie` headers (a browser may send several), in order.
+/// The session ids in a request's `Cookie` headers, in order. Over HTTP/1.1 a browser sends one
+/// `Cookie` header; over HTTP/2 and HTTP/3 it may split it into several, so every one is read.
+///
+/// The header is read as bytes, not as text: this service's cookie is found by its ASCII name
+/// and only its value is parsed. Other cookies are skipped whatever bytes they hold, since a
+/// browser sends UTF-8 values (`theme=café`) and any page of the site, or a sibling subdomain,
+/// can set one: rejecting the whole header for one of them would lock the user out.
 ///
 /// Only canonical ids count: anything else is skipped without asking Redis. Several cookies of
 /// the same name happen: a sibling subdomain can plant one (cookie tossing), and refusing the
 /// request would lock the user out, since logging in again cannot remove a cookie set for another
-/// domain or path. So each well-formed one is tried, at most three, and the first live session
-/// wins (see `authenticate`). Over HTTPS the `__Host-` name makes planting impossible.
+/// domain or path. So each well-formed one is tried, at most [`MAX_SESSION_COOKIES`] (8), and
+/// the first live session wins (see `authenticate`); more than one is logged, as a sign of
+/// tossing. Over HTTPS the `__Host-` name makes planting impossible.
 pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
-    let name = cookie_name(secure);
+    let name = cookie_name(secure).as_bytes();
     let mut ids = SessionIds::default();
-    for header in headers.get_all(COOKIE) {
-        let Ok(text) = header.to_str() else {
-            continue;
-        };
-        for cookie in Cookie::split_parse(text).flatten() {
-            if cookie.name() != name {
+    let mut named = 0usize;
+    'headers: for header in headers.get_all(COOKIE) {
+        for pair in header.as_bytes().split(|&byte| byte == b';') {
+            let Some(value) = pair.trim_ascii().strip_prefix(name).and_then(|rest| rest.strip_prefix(b"="))
+            else {
                 continue;
-            }
-            if let Some(id) = SessionId::parse(cookie.value())
-                && !ids.iter().any(|seen| seen == id)
-                && !ids.push(id)
-            {
-                return ids;
+            };
+            named += 1;
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+                continue;
+            };
+            if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
+                break 'headers;
             }
         }
+    }
+    if named > 1 {
+        tracing::warn!(cookies = named, "several session cookies in one request (a sign of cookie tossing)");
     }
     ids
 }
@@ -128,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn every_well_formed_id_counts_in_order_at_most_three() {
+    fn every_well_formed_id_counts_in_order_at_most_eight() {
         let [a, b, c, d] = [SessionId::new(), SessionId::new(), SessionId::new(), SessionId::new()];
         let found = read_session_cookies(
             &headers(&[
@@ -139,7 +149,22 @@ mod tests {
         );
         assert_eq!(ids(found), [a, b], "malformed skipped, duplicates once, header order kept");
         let four = format!("session_id={a}; session_id={b}; session_id={c}; session_id={d}");
-        assert_eq!(ids(read_session_cookies(&headers(&[&four]), false)), [a, b, c]);
+        assert_eq!(ids(read_session_cookies(&headers(&[&four]), false)), [a, b, c, d]);
+        let many: Vec<SessionId> = (0..10).map(|_| SessionId::new()).collect();
+        let ten: Vec<String> = many.iter().map(|id| format!("session_id={id}")).collect();
+        assert_eq!(
+            ids(read_session_cookies(&headers(&[&ten.join("; ")]), false)),
+            many[..MAX_SESSION_COOKIES]
+        );
+        assert_eq!(MAX_SESSION_COOKIES, 8);
+        let quoted = format!("session_id=\"{a}\"");
+        assert!(
+            read_session_cookies(&headers(&[&quoted]), false).is_empty(),
+            "the service never quotes its id"
+        );
+        for near in [format!("session_idx={a}"), format!("xsession_id={a}"), format!("Session_id={a}")] {
+            assert!(read_session_cookies(&headers(&[&near]), false).is_empty(), "{near}");
+        }
         for value in [
             "session_id=abc".to_string(),
             "session_id=".to_string(),
@@ -150,6 +175,18 @@ mod tests {
         let mut binary = HeaderMap::new();
         binary.append(COOKIE, HeaderValue::from_bytes(b"session_id=\xff").expect("opaque bytes"));
         assert!(read_session_cookies(&binary, false).is_empty());
+    }
+
+    #[test]
+    fn other_cookies_bytes_never_hide_ours() {
+        let id = SessionId::new();
+        for other in [&b"theme=caf\xc3\xa9"[..], b"x=\xff\xfe", b"\xe2\x98\x83=snow", b"broken"] {
+            let mut value = other.to_vec();
+            value.extend_from_slice(format!("; session_id={id}; lang=en").as_bytes());
+            let mut map = HeaderMap::new();
+            map.append(COOKIE, HeaderValue::from_bytes(&value).expect("opaque bytes"));
+            assert_eq!(ids(read_session_cookies(&map, false)), [id], "{}", String::from_utf8_lossy(other));
+        }
     }
 
     #[test]

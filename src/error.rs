@@ -28,6 +28,10 @@ pub(crate) const STORE_UNAVAILABLE: &str = "Session store unavailable";
 /// The answer when Redis refuses a write for lack of memory.
 pub(crate) const STORE_FULL: &str = "Session store is full: no new sessions until memory is freed";
 
+/// `/health`'s answer when Redis is full or near it: anyone who can reach the port reads it, so
+/// it holds no figure, policy or address (those go to the log and to `/metrics`).
+pub(crate) const STORE_DEGRADED: &str = "Session store degraded";
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -65,7 +69,8 @@ pub enum ApiError {
     },
     /// 503: Redis did not answer in time or answered with an error.
     Unavailable(Unavailable),
-    /// 503 from `/health`: Redis answers, but is full or near `maxmemory` (the text says which).
+    /// 503 from `/health`: Redis answers, but is full or near `maxmemory`. The text says which,
+    /// with figures, for the log only: the answer is a generic [`STORE_DEGRADED`].
     Degraded(String),
 }
 
@@ -137,7 +142,7 @@ impl ApiError {
             }
             ApiError::Unavailable(error) if error.is_out_of_memory() => STORE_FULL.into(),
             ApiError::Unavailable(_) => STORE_UNAVAILABLE.into(),
-            ApiError::Degraded(why) => why.clone(),
+            ApiError::Degraded(_) => STORE_DEGRADED.into(),
         }
     }
 }
@@ -177,8 +182,15 @@ impl IntoResponse for ApiError {
         if let ApiError::Throttled { retry_after } = self {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after)));
         }
-        if let ApiError::Unavailable(cause) = self {
-            response.extensions_mut().insert(ServerErrorReport(Arc::new(cause)));
+        match self {
+            ApiError::Unavailable(cause) => {
+                response.extensions_mut().insert(ServerErrorReport(Arc::new(cause)));
+            }
+            ApiError::Degraded(why) => {
+                let why: Box<dyn std::error::Error + Send + Sync> = why.into();
+                response.extensions_mut().insert(ServerErrorReport(Arc::from(why)));
+            }
+            _ => {}
         }
         response
     }
@@ -210,6 +222,11 @@ mod tests {
             assert!(client.into_response().extensions().get::<ServerErrorReport>().is_none());
         }
         assert_eq!(ApiError::MethodNotAllowed.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let degraded = ApiError::Degraded("shard 10.0.0.7:7001: used_memory 99 of maxmemory 100".into());
+        assert_eq!(degraded.detail(), STORE_DEGRADED, "no figure or address in the answer");
+        let response = degraded.into_response();
+        let report = response.extensions().get::<ServerErrorReport>().expect("the why goes to the log");
+        assert!(report.0.to_string().contains("10.0.0.7:7001"));
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! | `session_redis_call_seconds` | histogram | one round trip to Redis (a command, a script or a pipeline), from write to reply |
 //! | `session_redis_errors_total` | counter | round trips that failed (an error reply, a broken connection) |
 //! | `session_connections` | gauge | HTTP connections open now |
+//! | `session_redis_used_memory_bytes` | gauge | Redis's `used_memory` at the last `GET /health` (on a cluster, the fullest master's) |
+//! | `session_redis_maxmemory_bytes` | gauge | Redis's `maxmemory` at the last `GET /health` (0: no limit) |
+//!
+//! Memory figures are here and in the log, not in `/health`'s answer: `/health` is for anyone
+//! who can reach the port, `/metrics` only for whoever can reach `METRICS_ADDR`.
 //!
 //! Why these are not `metrics`' global macros: a process may hold several services (the tests
 //! start dozens), and each must count only its own requests. So every [`Metrics`] owns its
@@ -85,6 +90,8 @@ const AUTHENTICATED: &str = "session_authenticated_requests_total";
 const REDIS_CALL: &str = "session_redis_call_seconds";
 const REDIS_ERRORS: &str = "session_redis_errors_total";
 const CONNECTIONS: &str = "session_connections";
+const USED_MEMORY: &str = "session_redis_used_memory_bytes";
+const MAXMEMORY: &str = "session_redis_maxmemory_bytes";
 
 /// The histogram's buckets, in seconds: a local Redis answers in tens of microseconds, a
 /// remote one in about a millisecond, and `REDIS_TIMEOUT_MS` (500 by default) ends the wait.
@@ -104,6 +111,8 @@ struct Inner {
     redis_call: Histogram,
     redis_errors: Counter,
     connections: Gauge,
+    used_memory: Gauge,
+    maxmemory: Gauge,
 }
 
 impl Default for Metrics {
@@ -140,6 +149,8 @@ impl Metrics {
             redis_call: recorder.register_histogram(&Key::from_static_name(REDIS_CALL), &META),
             redis_errors: recorder.register_counter(&Key::from_static_name(REDIS_ERRORS), &META),
             connections: recorder.register_gauge(&Key::from_static_name(CONNECTIONS), &META),
+            used_memory: recorder.register_gauge(&Key::from_static_name(USED_MEMORY), &META),
+            maxmemory: recorder.register_gauge(&Key::from_static_name(MAXMEMORY), &META),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(upkeep(Arc::downgrade(&inner)));
@@ -170,6 +181,12 @@ impl Metrics {
         self.inner.connections.clone()
     }
 
+    /// Redis's memory as the last `/health` read it: `used_memory` and `maxmemory` in bytes.
+    pub fn redis_memory(&self, used: u64, max: u64) {
+        self.inner.used_memory.set(used as f64);
+        self.inner.maxmemory.set(max as f64);
+    }
+
     /// Everything, in the Prometheus text format (what `GET /metrics` answers).
     pub fn render(&self) -> String {
         self.inner.handle.render()
@@ -192,6 +209,16 @@ fn describe(recorder: &PrometheusRecorder) {
     );
     recorder.describe_counter(REDIS_ERRORS.into(), None, "Round trips to Redis that failed".into());
     recorder.describe_gauge(CONNECTIONS.into(), None, "HTTP connections open now".into());
+    recorder.describe_gauge(
+        USED_MEMORY.into(),
+        Some(::metrics::Unit::Bytes),
+        "Redis used_memory at the last /health (a cluster: its fullest master)".into(),
+    );
+    recorder.describe_gauge(
+        MAXMEMORY.into(),
+        Some(::metrics::Unit::Bytes),
+        "Redis maxmemory at the last /health (0: no limit)".into(),
+    );
 }
 
 async fn upkeep(inner: Weak<Inner>) {
@@ -225,6 +252,7 @@ mod tests {
         one.authenticated(AuthOutcome::Unauthorized);
         one.redis_call(Duration::from_micros(300), true);
         one.connections().increment(3.0);
+        one.redis_memory(1000, 4000);
         let text = one.render();
         assert_eq!(sample(&text, r#"session_logins_total{outcome="ok"}"#), Some(2.0), "{text}");
         assert_eq!(sample(&text, r#"session_logins_total{outcome="throttled"}"#), Some(1.0));
@@ -237,6 +265,8 @@ mod tests {
         assert_eq!(sample(&text, r#"session_redis_call_seconds_bucket{le="0.0005"}"#), Some(1.0));
         assert_eq!(sample(&text, r#"session_redis_call_seconds_bucket{le="0.00025"}"#), Some(0.0));
         assert_eq!(sample(&text, "session_connections"), Some(3.0));
+        assert_eq!(sample(&text, "session_redis_used_memory_bytes"), Some(1000.0));
+        assert_eq!(sample(&text, "session_redis_maxmemory_bytes"), Some(4000.0));
         assert!(text.contains("# HELP session_logins_total"), "{text}");
         let other = other.render();
         assert_eq!(sample(&other, r#"session_logins_total{outcome="ok"}"#), Some(0.0), "{other}");

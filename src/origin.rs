@@ -20,23 +20,32 @@ use axum::http::uri::{Authority, Uri};
 use axum::http::{HeaderMap, header};
 
 /// Extra origins whose requests are accepted (`ALLOWED_ORIGINS`, comma-separated), each
-/// `scheme://host[:port]`, compared exactly (after lower-casing).
+/// `scheme://host[:port]`, kept in the form a browser sends: lower case, no trailing slash, and
+/// no port when it is the scheme's default (`https://app.example.com:443` is stored, and
+/// matched, as `https://app.example.com`, which is what the browser's `Origin` says).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AllowedOrigins(Arc<[String]>);
 
 impl AllowedOrigins {
     /// Parses `https://app.example.com, http://localhost:3000`. Each must be an origin: a scheme
-    /// (`http` or `https`) and a host, no path.
+    /// (`http` or `https`) and a host, no path. A wildcard (`https://*.example.com`) or a user
+    /// name (`https://user@app.example.com`) is refused: a browser's `Origin` never holds either,
+    /// so such an entry could never match, and a setting that silently matches nothing is a
+    /// configuration mistake that should stop the start.
     pub fn parse(list: &str) -> Result<AllowedOrigins, String> {
         let mut origins = Vec::new();
         for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
-            let normalized = item.trim_end_matches('/').to_ascii_lowercase();
-            let uri: Uri = normalized.parse().map_err(|_| format!("{item:?} is not an origin"))?;
-            let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-            let bare = uri.path_and_query().is_none_or(|pq| pq.as_str() == "/");
-            if !scheme_ok || uri.authority().is_none() || !bare {
-                return Err(format!("{item:?} is not an origin such as https://app.example.com"));
+            if item.contains('*') {
+                return Err(format!("{item:?}: wildcards are not supported; list each origin"));
             }
+            if item
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+            {
+                return Err(format!("{item:?}: an origin has no user name or password"));
+            }
+            let normalized = normalize(item.trim_end_matches('/'))
+                .ok_or_else(|| format!("{item:?} is not an origin such as https://app.example.com"))?;
             origins.push(normalized);
         }
         Ok(AllowedOrigins(origins.into()))
@@ -48,9 +57,31 @@ impl AllowedOrigins {
     }
 
     fn contains(&self, origin: &str) -> bool {
-        let origin = origin.to_ascii_lowercase();
-        self.0.contains(&origin)
+        normalize(origin).is_some_and(|origin| self.0.contains(&origin))
     }
+}
+
+/// `HTTPS://App.Example.com:443` as `https://app.example.com`: lower case, the default port
+/// dropped. `None` for anything that is not a bare `http`/`https` origin.
+fn normalize(origin: &str) -> Option<String> {
+    let uri: Uri = origin.to_ascii_lowercase().parse().ok()?;
+    let scheme = uri.scheme_str()?;
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return None;
+    }
+    if uri.path_and_query().is_some_and(|pq| pq.as_str() != "/") {
+        return None;
+    }
+    Some(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{}:{port}", authority.host()),
+        _ => format!("{scheme}://{}", authority.host()),
+    })
 }
 
 // ANCHOR: same_origin
@@ -139,6 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn default_ports_are_dropped_on_both_sides() {
+        let allowed =
+            AllowedOrigins::parse("https://app.example.com:443, http://Local.test:80, http://x.test:8080")
+                .expect("valid");
+        assert_eq!(
+            allowed.as_slice(),
+            ["https://app.example.com", "http://local.test", "http://x.test:8080"]
+        );
+        for (origin, accepted) in [
+            ("https://app.example.com", true),
+            ("https://app.example.com:443", true),
+            ("https://app.example.com:8443", false),
+            ("http://app.example.com", false),
+            ("http://local.test", true),
+            ("http://x.test:8080", true),
+            ("http://x.test", false),
+        ] {
+            let map = headers(&[("host", "api.example.com"), ("origin", origin)]);
+            assert_eq!(cross_site(&map, &allowed).is_none(), accepted, "{origin}");
+        }
+    }
+
+    #[test]
     fn allowed_origins_override() {
         let allowed =
             AllowedOrigins::parse(" https://App.example.com/ , http://localhost:3000").expect("valid");
@@ -151,7 +205,16 @@ mod tests {
         assert_eq!(cross_site(&map, &allowed), None);
         let other = headers(&[("host", "api.example.com"), ("origin", "https://evil.example")]);
         assert!(cross_site(&other, &allowed).is_some());
-        for bad in ["example.com", "ftp://example.com", "https://example.com/path", "https://"] {
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://",
+            "*",
+            "https://*.example.com",
+            "https://user@app.example.com",
+            "https://user:pw@app.example.com",
+        ] {
             assert!(AllowedOrigins::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(AllowedOrigins::parse("").expect("empty"), AllowedOrigins::default());

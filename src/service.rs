@@ -70,7 +70,8 @@ impl Service {
             .await
             .map_err(StartError::Store)?
             .with_max_sessions_per_user(config.max_sessions_per_user)
-            .with_login_limits(config.login_limits);
+            .with_login_limits(config.login_limits)
+            .with_key_hashing(config.session_key_hashing);
         let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
         let metrics = match config.metrics_addr {
             Some(wanted) => Some(bind(wanted, "METRICS_ADDR").await?),

@@ -10,5 +10,5 @@ mod lesson;
 
 #[tokio::test]
 async fn transcript_per_step() {
-    common::check_lesson("04_cookie_flow", 6, lesson::run).await;
+    common::check_lesson("04_cookie_flow", 7, lesson::run).await;
 }

@@ -295,3 +295,80 @@ fn the_leftover_process_check_finds_a_running_process() {
     child.wait().expect("wait");
     assert!(chromium::processes_mentioning(&marker).is_empty());
 }
+
+/// Every answer carries `nosniff`; HTML answers cannot be framed; `/docs` has its own policy;
+/// HSTS only with `COOKIE_SECURE=true`. Over plain HTTP, browser or not.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::start().await;
+    let id = login_id(&app, "alice").await;
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers().get(name).map(|v| v.to_str().expect("ascii").to_string()).unwrap_or_default()
+    };
+    for path in ["/profile", "/health", "/openapi.json", "/no-such-route", "/", "/docs/"] {
+        let response = get_with_session(&app.url(path), &id).await;
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&response, "strict-transport-security"), "", "{path}: no HSTS over plain HTTP");
+    }
+    for path in ["/", "/docs/"] {
+        let response = plain_client().get(app.url(path)).send().await.expect("GET");
+        assert!(header(&response, "content-type").starts_with("text/html"), "{path}");
+        assert_eq!(header(&response, "x-frame-options"), "DENY", "{path}");
+        assert!(header(&response, "content-security-policy").contains("frame-ancestors 'none'"), "{path}");
+    }
+    let docs = plain_client().get(app.url("/docs/")).send().await.expect("GET /docs/");
+    let csp = header(&docs, "content-security-policy");
+    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "base-uri 'none'"] {
+        assert!(csp.contains(directive), "/docs: {csp}");
+    }
+    assert!(!csp.contains("script-src 'self' 'unsafe"), "/docs runs no inline script: {csp}");
+
+    let secure = TestApp::start_with(Settings { cookie_secure: true, ..Settings::default() }).await;
+    let response = plain_client().get(secure.url("/health")).send().await.expect("GET");
+    assert_eq!(header(&response, "strict-transport-security"), "max-age=31536000");
+}
+
+/// Swagger UI still works under `/docs`' policy: in Chromium it renders every route of the
+/// document and opens one, and the browser reports no policy violation.
+#[tokio::test]
+async fn swagger_ui_works_under_its_content_security_policy() {
+    let Some(mut driver) = Driver::start() else { return };
+    let app = TestApp::start().await;
+    let browser = driver.browser().await;
+    browser.goto(&app.url("/docs/")).await.expect("open /docs/");
+    // Count violations from here on (a reload replays everything under the listener).
+    browser
+        .execute(
+            "window.__violations = [];\
+             document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));",
+            vec![],
+        )
+        .await
+        .expect("listen");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let summaries = loop {
+        let found = browser.find_all(Locator::Css(".opblock-summary-path")).await.unwrap_or_default();
+        let mut paths = Vec::new();
+        for element in &found {
+            paths.push(element.text().await.unwrap_or_default());
+        }
+        if paths.iter().any(|p| p.contains("/login")) && paths.iter().any(|p| p.contains("/profile")) {
+            break paths;
+        }
+        assert!(std::time::Instant::now() < deadline, "Swagger UI rendered no routes: {paths:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(summaries.len() >= 8, "{summaries:?}");
+    let login =
+        browser.find(Locator::Css("#operations-sessions-login .opblock-summary")).await.expect("login");
+    login.click().await.expect("open the login operation");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while browser.find(Locator::Css("#operations-sessions-login .try-out__btn")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the operation did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let violations = browser.execute("return window.__violations;", vec![]).await.expect("violations");
+    assert_eq!(violations, serde_json::json!([]), "policy violations in Swagger UI");
+    browser.close().await.expect("close");
+    driver.stop();
+}

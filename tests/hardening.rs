@@ -249,13 +249,71 @@ async fn a_full_redis_under_noeviction_keeps_sessions_and_refuses_new_ones() {
     assert_eq!(profile_with(&throttled, &carol).await.status(), 200);
     let (status, why) = detail(plain_client().get(app.url("/health")).send().await.expect("health")).await;
     eprintln!("noeviction, full: health {status} {why:?}");
-    assert_eq!(status, 503);
-    assert!(why.starts_with("Redis is full"), "{why}");
+    assert_eq!((status, why.as_str()), (503, "Session store degraded"), "no figure for anonymous callers");
+    // The figures are for the log (the store's own answer) and /metrics.
+    let session_storage::store::Health::Degraded(logged) = app.store.health().await.expect("health") else {
+        panic!("a full Redis is degraded")
+    };
+    assert!(logged.starts_with("Redis is full: used_memory "), "{logged}");
+    let metrics = app.metrics();
+    let gauge = |name: &str| {
+        metrics.lines().find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    let (used, max) = (gauge("session_redis_used_memory_bytes"), gauge("session_redis_maxmemory_bytes"));
+    assert!(max > 0.0 && used >= max, "used {used} of {max}:\n{metrics}");
 
     let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", "0"]).await;
     assert_eq!(profile_with(&app, &alice).await.status(), 200);
     assert_eq!(post_login(&plain_client(), &app, "bob").await.status(), 200);
     assert_eq!(plain_client().get(app.url("/health")).send().await.expect("health").status(), 200);
+}
+
+/// Every route that deletes still works at `maxmemory` under `noeviction`: logout, revoking a
+/// session and logging out everywhere each answer 200 and the keys are gone. (Inside `MULTI`,
+/// Redis refuses every queued command when full, even a `DEL`; the store deletes outside one.)
+#[tokio::test]
+async fn every_deleting_route_works_when_redis_is_full() {
+    let app = TestApp::start().await;
+    let alice = login_id(&app, "alice").await;
+    let [bob_phone, bob_laptop, bob_tablet] =
+        [login_id(&app, "bob").await, login_id(&app, "bob").await, login_id(&app, "bob").await];
+    let handle = session_storage::SessionId::parse(&bob_laptop).expect("id").handle();
+    fill_redis(&app, "noeviction", 0).await;
+    assert_eq!(post_login(&plain_client(), &app, "carol").await.status(), 503, "Redis is full");
+
+    let logout = plain_client()
+        .post(app.url("/logout"))
+        .header("cookie", format!("session_id={alice}"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(detail(logout).await, (200, "Logged out successfully".to_string()), "logout");
+    let exists: bool = app.cmd(&["EXISTS", &format!("session:{alice}")]).await;
+    assert!(!exists, "logout deleted the session");
+
+    let revoke = plain_client()
+        .delete(app.url(&format!("/sessions/{handle}")))
+        .header("cookie", format!("session_id={bob_phone}"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(detail(revoke).await, (200, "Session revoked".to_string()), "revoke");
+    let exists: bool = app.cmd(&["EXISTS", &format!("session:{bob_laptop}")]).await;
+    assert!(!exists, "revoke deleted the session");
+
+    let everywhere = plain_client()
+        .post(app.url("/logout-everywhere"))
+        .header("cookie", format!("session_id={bob_phone}"))
+        .send()
+        .await
+        .expect("logout everywhere");
+    assert_eq!(everywhere.status(), 200, "logout everywhere");
+    for id in [&bob_phone, &bob_tablet] {
+        let exists: bool = app.cmd(&["EXISTS", &format!("session:{id}")]).await;
+        assert!(!exists, "logout everywhere deleted {id}");
+    }
+    assert!(app.session_keys().await.is_empty());
+    let _: () = app.cmd(&["CONFIG", "SET", "maxmemory", "0"]).await;
 }
 
 /// Under `volatile-ttl` a full Redis makes room by evicting keys that have a TTL, those closest
@@ -296,8 +354,11 @@ async fn a_full_redis_under_volatile_ttl_evicts_sessions_closest_to_expiry() {
     assert!(short_gone >= 1, "the sessions closest to expiry go first");
     let (status, why) = detail(plain_client().get(app.url("/health")).send().await.expect("health")).await;
     eprintln!("volatile-ttl, full: health {status} {why:?}");
-    assert_eq!(status, 503);
-    assert!(why.starts_with("Redis is near maxmemory"), "{why}");
+    assert_eq!((status, why.as_str()), (503, "Session store degraded"));
+    let session_storage::store::Health::Degraded(logged) = app.store.health().await.expect("health") else {
+        panic!("a Redis at its limit is degraded")
+    };
+    assert!(logged.starts_with("Redis is near maxmemory"), "{logged}");
 }
 
 /// A client that sends requests and never reads the answers stalls the server's writes. It has

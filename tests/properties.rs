@@ -8,6 +8,7 @@ use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
+use session_storage::store::canonical_username;
 
 /// An oracle written independently of the service's parser: some cookie named `session_id` has
 /// a canonical lowercase UUID as its value (the service tries each such one).
@@ -117,7 +118,14 @@ fn any_login_body_is_a_200_or_a_json_4xx() {
         // When the body was valid JSON with a string username, the oracle decides.
         if let Some(username) = username {
             let chars = username.chars().count();
-            let valid = (1..=64).contains(&chars) && !username.chars().any(char::is_control);
+            // The length and control-character rules are the request's; which characters a
+            // name may hold is RFC 8265's (`canonical_username`), which the oracle defers to
+            // after refusing, on its own, the invisible characters the profile must never let in.
+            let invisible = username.chars().any(|c| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}'));
+            let valid = (1..=64).contains(&chars)
+                && !username.chars().any(char::is_control)
+                && !invisible
+                && canonical_username(&username).is_ok();
             prop_assert_eq!(status == 200, valid, "username {:?}", username);
             if valid {
                 prop_assert_eq!(&json["username"], &json!(username));

@@ -215,6 +215,10 @@ fn each_bad_setting_stops_the_server_naming_the_variable() {
         ("SESSION_TTL_SECS", "0"),
         ("SESSION_ABSOLUTE_TTL_SECS", "60"),
         ("COOKIE_SECURE", "maybe"),
+        ("COOKIE_SECURE", ""),
+        ("SESSION_KEY_HASHING", ""),
+        ("ALLOWED_ORIGINS", "https://*.example.com"),
+        ("ALLOWED_ORIGINS", "https://user:pw@app.example.com"),
         ("REDIS_TIMEOUT_MS", "0"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("LOGIN_ATTEMPTS_PER_MINUTE", "many"),
@@ -238,6 +242,42 @@ fn an_unreachable_redis_url_stops_the_server() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("error: cannot reach Redis at {url} (REDIS_URL)")), "{stderr}");
+}
+
+/// A Redis password never reaches a log line or an error, at any `RUST_LOG`: not when Redis is
+/// unreachable, not when the service starts, serves and stops against a Redis that needs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_password_is_never_logged() {
+    const SECRET: &str = "hunter2-correct-horse";
+    let closed_port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("redis://app:{SECRET}@127.0.0.1:{closed_port}/0");
+    let output = run_to_exit(&[("REDIS_URL", &url), ("PORT", "0"), ("RUST_LOG", "trace")]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains(&format!("error: cannot reach Redis at redis://127.0.0.1:{closed_port}/0 (REDIS_URL)")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET), "the password is in the error:\n{stderr}");
+    let output = run_to_exit(&[("REDIS_URL", &format!("http://:{SECRET}@x")), ("RUST_LOG", "trace")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: invalid REDIS_URL: "), "{stderr}");
+    assert!(!stderr.contains(SECRET), "the password is in the setting's error:\n{stderr}");
+
+    let redis = PrivateRedis::start().expect("redis");
+    let mut admin = admin(&redis).await;
+    let _: () = query(&mut admin, &["CONFIG", "SET", "requirepass", SECRET]).await;
+    let url = format!("redis://:{SECRET}@127.0.0.1:{}", redis.port());
+    let server = Server::start(&[("REDIS_URL", &url), ("PORT", "0"), ("RUST_LOG", "trace")]);
+    let response = login(&server, "alice").await;
+    let id = session_id(response).await;
+    assert_eq!(profile(&server, &id).await.status(), 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains(&format!("using Redis at redis://127.0.0.1:{} (REDIS_URL)", redis.port())), "{log}");
+    assert!(!log.contains(SECRET), "the password is in the log:\n{log}");
 }
 
 #[test]
@@ -340,7 +380,9 @@ async fn every_setting_reaches_the_service() {
 async fn empty_variables_count_as_unset() {
     let redis = PrivateRedis::start().expect("redis");
     let mut env = vec![("REDIS_URL", redis.url()), ("PORT", "0".to_string())];
-    for var in ["HOST", "SESSION_TTL_SECS", "SESSION_ABSOLUTE_TTL_SECS", "COOKIE_SECURE", "REDIS_TIMEOUT_MS"]
+    // Not COOKIE_SECURE or SESSION_KEY_HASHING: for those an empty value stops the start (below).
+    for var in
+        ["HOST", "SESSION_TTL_SECS", "SESSION_ABSOLUTE_TTL_SECS", "REDIS_TIMEOUT_MS", "ALLOWED_ORIGINS"]
     {
         env.push((var, String::new()));
     }

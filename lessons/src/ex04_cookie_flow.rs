@@ -33,10 +33,11 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 // ANCHOR: ex04c
 /// Exercise 04c: the session ids a request's `Cookie` headers carry, in the order it sent them.
 ///
-/// Look at every `Cookie` header (a browser may send several) and every cookie in each, named
-/// `session_id` (or `__Host-session_id` when `secure`). Keep only values that are canonical
-/// session ids ([`SessionId::parse`]), each once, and at most three: a planted cookie must not
-/// lock anyone out, and a flood of them must not cost a Redis call each.
+/// Look at every `Cookie` header (one over HTTP/1.1, several over HTTP/2) and every cookie in
+/// each, named `session_id` (or `__Host-session_id` when `secure`). Read the header as bytes:
+/// another cookie's value may be UTF-8 or anything, and must not hide ours. Keep only values that
+/// are canonical session ids ([`SessionId::parse`]), each once, and at most eight: a few planted
+/// cookies must not lock anyone out, and a flood of them must not cost a Redis call each.
 pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
     // TODO: walk every Cookie header, split it into cookies, and collect the well-formed ids.
     todo!("exercise 04c: read_session_cookies")

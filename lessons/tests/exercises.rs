@@ -365,8 +365,13 @@ async fn ex04c_read_session_cookies() {
         "7c9e6679-7425-40de-944b-e07fc1f90ae7",
         "16fd2706-8baf-433b-82eb-8c7fada847da",
         "886313e1-3b8a-4372-9b90-0c9aee199e5d",
+        "a3bb189e-8bf9-4888-9912-ace4e6543002",
+        "b5c1d7e2-0f3a-4c6b-8d9e-1f2a3b4c5d6e",
+        "c0ffee00-1234-4abc-9def-0123456789ab",
+        "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6",
+        "e9f8a7b6-c5d4-4e3f-a2b1-c0d9e8f7a6b5",
     ];
-    let [a, b, c, d] = ids;
+    let [a, b, c, d, ..] = ids;
     let cases: Vec<(&str, bool, Vec<Vec<u8>>)> = vec![
         ("no Cookie header", false, vec![]),
         ("other cookies only", false, vec![b"theme=dark; lang=en".to_vec()]),
@@ -394,6 +399,21 @@ async fn ex04c_read_session_cookies() {
             "four of them",
             false,
             vec![format!("session_id={a}; session_id={b}; session_id={c}; session_id={d}").into_bytes()],
+        ),
+        (
+            "nine of them: at most eight",
+            false,
+            vec![ids.iter().map(|id| format!("session_id={id}")).collect::<Vec<_>>().join("; ").into_bytes()],
+        ),
+        (
+            "after a cookie whose value is UTF-8",
+            false,
+            vec![format!("theme=caf\u{e9}; session_id={a}").into_bytes()],
+        ),
+        (
+            "after a cookie that is not even UTF-8",
+            false,
+            vec![[&b"x=\xff\xfe; "[..], format!("session_id={a}").as_bytes()].concat()],
         ),
         (
             "a header that is not text",

@@ -34,8 +34,8 @@ pub async fn list_sessions(
     who: Authenticated,
     State(state): State<AppState>,
 ) -> Result<Json<SessionList>, ApiError> {
-    let current = who.id();
-    let sessions = state.store.list_sessions(who.user_id(), &current).await?;
+    let current = who.at_rest();
+    let sessions = state.store.list_sessions(who.user_id(), &who.id()).await?;
     let sessions = sessions
         .into_iter()
         .map(|DeviceSession { id, created_at, last_active, expires_in }| SessionEntry {
@@ -84,8 +84,8 @@ pub async fn revoke_session(
         Ok(Path(handle)) if is_handle(&handle) => handle,
         _ => return Err(ApiError::NoSuchSession),
     };
-    let current = who.id();
-    let revoked = state.store.revoke(who.user_id(), &current, &handle).await?;
+    let current = who.at_rest();
+    let revoked = state.store.revoke(who.user_id(), &who.id(), &handle).await?;
     let revoked = revoked.ok_or(ApiError::NoSuchSession)?;
     tracing::info!(session = %revoked.redacted(), by = %current.redacted(), "revoked");
     let body = Json(MessageResponse { message: "Session revoked".into() });

@@ -60,6 +60,7 @@ use super::AppState;
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     id: SessionId,
+    at_rest: SessionId,
     touched: Touched,
     cookie: HeaderValue,
 }
@@ -78,7 +79,7 @@ impl Authenticated {
     /// The session's public name (16 hex characters of the SHA-256 of its id): safe to show and
     /// to log, useless to hijack, the one `GET /sessions` lists.
     pub fn handle(&self) -> String {
-        self.id.handle()
+        self.at_rest.handle()
     }
 
     /// Unix seconds at login (Redis's clock).
@@ -101,6 +102,11 @@ impl Authenticated {
     /// Not public: whoever holds an id is logged in, so handlers get the [`handle`](Self::handle).
     pub(crate) fn id(&self) -> SessionId {
         self.id
+    }
+
+    /// The session's id as Redis holds it (see `SessionStore::at_rest`): what the index lists.
+    pub(crate) fn at_rest(&self) -> SessionId {
+        self.at_rest
     }
 
     /// The renewed `Set-Cookie` value this request's answer carries.
@@ -133,7 +139,8 @@ where
         if let Some(RenewedCookie(slot)) = parts.extensions.get::<RenewedCookie>() {
             let _ = slot.set(cookie.clone());
         }
-        Ok(Authenticated { id, touched, cookie })
+        let at_rest = state.store.at_rest(&id);
+        Ok(Authenticated { id, at_rest, touched, cookie })
     }
 }
 

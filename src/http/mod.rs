@@ -17,7 +17,10 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
 use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -76,7 +79,11 @@ impl AppState {
 /// `GET /metrics` alone, in the Prometheus text format, for its own listener (`METRICS_ADDR`):
 /// the store's counters, read from memory, with no Redis call.
 pub fn metrics_app(state: AppState) -> Router {
-    Router::new().route("/metrics", axum::routing::get(metrics)).with_state(state)
+    let secure = state.cookie_secure;
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .layer(axum::middleware::map_response_with_state(secure, security_headers))
+        .with_state(state)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
@@ -125,6 +132,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn(renew_cookie))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(log_server_errors))
+        .layer(axum::middleware::map_response_with_state(state.cookie_secure, security_headers))
         // Logs method, path, status and latency; never headers, so never a cookie.
         .layer(
             TraceLayer::new_for_http()
@@ -134,6 +142,31 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .with_state(state)
 }
 // ANCHOR_END: app
+
+// ANCHOR: security_headers
+/// The headers every answer carries, whatever route made it (the service's, yours, a 404):
+/// - `X-Content-Type-Options: nosniff`: a browser never reads a JSON answer as HTML or script;
+/// - on HTML, `X-Frame-Options: DENY`, and `Content-Security-Policy: frame-ancestors 'none'`
+///   unless the page set a policy of its own (the page at `/` and `/docs` do): no other site
+///   can frame it (clickjacking);
+/// - with `COOKIE_SECURE=true` (the service is behind HTTPS), `Strict-Transport-Security`, so a
+///   browser that has seen it once never again asks over plain HTTP.
+async fn security_headers(State(secure): State<bool>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let html = headers.get(CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if html {
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+            headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+        }
+    }
+    if secure {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+// ANCHOR_END: security_headers
 
 /// Logs the cause of every 5xx, which [`ApiError`] attaches to its response: the one place where
 /// errors are logged, so turning an error into a response stays free of side effects.
@@ -175,7 +208,7 @@ fn document_limits(api: &mut OpenApi) {
     get, path = "/health", tag = "operations",
     responses(
         (status = 200, description = "Redis answers and has room", body = MessageResponse),
-        (status = 503, description = "Redis did not answer in time, or is full or near maxmemory (the detail says which)", body = ErrorBody),
+        (status = 503, description = "`Session store unavailable` (Redis did not answer in time) or `Session store degraded` (full, near maxmemory, or a shard down; the reason goes to the log and the figures to /metrics, never to this answer)", body = ErrorBody),
     )
 )]
 async fn health(State(state): State<AppState>) -> Result<Json<MessageResponse>, ApiError> {

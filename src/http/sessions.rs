@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::LoginOutcome;
-use crate::store::Login;
+use crate::store::{Login, canonical_username};
 
 use super::body::{
     CookieAttribute, LoginRequest, LoginResponse, MessageResponse, ProfileResponse, SessionDetails,
@@ -51,7 +51,7 @@ pub fn validate_username(username: &str) -> Result<(), String> {
         (status = 400, description = "The body could not be read at all (for example a broken chunked encoding)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
-        (status = 422, description = "Malformed JSON, missing fields or an invalid username", body = ErrorBody),
+        (status = 422, description = "Malformed JSON, missing fields or an invalid username: 1 to 64 characters; no control, zero-width, bidi-control, byte-order-mark, line- or paragraph-separator characters; no space at either end or two in a row; letters, digits, printable ASCII and single spaces (RFC 8265)", body = ErrorBody),
         (status = 429, description = "Too many login attempts from this client (LOGIN_ATTEMPTS_PER_MINUTE for this username, LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT in all); nothing was written", body = ErrorBody,
             headers(("retry-after" = u64, description = "Seconds until the next attempt is allowed"))),
         (status = 503, description = "Redis did not answer in time, or is full", body = ErrorBody),
@@ -85,6 +85,7 @@ async fn log_in(
     same_origin?;
     let Json(request) = body?;
     validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
+    canonical_username(&request.username).map_err(ApiError::InvalidUsername)?;
     // The session this browser already holds (the first it names) is replaced.
     let previous = read_session_cookies(headers, state.cookie_secure).first();
     let (id, session) = match state.store.login(&request.username, client, previous.as_ref()).await? {
@@ -110,7 +111,7 @@ async fn log_in(
 /// `Max-Age`, so browser and Redis expire together.
 #[utoipa::path(
     get, path = "/profile", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most three, and the first live session wins")),
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most eight, and the first live session wins; other cookies are skipped whatever bytes they hold")),
     responses(
         (status = 200, description = "The session's user; the TTL was renewed", body = ProfileResponse,
             headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
@@ -127,7 +128,7 @@ pub async fn profile(who: Authenticated) -> Json<ProfileResponse> {
 /// authenticated request, it renews the session.
 #[utoipa::path(
     get, path = "/session", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most three, and the first live session wins")),
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true). When several arrive, each well-formed one is tried in order, at most eight, and the first live session wins; other cookies are skipped whatever bytes they hold")),
     responses(
         (status = 200, description = "The session; the TTL was renewed", body = SessionInfo,
             headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
@@ -208,7 +209,7 @@ fn cookie_attribute(attribute: &str) -> CookieAttribute {
 /// still answers 200 and clears the cookie.
 #[utoipa::path(
     post, path = "/logout", tag = "sessions",
-    params(("session_id" = Option<String>, Cookie, description = "The session to destroy (`__Host-session_id` with COOKIE_SECURE=true); every well-formed one sent, at most three, is destroyed")),
+    params(("session_id" = Option<String>, Cookie, description = "The session to destroy (`__Host-session_id` with COOKIE_SECURE=true); every well-formed one sent, at most eight, is destroyed")),
     responses(
         (status = 200, description = "Session destroyed (if there was one); cookie cleared", body = MessageResponse,
             headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),

@@ -115,8 +115,10 @@ impl RedisHandle {
     pub fn describe(&self) -> String {
         let kind = if self.backend.is_cluster() { "Redis Cluster" } else { "Redis" };
         match &self.origin {
-            RedisOrigin::Configured => format!("using {kind} at {} (REDIS_URL)", self.url),
-            RedisOrigin::LocalDefault => format!("using the Redis already running at {}", self.url),
+            RedisOrigin::Configured => format!("using {kind} at {} (REDIS_URL)", redacted_url(&self.url)),
+            RedisOrigin::LocalDefault => {
+                format!("using the Redis already running at {}", redacted_url(&self.url))
+            }
             #[cfg(feature = "private-redis")]
             RedisOrigin::PrivateCluster(cluster) => format!(
                 "REDIS_CLUSTER={} started a private Redis Cluster of {} masters (it stops when this program \
@@ -177,7 +179,8 @@ impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SetupError::Unreachable { url, error } => {
-                write!(f, "cannot reach Redis at {url} (REDIS_URL): {error}")
+                let error = scrub_credentials(error, url);
+                write!(f, "cannot reach Redis at {} (REDIS_URL): {error}", redacted_url(url))
             }
             SetupError::NotInstalled => f.write_str(INSTALL_HELP),
             SetupError::NoRedis => write!(
@@ -255,6 +258,45 @@ pub async fn start_private_cluster(masters: usize, timeout: Duration) -> Result<
     Ok(RedisHandle::new(manager, backend, url, RedisOrigin::PrivateCluster(cluster)).await)
 }
 
+// ANCHOR: redacted_url
+/// A Redis URL fit for a log line: scheme, host, port and database only. The user name and
+/// password (`redis://user:secret@host`) and any query (`unix:///run/redis.sock?pass=secret`)
+/// are dropped, so a start-up line or an error never carries a credential whatever `RUST_LOG`
+/// is. Several comma-separated nodes are each redacted.
+pub fn redacted_url(url: &str) -> String {
+    url.split(',').map(|one| redact_one(one.trim())).collect::<Vec<_>>().join(",")
+}
+
+fn redact_one(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a redis:// URL)".to_string();
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if path.is_empty() { format!("{scheme}://{host}") } else { format!("{scheme}://{host}/{path}") }
+}
+
+/// `text` (an error from the driver) with every credential of `url` blanked out, in case the
+/// driver quotes what it was given.
+fn scrub_credentials(text: &str, url: &str) -> String {
+    let mut text = text.replace(url, &redacted_url(url));
+    for one in url.split(',') {
+        let Some((_, rest)) = one.trim().split_once("://") else { continue };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let query = rest.split_once('?').map_or("", |(_, query)| query);
+        let userinfo = authority.rsplit_once('@').map_or("", |(userinfo, _)| userinfo);
+        let secrets = userinfo
+            .split(':')
+            .chain(query.split('&').filter_map(|pair| pair.split_once('=').map(|(_, v)| v)));
+        for secret in secrets.filter(|secret| secret.len() >= 3) {
+            text = text.replace(secret, "***");
+        }
+    }
+    text
+}
+// ANCHOR_END: redacted_url
+
 /// One field of an `INFO` reply (`name:value` lines), trimmed: `info_field(info, "used_memory")`.
 pub fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
     info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
@@ -282,7 +324,27 @@ fn answers_ping(addr: SocketAddr, timeout: Duration) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::older_than_7;
+    use super::{older_than_7, redacted_url, scrub_credentials};
+
+    #[test]
+    fn credentials_never_reach_a_log_line() {
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            ("redis://:hunter2@10.0.0.1:6380/2", "redis://10.0.0.1:6380/2"),
+            ("redis://app:hunter2@cache.internal/0?protocol=resp3", "redis://cache.internal/0"),
+            ("rediss://app:p%40ss@h:1", "rediss://h:1"),
+            ("unix:///run/redis.sock?db=1&pass=hunter2", "unix:///run/redis.sock"),
+            ("redis://:a@b:1, redis://:hunter2@c:2", "redis://b:1,redis://c:2"),
+            ("hunter2", "(not a redis:// URL)"),
+        ] {
+            assert_eq!(redacted_url(url), shown, "{url}");
+        }
+        let url = "redis://app:hunter2@10.0.0.1:6380";
+        let error = format!("could not connect to {url}: auth failed for app:hunter2");
+        let scrubbed = scrub_credentials(&error, url);
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        assert!(scrubbed.contains("redis://10.0.0.1:6380"), "{scrubbed}");
+    }
 
     #[test]
     fn versions_before_7_are_flagged() {

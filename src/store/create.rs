@@ -8,8 +8,17 @@ use sha2::{Digest, Sha256};
 
 use super::{Session, ttl_secs};
 
+/// The stable `user_<digits>` of `username`: [`hashed_user_id`] of the name's canonical form
+/// ([`canonical_username`](super::canonical_username)), so `Alice`, `alice` and `ａlice` are one
+/// user. The service refuses a name with no canonical form before it gets here (422); a caller
+/// of the library that passes one anyway gets the id of the name's bytes as they are.
+pub fn user_id_for(username: &str) -> String {
+    let canonical = super::canonical_username(username);
+    hashed_user_id(canonical.as_deref().unwrap_or(username))
+}
+
 // ANCHOR: user_id
-/// The stable `user_<digits>` of `username`: the first 96 bits of the SHA-256 of the name, as a
+/// `user_<digits>` for a name: the first 96 bits of the SHA-256 of its UTF-8 bytes, as a
 /// decimal number. The same name always gives the same id, on every instance, with nothing
 /// stored: no registry key grows with the users, and no login waits on a shared one.
 ///
@@ -17,8 +26,8 @@ use super::{Session, ttl_secs};
 /// could list and end the other's). Among `n` names the chance that any two collide is about
 /// `n² / 2^97`: 6 in a trillion for a billion names. Choosing a name that lands on a given
 /// user's id means inverting SHA-256 over 96 bits (about 2^96 attempts), out of reach.
-pub fn user_id_for(username: &str) -> String {
-    let digest = Sha256::digest(username.as_bytes());
+pub fn hashed_user_id(name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
     let mut high = [0u8; 16];
     high[4..].copy_from_slice(&digest[..12]);
     format!("user_{}", u128::from_be_bytes(high))
@@ -61,7 +70,9 @@ mod tests {
         let alice = user_id_for("alice");
         assert_eq!(alice, user_id_for("alice"));
         assert_ne!(alice, user_id_for("alice "));
-        assert_ne!(alice, user_id_for("Alice"));
+        assert_ne!(alice, user_id_for("bob"));
+        assert_eq!(alice, user_id_for("Alice"), "one user however it is written");
+        assert_eq!(alice, user_id_for("\u{FF41}lice"));
         let digits = alice.strip_prefix("user_").expect("user_ prefix");
         assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()), "{alice}");
         // The first 12 bytes of SHA-256("alice"), 2bd806c97f0e00af1a1fc3328fa763a9..., as a number.

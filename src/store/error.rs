@@ -53,7 +53,14 @@ impl Unavailable {
     pub fn is_out_of_memory(&self) -> bool {
         match self {
             Unavailable::Redis(error) => {
-                matches!(error.code(), Some("OOM" | "EXECABORT"))
+                let refused = |code: &str| matches!(code, "OOM" | "EXECABORT");
+                error.code().is_some_and(refused)
+                    // A pipeline's error holds each failed command's (the session's write
+                    // pipeline sends MULTI ... EXEC inside it).
+                    || error
+                        .clone()
+                        .into_server_errors()
+                        .is_some_and(|errors| errors.iter().any(|(_, error)| refused(error.code())))
                     || error.to_string().contains("OOM command not allowed")
             }
             Unavailable::TimedOut { .. } => false,

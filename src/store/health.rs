@@ -8,13 +8,26 @@ use crate::redis::{AskError, Backend, ask_every_master, info_field};
 
 use super::{SessionStore, Unavailable};
 
-/// What `/health` reports about Redis's memory.
+/// What `/health` reports about Redis's memory. The text of [`Health::Degraded`] is for the
+/// log and holds figures and, on a cluster, shard addresses: the HTTP answer shows none of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
     /// Redis answers and has room.
     Ok,
     /// Redis answers, but new sessions fail or soon will: why, for an operator.
     Degraded(String),
+}
+
+/// `used_memory` and `maxmemory` from `INFO memory` (0 when missing).
+fn memory_figures(info: &str) -> (u64, u64) {
+    let number = |name: &str| info_field(info, name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (number("used_memory"), number("maxmemory"))
+}
+
+/// How full a shard is, for choosing the fullest: the share of `maxmemory` used, or with no
+/// limit the bytes used (so a limited shard near its limit counts as fuller than any unlimited one).
+fn fullness((used, max): (u64, u64)) -> (bool, f64) {
+    if max == 0 { (false, used as f64) } else { (true, used as f64 / max as f64) }
 }
 
 impl Health {
@@ -59,6 +72,8 @@ impl SessionStore {
         let info: String = self
             .within_deadline(async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
             .await?;
+        let (used, max) = memory_figures(&info);
+        self.metrics.redis_memory(used, max);
         Ok(Health::from_info(&info))
     }
 
@@ -84,17 +99,25 @@ impl SessionStore {
         // The map, and one question per master.
         self.round_trips.fetch_add(1 + answers.len() as u64, Ordering::Relaxed);
         let mut problems = Vec::new();
+        let mut fullest: Option<(u64, u64)> = None;
         for (shard, answer) in &answers {
             match answer {
                 Some(reply) => {
                     let info: String =
                         redis::FromRedisValue::from_redis_value(reply.clone()).unwrap_or_default();
+                    let figures = memory_figures(&info);
+                    if fullest.is_none_or(|seen| fullness(figures) > fullness(seen)) {
+                        fullest = Some(figures);
+                    }
                     if let Health::Degraded(why) = Health::from_info(&info) {
                         problems.push(format!("shard {shard}: {why}"));
                     }
                 }
                 None => problems.push(format!("shard {shard} did not answer")),
             }
+        }
+        if let Some((used, max)) = fullest {
+            self.metrics.redis_memory(used, max);
         }
         if problems.is_empty() {
             Ok(Health::Ok)

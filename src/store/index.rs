@@ -56,11 +56,12 @@ pub struct Indexed {
 /// "log out everywhere" can always find it. Why one script: the size check and the add must not
 /// interleave with another login of the same user.
 ///
-/// One race is left, and only under a flood: if `max - 1` or more logins of the same user
-/// start while one login is between this step and writing its session, the bound can name that
-/// login's entry, whose session does not exist yet; the session is then written after its
-/// entry was removed, and lives unlisted until its idle TTL ends it. With the default bound of
-/// 50 that takes 49 logins of one user within one login's few milliseconds.
+/// Under a flood, `max` or more logins of the same user may start while one login is between
+/// this step and writing its session, and the bound then names that login's entry, whose
+/// session does not exist yet. The store's login closes that race: it reads its entry back
+/// after writing its session and ends the session if the entry is gone, and a login that ends
+/// older sessions deletes them again after removing their entries (see
+/// [`SessionStore::start_session`]). A caller of this function alone must do the same.
 pub async fn index_session<C: ConnectionLike>(
     con: &mut C,
     index_key: &str,
@@ -191,7 +192,8 @@ pub async fn unindex<C: ConnectionLike>(
 /// One of a user's live sessions, as the listing reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceSession {
-    /// The session's id: the service shows only its [`SessionId::handle`].
+    /// The session's id as Redis holds it ([`SessionStore::at_rest`]: the cookie's id, or its
+    /// digest with key hashing): the service shows only its [`SessionId::handle`].
     pub id: SessionId,
     /// Unix seconds at login.
     pub created_at: u64,
@@ -255,6 +257,7 @@ impl SessionStore {
     ) -> Result<Vec<DeviceSession>, Unavailable> {
         let mut con = self.connection();
         let index = self.keys.user_sessions(user_id);
+        let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
             let targets = Self::targets(&entries, current);
@@ -289,7 +292,8 @@ impl SessionStore {
     // ANCHOR: revoke
     /// Ends the session of `user_id` whose handle is `handle`: the index read (one round trip),
     /// then one pipeline deleting the session and its entry. `None` when no live session of that
-    /// user has this handle; nothing is deleted then.
+    /// user has this handle; nothing is deleted then. `current` is the caller's cookie id; the
+    /// answer is the ended session's [`at_rest`](SessionStore::at_rest) id.
     pub async fn revoke(
         &self,
         user_id: &str,
@@ -298,6 +302,7 @@ impl SessionStore {
     ) -> Result<Option<SessionId>, Unavailable> {
         let mut con = self.connection();
         let index = self.keys.user_sessions(user_id);
+        let current = &self.at_rest(current);
         self.within_deadline(async {
             let (_, entries) = index_entries(&mut con, &index).await?;
             let Some((id, _)) =
@@ -333,6 +338,7 @@ impl SessionStore {
     ) -> Result<u64, Unavailable> {
         let mut con = self.connection();
         let index = self.keys.user_sessions(user_id);
+        let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
             let targets = Self::targets(&entries, current);

@@ -5,7 +5,8 @@
 //! | `mod.rs` | [`SessionStore`]: the connection, the [`Lifetimes`], one deadline per request, login and the authenticated read |
 //! | `session.rs` | the session value: [`SessionId`], [`Session`] and its hash fields, [`SessionIds`], [`Lifetimes`] |
 //! | `keys.rs` | the key layout ([`Keys`]): every key the service writes, its bound and its hash slot |
-//! | `create.rs` | [`user_id_for`] (a stable id derived from the name) and [`create_session`] (lessons 02, 03) |
+//! | `username.rs` | [`canonical_username`]: who a username names (RFC 8265), so `Alice` and `alice` are one user |
+//! | `create.rs` | [`user_id_for`] (a stable id derived from the canonical name) and [`create_session`] (lessons 02, 03) |
 //! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
 //! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
 //! | `index.rs` | each user's index: list, revoke, log out everywhere (lesson 06) |
@@ -36,7 +37,7 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 3: throttle, index, create (2 with throttling off); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (at most 5) |
+//! | `POST /login` | 3: throttle, index, create and check the index entry (2 with throttling off; one more on a cluster, where the check is a round trip of its own); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (two on a cluster) |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
 //! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone) |
@@ -71,8 +72,9 @@ mod keys;
 mod session;
 mod throttle;
 mod touch;
+mod username;
 
-pub use create::{create_session, user_id_for};
+pub use create::{create_session, hashed_user_id, user_id_for};
 pub use destroy::destroy_session;
 pub use error::Unavailable;
 pub use health::Health;
@@ -84,6 +86,7 @@ pub use keys::{Keys, MAX_SESSIONS_PER_USER};
 pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, unix_now};
 pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, touch, touch_script};
+pub use username::canonical_username;
 
 use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
 use throttle::THROTTLE_SCRIPT;
@@ -209,6 +212,7 @@ pub struct SessionStore {
     timeout: Duration,
     max_sessions: usize,
     login_limits: LoginLimits,
+    key_hashing: bool,
 }
 
 impl SessionStore {
@@ -232,6 +236,7 @@ impl SessionStore {
             timeout,
             max_sessions: MAX_SESSIONS_PER_USER,
             login_limits: LoginLimits::DEFAULT,
+            key_hashing: false,
         };
         let mut con = store.connection();
         store
@@ -260,6 +265,30 @@ impl SessionStore {
     pub fn with_login_limits(self, login_limits: LoginLimits) -> SessionStore {
         SessionStore { login_limits, ..self }
     }
+
+    /// The same store naming sessions in Redis by a digest of their id (`SESSION_KEY_HASHING`):
+    /// see [`SessionId::hashed`]. Every method still takes and returns the cookie's id where it
+    /// says "id"; only [`at_rest`](Self::at_rest) forms (index entries, [`DeviceSession::id`],
+    /// what [`revoke`](Self::revoke) answers) are what Redis holds.
+    ///
+    /// Switching it on or off ends every session that exists (their keys are under the other
+    /// name): do it at a deploy, as with a change of cookie name.
+    pub fn with_key_hashing(self, on: bool) -> SessionStore {
+        SessionStore { key_hashing: on, ..self }
+    }
+
+    /// True when sessions are named in Redis by a digest of their id.
+    pub fn key_hashing(&self) -> bool {
+        self.key_hashing
+    }
+
+    // ANCHOR: at_rest
+    /// The name under which session `id` lives in Redis: the id itself, or with key hashing its
+    /// [`hashed`](SessionId::hashed) form. The one place the choice is made.
+    pub fn at_rest(&self, id: &SessionId) -> SessionId {
+        if self.key_hashing { id.hashed() } else { *id }
+    }
+    // ANCHOR_END: at_rest
 
     /// The login limits.
     pub fn login_limits(&self) -> LoginLimits {
@@ -358,12 +387,13 @@ impl SessionStore {
     // ANCHOR_END: login
 
     // ANCHOR: start_session
-    /// A new session for `username`, in two round trips under one deadline: the new session's
-    /// entry in the user's index, then the session itself. One more comes first when the
-    /// browser held a session already (`replacing`, the fixation defence: it is deleted before
-    /// anything else), and one more last when the size bound names older sessions to end (each
-    /// deleted, then taken out of the index, in one pipeline). No throttle: that is
-    /// [`login`](Self::login)'s.
+    /// A new session for `username`, in two round trips under one deadline on one Redis: the new
+    /// session's entry in the user's index, then the session itself together with a check that
+    /// its entry is still there (see `create_listed`; on a cluster that check is a third round
+    /// trip). One more comes first when the browser held a session already (`replacing`, the
+    /// fixation defence: it is deleted before anything else), and one more last when the size
+    /// bound names older sessions to end (each deleted, taken out of the index and deleted again,
+    /// in one pipeline; two on a cluster). No throttle: that is [`login`](Self::login)'s.
     ///
     /// The index entry comes before the session, so that a session never exists outside its
     /// index: a "log out everywhere" that reads the index after this session was created always
@@ -389,27 +419,88 @@ impl SessionStore {
         username: &str,
         replacing: Option<&SessionId>,
     ) -> redis::RedisResult<Session> {
-        let Lifetimes { idle, absolute } = self.lifetimes;
-        if let Some(old) = replacing {
+        let absolute = self.lifetimes.absolute;
+        let replacing = replacing.map(|old| self.at_rest(old));
+        if let Some(old) = &replacing {
             destroy_session(con, &self.keys.session(old)).await?;
         }
+        let id = self.at_rest(id);
         let index = self.keys.user_sessions(&user_id);
-        let indexed = index_session(con, &index, id, absolute, self.max_sessions, replacing).await?;
+        let indexed =
+            index_session(con, &index, &id, absolute, self.max_sessions, replacing.as_ref()).await?;
         let created_at = indexed.now_ms / 1000;
         let session = Session { user_id, username: username.to_string(), created_at };
-        create_session(con, &self.keys.session(id), &session, idle, None).await?;
+        let key = self.keys.session(&id);
+        if !self.create_listed(con, &key, &session, &index, &id).await? {
+            // Newer logins of this user filled the bound while this one was between its index
+            // entry and its session, and ended it (its entry is gone): end the session too, as
+            // the bound meant, so that it never lives outside the index.
+            destroy_session(con, &key).await?;
+            tracing::warn!(
+                user_id = %session.user_id,
+                "a login's session was ended at once: newer logins of the same user filled MAX_SESSIONS_PER_USER meanwhile"
+            );
+        }
         if !indexed.evicted.is_empty() {
+            // Delete, unlist, and delete again: a login still on its way may write its session
+            // after the first DEL; it then either finds its entry gone (and ends itself, see
+            // `create_listed`) or wrote before the ZREM, so the second DEL ends it. On a cluster
+            // a pipeline's commands run on their nodes in no set order, so the second DEL is a
+            // round trip of its own.
+            let sessions: Vec<String> = indexed.evicted.iter().map(|old| self.keys.session(old)).collect();
             let mut pipe = redis::pipe();
-            for old in &indexed.evicted {
-                pipe.del(self.keys.session(old)).ignore();
+            for old in &sessions {
+                pipe.del(old).ignore();
             }
             let members: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
             pipe.zrem(&index, members).ignore();
+            if self.is_cluster() {
+                pipe.exec_async(&mut *con).await?;
+                pipe = redis::pipe();
+            }
+            for old in &sessions {
+                pipe.del(old).ignore();
+            }
             pipe.exec_async(con).await?;
         }
         Ok(session)
     }
     // ANCHOR_END: start_session
+
+    /// Writes the session (hash and TTL in one transaction), then reads whether its index entry
+    /// is still there: true when it is. On one Redis both go in one pipeline, one round trip
+    /// (`MULTI` / `HSET` / `EXPIRE` / `EXEC` / `ZSCORE`, in that order on one connection); on a
+    /// cluster the index lives in another slot, so the check is a second round trip after the
+    /// write.
+    ///
+    /// Why check: between this login's index step and its write, newer logins of the same user
+    /// may have named this entry as beyond the bound and removed it (they ended a session that
+    /// did not exist yet). Reading the entry after the write closes that window: a login that
+    /// removes the entry later also deletes the session, which then exists.
+    async fn create_listed(
+        &self,
+        con: &mut Counted<'_>,
+        key: &str,
+        session: &Session,
+        index: &str,
+        id: &SessionId,
+    ) -> redis::RedisResult<bool> {
+        let idle = self.lifetimes.idle;
+        let score: Option<f64> = if self.is_cluster() {
+            create_session(con, key, session, idle, None).await?;
+            redis::cmd("ZSCORE").arg(index).arg(id.to_string()).query_async(con).await?
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.cmd("MULTI").ignore();
+            pipe.cmd("HSET").arg(key).arg(&session.to_fields()).ignore();
+            pipe.expire(key, ttl_secs(idle)).ignore();
+            pipe.cmd("EXEC").ignore();
+            pipe.cmd("ZSCORE").arg(index).arg(id.to_string());
+            let (score,): (Option<f64>,) = pipe.query_async(con).await?;
+            score
+        };
+        Ok(score.is_some())
+    }
 
     /// An authenticated request: read and renew the session, one round trip per id. A request
     /// usually carries one id; when it carries several (see
@@ -420,7 +511,8 @@ impl SessionStore {
         let Lifetimes { idle, absolute } = self.lifetimes;
         self.within_deadline(async {
             for id in ids.iter() {
-                if let Some(touched) = touch(&mut con, &self.keys.session(&id), idle, absolute).await? {
+                let key = self.keys.session(&self.at_rest(&id));
+                if let Some(touched) = touch(&mut con, &key, idle, absolute).await? {
                     return Ok(Some((id, touched)));
                 }
             }

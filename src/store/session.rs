@@ -74,6 +74,24 @@ impl SessionId {
     }
     // ANCHOR_END: handle
 
+    // ANCHOR: hashed
+    /// The id's name at rest with `SESSION_KEY_HASHING=on`: the SHA-256 of the id, its first
+    /// 122 bits written as a version-8 ("custom") UUID, so it parses like any id and is never
+    /// mistaken for a random (version-4) one. The store names the Redis key (`session:<hashed>`) and the
+    /// index entry by it, so nothing in Redis is a working cookie: `MONITOR`, a replica, a backup
+    /// or a read-only Redis user sees only digests, and turning a digest back into the id means
+    /// inverting SHA-256. A request's cookie is hashed on the way in, one SHA-256 of 36 bytes.
+    pub fn hashed(&self) -> SessionId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.to_string().as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // the RFC 9562 variant
+        SessionId(Uuid::from_bytes(bytes))
+    }
+    // ANCHOR_END: hashed
+
     /// The first 8 characters, for log lines: enough to correlate, useless to hijack.
     pub fn redacted(&self) -> String {
         let full = self.0.hyphenated().to_string();
@@ -131,8 +149,10 @@ impl Session {
     // ANCHOR_END: from_fields
 }
 
-/// The most session ids one request makes the service try.
-pub const MAX_SESSION_COOKIES: usize = 3;
+/// The most session ids one request makes the service try: enough that a few planted cookies
+/// (cookie tossing) cannot push the live one out, few enough that a flood of them costs a
+/// bounded number of Redis calls.
+pub const MAX_SESSION_COOKIES: usize = 8;
 
 // ANCHOR: session_ids
 /// The well-formed session ids a request carries, in the order it sent them: at most
@@ -180,6 +200,26 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hashed_id_is_stable_canonical_and_not_the_id() {
+        let id = SessionId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").expect("canonical");
+        let hashed = id.hashed();
+        assert_eq!(hashed, id.hashed());
+        assert_ne!(hashed, id);
+        assert_eq!(SessionId::parse(&hashed.to_string()), Some(hashed), "parses back like any id");
+        // SHA-256("0f8fad5b-d9cb-469f-a165-70867728950e"), first 16 bytes, version 8.
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(id.to_string().as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hashed.to_string().replace('-', ""), hex);
+        assert_eq!(hashed.to_string().as_bytes()[14], b'8', "version 8: {hashed}");
+        assert_ne!(SessionId::new().hashed(), hashed);
+    }
 
     #[test]
     fn only_canonical_uuids_parse() {

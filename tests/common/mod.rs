@@ -32,6 +32,8 @@ pub struct Settings {
     pub login_limits: session_storage::LoginLimits,
     /// `TRUSTED_PROXIES`, as the environment variable would give it.
     pub trusted_proxies: &'static str,
+    /// `SESSION_KEY_HASHING`.
+    pub key_hashing: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             allowed_origins: "",
             login_limits: session_storage::LoginLimits::OFF,
             trusted_proxies: "",
+            key_hashing: false,
         }
     }
 }
@@ -168,7 +171,8 @@ impl TestApp {
                 .await
                 .expect("load scripts")
                 .with_max_sessions_per_user(self.settings.max_sessions_per_user)
-                .with_login_limits(self.settings.login_limits);
+                .with_login_limits(self.settings.login_limits)
+                .with_key_hashing(self.settings.key_hashing);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -213,7 +217,8 @@ impl TestApp {
             .await
             .expect("load scripts")
             .with_max_sessions_per_user(settings.max_sessions_per_user)
-            .with_login_limits(settings.login_limits);
+            .with_login_limits(settings.login_limits)
+            .with_key_hashing(settings.key_hashing);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -565,6 +570,9 @@ pub fn ttl_range_redaction(low: u64, high: u64) -> insta::internals::Redaction {
 /// A canonical lowercase UUID v4, as `SessionId` writes it.
 pub const UUID_V4: &str = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
 
+/// A session's name at rest with `SESSION_KEY_HASHING` (`SessionId::hashed`): a version-8 UUID.
+pub const HASHED_ID: &str = "[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
+
 pub fn uuid_regex() -> regex::Regex {
     regex::Regex::new(UUID_V4).expect("regex")
 }
@@ -656,8 +664,11 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
     }
     // Distinct session ids are told apart: the first one the lesson shows is [uuid-1], the next
     // [uuid-2], and so on, across all its steps.
+    // Likewise the digests that name sessions in Redis with SESSION_KEY_HASHING (version 8).
     let uuid = uuid_regex();
+    let digest = regex::Regex::new(HASHED_ID).expect("regex");
     let mut seen: Vec<String> = Vec::new();
+    let mut seen_digests: Vec<String> = Vec::new();
     settings.bind(|| {
         for step in narrator.steps() {
             let text = uuid.replace_all(&step.text, |found: &regex::Captures| {
@@ -667,6 +678,14 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
                     seen.len() - 1
                 });
                 format!("[uuid-{}]", n + 1)
+            });
+            let text = digest.replace_all(&text, |found: &regex::Captures| {
+                let id = found[0].to_string();
+                let n = seen_digests.iter().position(|s| *s == id).unwrap_or_else(|| {
+                    seen_digests.push(id);
+                    seen_digests.len() - 1
+                });
+                format!("[digest-{}]", n + 1)
             });
             insta::assert_snapshot!(format!("{lesson}__{}", step.snapshot_name()), text);
         }
