@@ -197,3 +197,97 @@ fn the_checker_catches_broken_includes() {
     assert_eq!(problems.lines().count(), 5, "{problems}");
     assert_eq!(included.len(), 2);
 }
+
+/// Every `{{#include path[:anchor]}}` target in `text`, with the line it is on.
+fn include_targets(text: &str) -> Vec<(usize, String)> {
+    let include = regex::Regex::new(r"\{\{#include ([^}\s]+)\}\}").expect("regex");
+    text.lines()
+        .enumerate()
+        .flat_map(|(line, content)| {
+            include.captures_iter(content).map(move |c| (line, c[1].to_string())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What an exercise section includes that is its answer: everything but the starter
+/// (`lessons/src/exNN_*.rs`), its answer key's snapshot and its hints.
+fn is_answer(target: &str) -> bool {
+    !(target.contains("lessons/src/ex")
+        || target.contains("lessons/tests/snapshots/")
+        || target.contains("lessons/hints/"))
+}
+
+/// For chapters given in reading order, every answer listing shown before its exercise:
+/// "(exercise, chapter, line)" of the early include.
+fn answers_before_their_exercise(chapters: &[(String, String)]) -> Vec<String> {
+    let heading = regex::Regex::new(r"^### Exercise (\d\d[a-z])").expect("regex");
+    // Every include in reading order: (chapter index, line, target).
+    let mut seen: Vec<(usize, usize, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for (index, (name, text)) in chapters.iter().enumerate() {
+        let lines: Vec<&str> = text.lines().collect();
+        let targets = include_targets(text);
+        for (start, line) in lines.iter().enumerate() {
+            let Some(id) = heading.captures(line).map(|c| c[1].to_string()) else { continue };
+            let end = lines[start + 1..]
+                .iter()
+                .position(|l| l.starts_with("## ") || l.starts_with("### "))
+                .map_or(lines.len(), |offset| start + 1 + offset);
+            for (_, target) in targets.iter().filter(|(l, t)| (start..end).contains(l) && is_answer(t)) {
+                let early = seen
+                    .iter()
+                    .chain(
+                        targets
+                            .iter()
+                            .filter(|(l, _)| *l < start)
+                            .map(|(l, t)| (index, *l, t.clone()))
+                            .collect::<Vec<_>>()
+                            .iter(),
+                    )
+                    .find(|(_, _, t)| t == target)
+                    .map(|(chapter, line, _)| (chapter.to_owned(), line.to_owned()));
+                if let Some((chapter, line)) = early {
+                    problems.push(format!(
+                        "{id}: {target} is shown in {} line {} before the exercise in {name}",
+                        chapters[chapter].0,
+                        line + 1
+                    ));
+                }
+            }
+        }
+        seen.extend(targets.into_iter().map(|(line, target)| (index, line, target)));
+    }
+    problems
+}
+
+/// The chapters in the order SUMMARY.md lists them.
+fn chapters_in_order(book_src: &Path) -> Vec<(String, String)> {
+    let summary = fs::read_to_string(book_src.join("SUMMARY.md")).expect("SUMMARY.md");
+    let link = regex::Regex::new(r"\]\(([^)]+\.md)\)").expect("regex");
+    link.captures_iter(&summary)
+        .map(|c| {
+            let name = c[1].to_string();
+            let text = fs::read_to_string(book_src.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, text)
+        })
+        .collect()
+}
+
+#[test]
+fn no_chapter_shows_an_exercise_answer_before_the_exercise() {
+    let problems = answers_before_their_exercise(&chapters_in_order(&root().join("book/src")));
+    assert!(problems.is_empty(), "answers shown before their exercise:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_answer_order_check_catches_an_early_answer() {
+    let step = "## Step 1\n{{#include ../../src/store/touch.rs:touch}}\n".to_string();
+    let exercise = "### Exercise 03a: renew\n{{#include ../../lessons/src/ex03_sliding_ttl.rs:ex03a}}\n\
+                    {{#include ../../lessons/hints/03a/nudge.md}}\n{{#include ../../src/store/touch.rs:touch}}\n";
+    let early = [("a.md".to_string(), step.clone()), ("b.md".to_string(), exercise.to_string())];
+    assert_eq!(answers_before_their_exercise(&early).len(), 1, "an answer in an earlier chapter");
+    let same = [("a.md".to_string(), format!("{step}{exercise}"))];
+    assert_eq!(answers_before_their_exercise(&same).len(), 1, "an answer earlier in the same chapter");
+    let after = [("a.md".to_string(), format!("{exercise}{step}"))];
+    assert!(answers_before_their_exercise(&after).is_empty(), "an answer after its exercise is fine");
+}

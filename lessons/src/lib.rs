@@ -6,7 +6,8 @@
 //! ```text
 //! cargo exercise            # every exercise, done or not, and which one is next
 //! cargo exercise 02b        # check one; on failure, what differs from the expected answer
-//! cargo exercise hint 02b   # a nudge; `cargo exercise hint 02b more` is close to the answer
+//! cargo exercise hint 02b   # a nudge; `... hint 02b more` names the commands and the shape,
+//!                           # `... hint 02b answer` gives the answer
 //! ```
 //!
 //! A check runs your code against a private Redis and compares what it did with the answer key
@@ -16,72 +17,101 @@
 //!
 //! With `--features solutions` every starter is swapped for its reference solution: the real
 //! code of the service in `src/`, or (for exercises the service has no function for) the code in
-//! `src/solutions/`. CI checks that every solution passes and every untouched starter fails
-//! (`.ci/check-exercises`).
+//! `src/solutions/`. With `--features wrong` every starter is swapped for a plausible wrong
+//! answer (`src/wrong/`, one mistake per exercise that a learner would make, named in a
+//! `// WRONG` comment). CI checks that every solution passes, every untouched starter fails,
+//! and every wrong answer fails (`.ci/check-exercises`).
 
 use std::time::Duration;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex01_hash_basics;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex01_hash_basics.rs"]
 pub mod ex01_hash_basics;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex01_hash_basics.rs"]
+pub mod ex01_hash_basics;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex02_expire;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex02_expire.rs"]
 pub mod ex02_expire;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex02_expire.rs"]
+pub mod ex02_expire;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex03_sliding_ttl;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex03_sliding_ttl.rs"]
 pub mod ex03_sliding_ttl;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex03_sliding_ttl.rs"]
+pub mod ex03_sliding_ttl;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex04_cookie_flow;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex04_cookie_flow.rs"]
 pub mod ex04_cookie_flow;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex04_cookie_flow.rs"]
+pub mod ex04_cookie_flow;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex05_full_server;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex05_full_server.rs"]
 pub mod ex05_full_server;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex05_full_server.rs"]
+pub mod ex05_full_server;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex06_every_device;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex06_every_device.rs"]
 pub mod ex06_every_device;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex06_every_device.rs"]
+pub mod ex06_every_device;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex07_scale_out;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex07_scale_out.rs"]
+pub mod ex07_scale_out;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex08_your_app;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex08_your_app.rs"]
 pub mod ex08_your_app;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex08_your_app.rs"]
+pub mod ex08_your_app;
 
-#[cfg(not(feature = "solutions"))]
+#[cfg(not(any(feature = "solutions", feature = "wrong")))]
 #[allow(unused_variables)]
 pub mod ex09_rate_limit;
-#[cfg(feature = "solutions")]
+#[cfg(all(feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex09_rate_limit.rs"]
+pub mod ex09_rate_limit;
+#[cfg(feature = "wrong")]
+#[path = "wrong/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
 
 // ANCHOR: ttl_state

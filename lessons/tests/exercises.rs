@@ -653,6 +653,16 @@ async fn ex06a_index_session() {
     let pttl: i64 = cmd(&mut con, &["PTTL", index]).await;
     let largest = entries.iter().map(|(_, score)| *score as i64).max().unwrap_or(0);
     let expires_with_largest = (largest - now_ms as i64 - pttl).abs() < 5_000;
+    // An entry that outlives the new one, with a fractional score (a score is a double, and
+    // any writer may store one): the index must expire with it, the largest score, not with
+    // the entry just added, and `PEXPIREAT` must get whole milliseconds.
+    let other = "ex06:user:{user_2}:sessions";
+    let longer = format!("{}.5", now_ms + 2 * 28_800_000);
+    let _: u64 = cmd(&mut con, &["ZADD", other, &longer, &fixed_id(7).to_string()]).await;
+    let beside_a_longer_entry =
+        ex06_every_device::index_session(&mut con, other, &fixed_id(8), ABSOLUTE, 3, None).await;
+    let other_pttl: i64 = cmd(&mut con, &["PTTL", other]).await;
+    let expires_with_the_longer_entry = (2 * 28_800_000 - other_pttl).abs() < 5_000;
     let outcome = json!({
         "logins_with_max_3": logins,
         "each_in_one_atomic_step": atomic,
@@ -664,6 +674,10 @@ async fn ex06a_index_session() {
         "members": entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
         "scores_are_now_plus_absolute_ms": scores_ok,
         "index_expires_at_its_largest_score": expires_with_largest,
+        "beside_an_entry_that_lives_longer": {
+            "added": beside_a_longer_entry.as_ref().map(|_| "ok").map_err(ToString::to_string),
+            "index_expires_with_the_longer_entry": expires_with_the_longer_entry,
+        },
     });
     insta::assert_yaml_snapshot!("ex06a_index_session", outcome);
 }
@@ -855,14 +869,25 @@ fn every_exercise_is_listed() {
     checks.sort_unstable();
     let listed: Vec<&str> = lessons::EXERCISES.iter().map(|exercise| exercise.test).collect();
     assert_eq!(checks, listed, "lessons::EXERCISES must list every check, in order");
+    let call = regex::Regex::new(r"`[^`]*\w\([^)`]+\)[^`]*`").expect("regex");
     for exercise in lessons::EXERCISES {
         assert!(exercise.test.starts_with(&format!("ex{}_", exercise.id)), "{exercise:?}");
         let source = std::fs::read_to_string(format!("../{}", exercise.file)).expect("starter file");
         assert!(source.contains(&format!("ANCHOR: ex{}", exercise.id)), "no anchor for {}", exercise.id);
-        for level in ["nudge", "more"] {
+        for level in ["nudge", "more", "answer"] {
             let hint = format!("hints/{}/{level}.md", exercise.id);
             assert!(std::path::Path::new(&hint).is_file(), "no {hint}");
         }
+        // The second level names commands, API and shape, but holds no code: no listing and
+        // no call with its arguments (`redis.call('TIME')`), which belong to the answer.
+        let more = std::fs::read_to_string(format!("hints/{}/more.md", exercise.id)).expect("more.md");
+        assert!(!more.contains("```"), "hints/{}/more.md holds a code listing", exercise.id);
+        assert!(
+            call.find(&more).is_none(),
+            "hints/{}/more.md holds code: {:?}",
+            exercise.id,
+            call.find(&more)
+        );
     }
 }
 

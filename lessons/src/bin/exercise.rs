@@ -3,7 +3,9 @@
 //! ```text
 //! cargo exercise            every exercise, done or not, and the next one to do
 //! cargo exercise 02b        check one exercise; say what is missing or what differs
-//! cargo exercise hint 02b   a nudge; `cargo exercise hint 02b more` comes close to the answer
+//! cargo exercise hint 02b   a nudge (level 1)
+//! cargo exercise hint 02b more     the commands, API and shape, without code (level 2)
+//! cargo exercise hint 02b answer   the answer, in words and fragments (level 3)
 //! ```
 //!
 //! A check runs the exercise's test (`lessons/tests/exercises.rs`) with `INSTA_UPDATE=no`, so a
@@ -28,11 +30,12 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         [] | ["list"] => list(),
-        ["hint", id] => hint(id, false),
-        ["hint", id, "more"] => hint(id, true),
+        ["hint", id] => hint(id, Level::Nudge),
+        ["hint", id, "more"] => hint(id, Level::More),
+        ["hint", id, "answer"] => hint(id, Level::Answer),
         [id] => check(id),
         _ => {
-            eprintln!("usage: cargo exercise [ID | hint ID [more]]   (IDs look like 02b)");
+            eprintln!("usage: cargo exercise [ID | hint ID [more | answer]]   (IDs look like 02b)");
             ExitCode::FAILURE
         }
     }
@@ -120,7 +123,8 @@ fn compiler_errors(output: &str) -> String {
         .join("\n")
 }
 
-/// insta's comparison of the expected answer (-) with yours (+), without its advice about
+/// insta's comparison of the expected answer (-) with yours (+), its sides named plainly,
+/// without its advice about
 /// accepting snapshots (the answer key is not yours to change) and without panic noise.
 fn difference(output: &str) -> String {
     let noise = [
@@ -142,7 +146,16 @@ fn difference(output: &str) -> String {
                 `cargo test -p lessons --test exercises` to see it)"
             .into();
     }
-    lines.join("\n")
+    // insta labels the sides "old snapshot" and "new results"; here the old snapshot is the
+    // answer key and the new results are the learner's, so say that, on the lines themselves.
+    let lines: Vec<String> = lines.iter().map(|line| name_the_sides(line)).collect();
+    format!("Expected (-, the answer key) against yours (+, what your code did):\n{}", lines.join("\n"))
+}
+
+/// insta's diff header with its sides named for a learner.
+fn name_the_sides(line: &str) -> String {
+    line.replace("-old snapshot", "-expected (the answer key)")
+        .replace("+new results", "+yours (what your code did)")
 }
 
 fn check(id: &str) -> ExitCode {
@@ -226,19 +239,34 @@ fn list() -> ExitCode {
     }
 }
 
-fn hint(id: &str, more: bool) -> ExitCode {
+/// The three hint levels, each a file in `lessons/hints/<id>/`.
+#[derive(Clone, Copy)]
+enum Level {
+    /// `nudge.md`: where to look.
+    Nudge,
+    /// `more.md`: which commands, API and types, and the shape of the answer, without code.
+    More,
+    /// `answer.md`: the answer itself, in words and fragments.
+    Answer,
+}
+
+fn hint(id: &str, level: Level) -> ExitCode {
     let Some(exercise) = find(id) else {
         eprintln!("no exercise {id:?}; `cargo exercise` lists them all");
         return ExitCode::FAILURE;
     };
-    let level = if more { "more" } else { "nudge" };
-    let path = root().join("lessons/hints").join(exercise.id).join(format!("{level}.md"));
+    let (file, label, next) = match level {
+        Level::Nudge => ("nudge", "hint 1 of 3", Some("more")),
+        Level::More => ("more", "hint 2 of 3", Some("answer")),
+        Level::Answer => ("answer", "hint 3 of 3, the answer", None),
+    };
+    let path = root().join("lessons/hints").join(exercise.id).join(format!("{file}.md"));
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            println!("Hint for {} ({}):\n", exercise.id, exercise.title);
+            println!("Hint for {} ({}), {label}:\n", exercise.id, exercise.title);
             println!("{}", text.trim_end());
-            if !more {
-                println!("\nStill stuck? cargo exercise hint {} more", exercise.id);
+            if let Some(next) = next {
+                println!("\nStill stuck? cargo exercise hint {} {next}", exercise.id);
             }
             ExitCode::SUCCESS
         }
