@@ -70,7 +70,7 @@ pub enum ApiError {
     /// 503: Redis did not answer in time or answered with an error.
     Unavailable(Unavailable),
     /// 503 from `/health`: Redis answers, but is full or near `maxmemory`. The text says which,
-    /// with figures, for the log only: the answer is a generic [`STORE_DEGRADED`].
+    /// with figures, for the log only: the answer says only "Session store degraded".
     Degraded(String),
 }
 

@@ -15,6 +15,11 @@
 //! expected one. Plain `cargo test` at the top of the repository never runs the exercises, so an
 //! unfinished one breaks nothing.
 //!
+//! Each lesson's file is behind a feature of its own (`l01` ... `l09`, all on by default), and
+//! `cargo exercise 04a` builds only lesson 04's (`--no-default-features --features l04`): a file
+//! that does not compile yet stops only its own lesson's checks, never another's, and the list
+//! still shows every exercise (the runner itself is built with no lesson at all).
+//!
 //! With `--features solutions` every starter is swapped for its reference solution: the real
 //! code of the service in `src/`, or (for exercises the service has no function for) the code in
 //! `src/solutions/`. With `--features wrong` every starter is swapped for a plausible wrong
@@ -24,93 +29,93 @@
 
 use std::time::Duration;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l01", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex01_hash_basics;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l01", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex01_hash_basics.rs"]
 pub mod ex01_hash_basics;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l01", feature = "wrong"))]
 #[path = "wrong/ex01_hash_basics.rs"]
 pub mod ex01_hash_basics;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l02", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex02_expire;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l02", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex02_expire.rs"]
 pub mod ex02_expire;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l02", feature = "wrong"))]
 #[path = "wrong/ex02_expire.rs"]
 pub mod ex02_expire;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l03", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex03_sliding_ttl;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l03", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex03_sliding_ttl.rs"]
 pub mod ex03_sliding_ttl;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l03", feature = "wrong"))]
 #[path = "wrong/ex03_sliding_ttl.rs"]
 pub mod ex03_sliding_ttl;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l04", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex04_cookie_flow;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l04", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex04_cookie_flow.rs"]
 pub mod ex04_cookie_flow;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l04", feature = "wrong"))]
 #[path = "wrong/ex04_cookie_flow.rs"]
 pub mod ex04_cookie_flow;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l05", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex05_full_server;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l05", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex05_full_server.rs"]
 pub mod ex05_full_server;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l05", feature = "wrong"))]
 #[path = "wrong/ex05_full_server.rs"]
 pub mod ex05_full_server;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l06", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex06_every_device;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l06", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex06_every_device.rs"]
 pub mod ex06_every_device;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l06", feature = "wrong"))]
 #[path = "wrong/ex06_every_device.rs"]
 pub mod ex06_every_device;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l07", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex07_scale_out;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l07", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l07", feature = "wrong"))]
 #[path = "wrong/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l08", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex08_your_app;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l08", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex08_your_app.rs"]
 pub mod ex08_your_app;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l08", feature = "wrong"))]
 #[path = "wrong/ex08_your_app.rs"]
 pub mod ex08_your_app;
 
-#[cfg(not(any(feature = "solutions", feature = "wrong")))]
+#[cfg(all(feature = "l09", not(any(feature = "solutions", feature = "wrong"))))]
 #[allow(unused_variables)]
 pub mod ex09_rate_limit;
-#[cfg(all(feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l09", feature = "solutions", not(feature = "wrong")))]
 #[path = "solutions/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
-#[cfg(feature = "wrong")]
+#[cfg(all(feature = "l09", feature = "wrong"))]
 #[path = "wrong/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
 

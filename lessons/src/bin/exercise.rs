@@ -65,12 +65,17 @@ fn location(exercise: &Exercise) -> String {
 }
 
 /// Runs the exercise checks named by `filter` (all of them when empty) and returns the output.
-fn run_tests(filter: &[&str]) -> (bool, String) {
+/// With a `lesson` (`"04"`), only that lesson's file is compiled (its feature `l04`), so another
+/// lesson's file that does not compile yet cannot stop the check.
+fn run_tests(filter: &[&str], lesson: Option<&str>) -> (bool, String) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
+    command.current_dir(root()).args(["test", "-p", "lessons", "--test", "exercises", "--color", "never"]);
+    if let Some(lesson) = lesson {
+        command.args(["--no-default-features", "--features", &format!("l{lesson}")]);
+    }
     command
-        .current_dir(root())
-        .args(["test", "-p", "lessons", "--test", "exercises", "--color", "never", "--"])
+        .arg("--")
         .args(filter)
         .env("INSTA_UPDATE", "no")
         .env("INSTA_FORCE_PASS", "0")
@@ -99,8 +104,20 @@ fn section<'a>(output: &'a str, test: &str) -> &'a str {
     own.split("\nfailures:").next().unwrap_or(own)
 }
 
+/// Whether cargo stopped because something did not compile.
+fn does_not_compile(output: &str) -> bool {
+    output.contains("error[E")
+        || output.contains("error: could not compile")
+        || output.contains("error: expected")
+}
+
+/// The lesson an exercise belongs to: `"04"` for `04a`.
+fn lesson_of(exercise: &Exercise) -> &'static str {
+    exercise.id.get(..2).unwrap_or(exercise.id)
+}
+
 fn outcome(exercise: &Exercise, passed: bool, output: &str) -> Outcome {
-    if output.contains("error[E") || output.contains("error: could not compile") {
+    if does_not_compile(output) {
         return Outcome::DoesNotCompile(compiler_errors(output));
     }
     let own = section(output, exercise.test);
@@ -163,7 +180,7 @@ fn check(id: &str) -> ExitCode {
         eprintln!("no exercise {id:?}; `cargo exercise` lists them all");
         return ExitCode::FAILURE;
     };
-    let (passed, output) = run_tests(&[exercise.test]);
+    let (passed, output) = run_tests(&[exercise.test], Some(lesson_of(exercise)));
     match outcome(exercise, passed, &output) {
         Outcome::Done => {
             println!("✓ exercise {}: {} — done.", exercise.id, exercise.title);
@@ -189,7 +206,11 @@ fn check(id: &str) -> ExitCode {
         Outcome::DoesNotCompile(errors) => {
             println!("{errors}");
             println!();
-            println!("✗ the exercises do not compile yet: fix the errors above first.");
+            println!("✗ {} does not compile yet: fix the errors above first.", exercise.file);
+            println!(
+                "  Only lesson {}'s exercises wait for it; the others check as usual.",
+                lesson_of(exercise)
+            );
             ExitCode::FAILURE
         }
     }
@@ -201,24 +222,36 @@ fn next_after(exercise: &Exercise) -> Option<&'static Exercise> {
 }
 
 fn list() -> ExitCode {
-    let (_, output) = run_tests(&[]);
-    if output.contains("error[E") || output.contains("error: could not compile") {
-        println!("{}", compiler_errors(&output));
-        println!();
-        println!("✗ the exercises do not compile yet: fix the errors above first.");
-        return ExitCode::FAILURE;
-    }
+    // Every lesson at once, the quick way; if something does not compile, one lesson at a
+    // time, so that the others are still checked and the broken file is named.
+    let (_, all) = run_tests(&[], None);
+    let everything_compiles = !does_not_compile(&all);
+    let mut per_lesson: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    let mut broken: Vec<&str> = Vec::new();
     let mut next = None;
     let mut done = 0;
     for exercise in EXERCISES {
+        let output: &str = if everything_compiles {
+            &all
+        } else {
+            per_lesson
+                .entry(lesson_of(exercise))
+                .or_insert_with(|| run_tests(&[], Some(lesson_of(exercise))).1)
+        };
         let passed = output.contains(&format!("test {} ... ok", exercise.test));
-        let (mark, state) = match outcome(exercise, passed, &output) {
+        let (mark, state) = match outcome(exercise, passed, output) {
             Outcome::Done => {
                 done += 1;
                 ("✓", "done")
             }
             Outcome::NotStarted => ("·", "not started"),
-            Outcome::Wrong(_) | Outcome::DoesNotCompile(_) => ("✗", "not right yet"),
+            Outcome::Wrong(_) => ("✗", "not right yet"),
+            Outcome::DoesNotCompile(_) => {
+                if !broken.contains(&exercise.file) {
+                    broken.push(exercise.file);
+                }
+                ("✗", "does not compile")
+            }
         };
         if state != "done" && next.is_none() {
             next = Some(exercise);
@@ -226,6 +259,11 @@ fn list() -> ExitCode {
         println!("{mark} {}  {:<48} {state}", exercise.id, exercise.title);
     }
     println!();
+    for file in &broken {
+        println!(
+            "✗ {file} does not compile yet; `cargo exercise ID` for one of its exercises shows the errors."
+        );
+    }
     println!("{done} of {} done.", EXERCISES.len());
     match next {
         Some(exercise) => {
