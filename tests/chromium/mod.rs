@@ -56,24 +56,62 @@ impl Driver {
             eprintln!("skipped: no Chromium and chromedriver on PATH; {INSTALL_BROWSER}");
             return None;
         };
-        let port = free_port();
-        let mut command = Command::new(chromedriver);
-        command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().expect("start chromedriver");
-        let driver = Driver {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-            chromium,
-            profiles: tempfile::tempdir().expect("profiles dir"),
-            browsers: 0,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on port {port}");
+        // A free port can be taken by another test between asking and chromedriver binding it
+        // (chromedriver then exits, and whatever holds the port answers the probe), so a driver
+        // counts as started only when it is still running and its own `/status` says ready.
+        for _attempt in 0..3 {
+            let port = free_port();
+            let mut command = Command::new(&chromedriver);
+            command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            let child = command.spawn().expect("start chromedriver");
+            let mut driver = Driver {
+                child: Some(child),
+                url: format!("http://127.0.0.1:{port}"),
+                chromium: chromium.clone(),
+                profiles: tempfile::tempdir().expect("profiles dir"),
+                browsers: 0,
+            };
+            if driver.wait_until_ready(port, Duration::from_secs(15)) {
+                return Some(driver);
+            }
+            driver.kill_group();
+        }
+        panic!("chromedriver did not become ready on three ports");
+    }
+
+    /// Polls chromedriver's `GET /status` until it answers `"ready": true`; false when the
+    /// process exits or the time runs out.
+    fn wait_until_ready(&mut self, port: u16, limit: Duration) -> bool {
+        use std::io::{Read, Write};
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && matches!(child.try_wait(), Ok(Some(_)))
+            {
+                return false;
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let request =
+                    format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+                // chromedriver may keep the connection open: read what arrives until the
+                // answer says ready, the peer closes, or the read times out.
+                let mut answer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                if stream.write_all(request.as_bytes()).is_ok() {
+                    while let Ok(read @ 1..) = stream.read(&mut chunk) {
+                        answer.extend_from_slice(&chunk[..read]);
+                        let text = String::from_utf8_lossy(&answer).replace(' ', "");
+                        if text.contains("\"ready\":true") {
+                            return true;
+                        }
+                    }
+                }
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(driver)
+        false
     }
 
     /// A new headless browser with a profile (and so a cookie jar) of its own.
@@ -96,12 +134,20 @@ impl Driver {
             },
         });
         let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object") };
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .unwrap_or_else(|error| panic!("start Chromium through chromedriver: {error}"))
+        // A browser start can fail once on a loaded machine (Chromium slow to come up); a second
+        // try with a fresh profile is what a person would do.
+        let mut last_error = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&self.url).await {
+                Ok(client) => return client,
+                Err(error) => last_error = Some(error),
+            }
+        }
+        panic!("start Chromium through chromedriver: {last_error:?}")
     }
 
     /// The directory holding every profile: its path appears in the command line of every
