@@ -2,7 +2,8 @@
 //! nothing (and builds happily) when an include's anchor is missing, so this test checks every
 //! include: the file exists, the anchor or line range exists and is not empty, a snapshot is
 //! included past its insta header, every lesson program is included by some chapter, and every
-//! page and picture the book links to exists.
+//! page and picture the book links to exists, every link to a section finds its heading, and no
+//! page runs past about 600 lines once its includes are expanded.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -158,7 +159,16 @@ fn every_page_and_picture_exists() {
         "05-full-server.md",
         "06-every-device.md",
         "07-scale-out.md",
+        "01-hash-basics-2.md",
+        "02-expire-2.md",
+        "03-sliding-ttl-2.md",
+        "04-cookie-flow-2.md",
+        "05-full-server-2.md",
+        "05-full-server-3.md",
+        "06-every-device-2.md",
+        "07-scale-out-2.md",
         "08-your-app.md",
+        "09-rate-limit.md",
         "explore-redis.md",
         "production-notes.md",
         "performance.md",
@@ -290,4 +300,148 @@ fn the_answer_order_check_catches_an_early_answer() {
     assert_eq!(answers_before_their_exercise(&same).len(), 1, "an answer earlier in the same chapter");
     let after = [("a.md".to_string(), format!("{exercise}{step}"))];
     assert!(answers_before_their_exercise(&after).is_empty(), "an answer after its exercise is fine");
+}
+
+/// `text` (a page at `dir`) as a reader sees it: every `{{#include}}` replaced by what it
+/// includes (a whole file, an anchor or a line range; an included Markdown file expanded too).
+fn expanded(text: &str, dir: &Path) -> Vec<String> {
+    let pattern = regex::Regex::new(r"\{\{#(?:include|rustdoc_include)\s+([^}\s]+)\s*\}\}").expect("regex");
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let Some(captures) = pattern.captures(line) else {
+            lines.push(line.to_string());
+            continue;
+        };
+        let spec = &captures[1];
+        let (file, selector) = spec.split_once(':').map_or((spec, None), |(f, s)| (f, Some(s)));
+        let path = dir.join(file);
+        let included = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parts: Vec<String> = match selector {
+            None if file.ends_with(".md") => expanded(&included, path.parent().expect("dir")),
+            None => included.lines().map(str::to_string).collect(),
+            Some(range) if range.starts_with(|c: char| c.is_ascii_digit()) => {
+                let (from, to) = range.split_once(':').unwrap_or((range, range));
+                let from: usize = from.parse().expect("line number");
+                let all: Vec<&str> = included.lines().collect();
+                let to = to.parse().unwrap_or(all.len()).min(all.len());
+                all[from.saturating_sub(1)..to].iter().map(|l| l.to_string()).collect()
+            }
+            Some(anchor) => {
+                anchored(&included, anchor).unwrap_or_default().into_iter().map(str::to_string).collect()
+            }
+        };
+        lines.extend(parts);
+    }
+    lines
+}
+
+/// "About 600 lines" (the learning issue): a page longer than this, includes expanded, is split
+/// into parts that each end with their exercises.
+const LONGEST_PAGE: usize = 600;
+
+/// Pages of `book_src` longer than `limit` lines with their includes expanded: "name: lines".
+fn pages_longer_than(book_src: &Path, limit: usize) -> Vec<String> {
+    chapters_in_order(book_src)
+        .into_iter()
+        .map(|(name, text)| (expanded(&text, book_src).len(), name))
+        .filter(|(lines, _)| *lines > limit)
+        .map(|(lines, name)| format!("{name}: {lines} lines"))
+        .collect()
+}
+
+#[test]
+fn no_chapter_runs_past_about_600_lines() {
+    let long = pages_longer_than(&root().join("book/src"), LONGEST_PAGE);
+    assert!(long.is_empty(), "pages over {LONGEST_PAGE} lines with includes expanded:\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_length_check_counts_included_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    fs::create_dir_all(&src).expect("src");
+    fs::write(
+        dir.path().join("long.rs"),
+        "// ANCHOR: body\n".to_string() + &"x\n".repeat(50) + "// ANCHOR_END: body\n",
+    )
+    .expect("source");
+    fs::write(src.join("SUMMARY.md"), "- [Short](short.md)\n- [Long](long.md)\n").expect("summary");
+    fs::write(src.join("short.md"), "# Short\n{{#include ../long.rs:body}}\n").expect("short");
+    fs::write(src.join("long.md"), "# Long\n{{#include ../long.rs:body}}\n{{#include ../long.rs:2:20}}\n")
+        .expect("long");
+    // short.md is 51 lines once expanded, long.md 70: only long.md is over 60.
+    assert_eq!(pages_longer_than(&src, 60), vec!["long.md: 70 lines".to_string()]);
+}
+
+/// mdBook's id for a heading: its text lower-cased, spaces to `-`, only letters, digits, `-`
+/// and `_` kept (so `` `GET /profile` `` gives `get-profile`).
+fn heading_id(heading: &str) -> String {
+    heading
+        .trim()
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_whitespace() => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Links to a section (`page.md#id` or `#id`) whose page has no heading with that id.
+fn broken_section_links(book_src: &Path) -> Vec<String> {
+    let link = regex::Regex::new(r"\]\(([^)#\s]*\.md)?#([^)\s]+)\)").expect("regex");
+    let ids = |page: &Path| -> BTreeSet<String> {
+        let text = fs::read_to_string(page).unwrap_or_default();
+        let mut fenced = false;
+        let mut ids = BTreeSet::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+            } else if !fenced && line.starts_with('#') {
+                ids.insert(heading_id(line.trim_start_matches('#')));
+            }
+        }
+        ids
+    };
+    let mut broken = Vec::new();
+    for page in markdown_files(book_src) {
+        let text = fs::read_to_string(&page).expect("page");
+        for captures in link.captures_iter(&text) {
+            let target =
+                captures.get(1).map_or(page.clone(), |m| page.parent().expect("dir").join(m.as_str()));
+            if !ids(&target).contains(&captures[2]) {
+                let name = page.strip_prefix(book_src).unwrap_or(&page).display().to_string();
+                let page_part = captures.get(1).map_or("", |m| m.as_str());
+                broken.push(format!("{name} -> {page_part}#{}", &captures[2]));
+            }
+        }
+    }
+    broken
+}
+
+#[test]
+fn every_link_to_a_section_finds_its_heading() {
+    let broken = broken_section_links(&root().join("book/src"));
+    assert!(broken.is_empty(), "links to a section that is not there:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_section_link_check_catches_a_moved_section() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("a.md"),
+        "# A\n## Step 5: the absolute cap\n[here](#step-5-the-absolute-cap)\n",
+    )
+    .expect("a");
+    fs::write(
+        dir.path().join("b.md"),
+        "# B\n[cap](a.md#step-5-the-absolute-cap) [gone](a.md#step-6-moved)\n",
+    )
+    .expect("b");
+    assert_eq!(broken_section_links(dir.path()), vec!["b.md -> a.md#step-6-moved".to_string()]);
+    assert_eq!(
+        heading_id(" `Authenticated`: what every session route takes first"),
+        "authenticated-what-every-session-route-takes-first"
+    );
 }
