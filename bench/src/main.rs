@@ -41,6 +41,8 @@ use session_storage::{
     connect, connect_cluster, serve,
 };
 
+mod reference;
+
 /// The same allocator as the service's binary (`src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -84,7 +86,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let naive_routes = Router::new()
         .route("/naive/profile", get(move |state, headers| naive_profile(naive.clone(), state, headers)));
     let naive = spawn_server(app_with(state.clone(), naive_routes)).await?;
-    let ceiling = spawn_server(Router::new().route("/profile", get(fixed_profile))).await?;
+    let ceiling = spawn_server(
+        Router::new().route("/profile", get(fixed_profile)).route("/login", axum::routing::post(fixed_login)),
+    )
+    .await?;
+    // The design's limit: axum and one pipelined round trip per request, nothing else
+    // (`reference.rs`), served by plain `axum::serve` as an application would.
+    let reference_round_trips = Arc::new(AtomicU64::new(0));
+    let reference = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let router = reference::router(manager.clone(), reference_round_trips.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    };
     // The same service through plain `axum::serve` (no timeouts, no connection cap): what the
     // hardened accept loop costs, measured against it in the same run.
     let unlimited = {
@@ -100,6 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let round_trips = || {
         store.round_trips()
             + naive_round_trips.load(Ordering::Relaxed)
+            + reference_round_trips.load(Ordering::Relaxed)
             + per_core_stores.iter().map(SessionStore::round_trips).sum::<u64>()
     };
 
@@ -141,6 +157,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "GET /profile, SESSION_KEY_HASHING=on",
             format!("{hashed}/profile"),
             vec!["-H".into(), hashed_cookie],
+        ),
+        (
+            "reference: axum + one round trip, GET /profile",
+            format!("{reference}/profile"),
+            vec!["-H".into(), cookie.clone()],
+        ),
+        (
+            "reference: axum + one round trip, POST /login",
+            format!("{reference}/login"),
+            vec!["-s".into(), login_lua.display().to_string()],
+        ),
+        (
+            "ceiling: bare axum, POST /login (JSON in, fixed JSON out)",
+            format!("{ceiling}/login"),
+            vec!["-s".into(), login_lua.display().to_string()],
         ),
     ];
     let mut admin = manager.clone();
@@ -193,6 +224,12 @@ async fn fixed_profile() -> impl IntoResponse {
     Json(serde_json::json!({"user_id": "user_1", "username": "alice"}))
 }
 
+/// The login ceiling: the body parsed as the service parses it, a fixed answer, no Redis.
+async fn fixed_login(Json(body): Json<serde_json::Value>) -> impl IntoResponse {
+    let username = body.get("username").cloned().unwrap_or_default();
+    Json(serde_json::json!({"message": "Login successful", "username": username, "session_id": "-"}))
+}
+
 /// The deadline on one request's Redis work, as in the service's default configuration.
 const TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -203,6 +240,7 @@ struct Naive {
     round_trips: Arc<AtomicU64>,
 }
 
+// ANCHOR: naive
 /// Lesson 03's naive renewal as a handler: HGETALL, then EXPIRE: two round trips. Everything
 /// else is what `GET /profile` does (the cookie check, the same deadline, the renewed cookie, the
 /// same JSON), and it is mounted under the same middleware, so the comparison isolates the Redis
@@ -232,6 +270,7 @@ async fn naive_profile(
     let body = Json(serde_json::json!({"user_id": session.user_id, "username": session.username}));
     Ok(([(SET_COOKIE, cookie)], body))
 }
+// ANCHOR_END: naive
 
 /// Logins of 100,000 different users, picked at random: a few sessions per user, as in real
 /// life, rather than one user hitting the per-user bound (`MAX_SESSIONS_PER_USER`) on every login.
@@ -402,6 +441,7 @@ async fn cluster_rows(
 /// A scenario: its name, the URL wrk loads, and wrk's extra arguments.
 type Scenario = (&'static str, String, Vec<String>);
 
+// ANCHOR: interleaved
 /// Warms every scenario up, then runs each `ROUNDS` times, interleaved with the others (the
 /// machine is shared by wrk, the server and Redis, so one run is noisy), with `counters` read
 /// around every run; the run with the median requests per second is kept.
@@ -430,6 +470,7 @@ async fn measure(
     }
     Ok(runs.into_iter().map(|runs| median_by(runs, |row| row.rps)).collect())
 }
+// ANCHOR_END: interleaved
 
 /// The capacity model of lesson 07, from this run's measurements: memory and shards for 1 million
 /// and 100 million sessions at a stated request rate.
@@ -690,6 +731,48 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
         hashing.p99_ms,
         profile.p99_ms,
     );
+    let (reference_profile, reference_login, login_ceiling) = (&rows[9], &rows[10], &rows[11]);
+    let _ = writeln!(
+        out,
+        "Against the design's limit: the reference is axum and one redis-rs `ConnectionManager` doing one pipelined round \
+         trip per request (`HGETALL`+`EXPIRE` for /profile, `MULTI HSET EXPIRE EXEC` for login) and nothing else \
+         (`bench/src/reference.rs`); the ceilings answer fixed JSON with no Redis. Same run, same wrk settings.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| | /profile req/s | p99 ms | server CPU µs/req | Redis CPU µs/req | login req/s | p99 ms | server CPU µs/login | Redis CPU µs/login |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, get, post) in [
+        ("bare axum, no Redis (the HTTP ceiling)", ceiling, login_ceiling),
+        ("axum + one Redis round trip (the design's limit)", reference_profile, reference_login),
+        ("this service", profile, login),
+    ] {
+        let _ = writeln!(
+            out,
+            "| {name} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} | {:.2} | {:.1} | {:.1} |",
+            get.rps,
+            get.p99_ms,
+            get.server_cpu_us,
+            get.redis_cpu_us,
+            post.rps,
+            post.p99_ms,
+            post.server_cpu_us,
+            post.redis_cpu_us
+        );
+    }
+    let profile_vs_reference = profile.rps / reference_profile.rps;
+    let login_vs_reference = login.rps / reference_login.rps;
+    let _ = writeln!(
+        out,
+        "\nRatios: /profile at {profile_vs_reference:.2} of the reference and {:.2} of the ceiling; login at \
+         {login_vs_reference:.2} of the reference and {:.2} of its ceiling; Redis CPU per /profile {:.2}x the reference's, \
+         per login {:.2}x.\n",
+        profile.rps / ceiling.rps,
+        login.rps / login_ceiling.rps,
+        profile.redis_cpu_us / reference_profile.redis_cpu_us,
+        login.redis_cpu_us / reference_login.redis_cpu_us,
+    );
     let share = 100.0 * profile.rps / ceiling.rps;
     let cpu_ratio = profile.server_cpu_us / ceiling.server_cpu_us;
     // In the mix every session makes one login, one profile and one logout, so the logout's
@@ -701,6 +784,21 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
     let targets = [
         ("`GET /profile` at least 45% of the ceiling's req/s", format!("{share:.0}%"), share >= 45.0),
         ("`GET /profile` p99 under 3 ms", format!("{:.2} ms", profile.p99_ms), profile.p99_ms < 3.0),
+        (
+            "`GET /profile` at least 0.90 of the one-round-trip reference's req/s",
+            format!("{profile_vs_reference:.2}"),
+            profile_vs_reference >= 0.90,
+        ),
+        (
+            "`GET /profile` p99 no worse than the reference's",
+            format!("{:.2} against {:.2} ms", profile.p99_ms, reference_profile.p99_ms),
+            profile.p99_ms <= reference_profile.p99_ms,
+        ),
+        (
+            "`POST /login` at least 0.60 of the reference's req/s",
+            format!("{login_vs_reference:.2}"),
+            login_vs_reference >= 0.60,
+        ),
         (
             "server CPU per authenticated request at most 2.5x the ceiling's",
             format!("{cpu_ratio:.2}x"),
