@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::{Keys, SessionIds, user_id_for};
+use session_storage::store::{Device, Keys, SessionIds, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
 use session_storage::{AppState, Lifetimes, SessionStore, app, serve};
 
@@ -151,17 +151,19 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     ids.push(id);
     let found = hashing.touch_first(&ids).await.map_err(io_error)?;
     out.say(&format!("Found and renewed: {}", found.is_some()));
-    hashing.destroy_cookie_sessions(&ids).await.map_err(io_error)?;
+    hashing.destroy_cookie_sessions(&ids, &Device::unknown(None)).await.map_err(io_error)?;
     // ANCHOR_END: key_hashing
 
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves;");
-    out.say("the lesson deletes them now:");
+    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves, and");
+    out.say("alice's security log (lesson 10) when its TTL ends; the lesson deletes them now:");
     let client = "127.0.0.1";
-    let _: u64 =
-        con.del(&[keys.login_client(client), keys.login_user(client, &user_id_for("alice"))]).await?;
+    let alice = user_id_for("alice");
+    let _: u64 = con
+        .del(&[keys.login_client(client), keys.login_user(client, &alice), keys.user_events(&alice)])
+        .await?;
 
     out.try_it_yourself(&[
         "(with the server running: cargo run --example 05_full_server)",

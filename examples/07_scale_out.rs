@@ -180,7 +180,9 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
         .await
         .map_err(io_error)?
         .with_keys(keys.clone());
-    let id = match store.login("alice", client.parse().map_err(io_error)?, None).await.map_err(io_error)? {
+    let address = client.parse().map_err(io_error)?;
+    let device = session_storage::Device::new("Firefox on Linux", Some(address));
+    let id = match store.login("alice", address, &device, None).await.map_err(io_error)? {
         Login::Started(id, _) => id,
         Login::Throttled(wait) => return Err(io_error(format!("throttled for {wait:?}"))),
     };
@@ -214,9 +216,13 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
     // ANCHOR_END: wait
 
     out.step("Cleaning up");
-    for key in
-        [elsewhere, keys.login_client(client), keys.login_user(client, &alice), keys.user_sessions(&alice)]
-    {
+    for key in [
+        elsewhere,
+        keys.login_client(client),
+        keys.login_user(client, &alice),
+        keys.user_sessions(&alice),
+        keys.user_events(&alice),
+    ] {
         let _: u64 = con.del(&key).await?;
     }
     out.try_it_yourself(&[

@@ -143,11 +143,13 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves;");
-    out.say("the lesson deletes them now:");
+    out.say("The login throttle's two keys (lesson 09) would expire within a minute by themselves, and");
+    out.say("alice's security log (lesson 10) when its TTL ends; the lesson deletes them now:");
     let client = "127.0.0.1";
-    let _: u64 =
-        con.del(&[keys.login_client(client), keys.login_user(client, &user_id_for("alice"))]).await?;
+    let alice = user_id_for("alice");
+    let _: u64 = con
+        .del(&[keys.login_client(client), keys.login_user(client, &alice), keys.user_events(&alice)])
+        .await?;
 
     out.try_it_yourself(&[
         "(your own app: the ten lines of README.md's \"Use it as a library\", then)",

@@ -132,7 +132,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     for _ in 0..4 {
         login(out, &base, "carol", Some("192.0.2.10")).await?;
     }
-    out.say("Nothing was written for the refused one: no session, no index entry.");
+    out.say("No session and no index entry for the refused one: only a `throttled` event in carol's");
+    out.say("security log (lesson 10), which exists already; a refusal never creates a log.");
     // ANCHOR_END: service
 
     // ANCHOR: another_client
@@ -163,7 +164,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _ = stop.send(());
     let _ = server.await;
     let carol = user_id_for("carol");
-    let mut written = vec![keys.login_client(client), keys.user_sessions(&carol)];
+    let mut written = vec![keys.login_client(client), keys.user_sessions(&carol), keys.user_events(&carol)];
     for address in [other, "192.0.2.10", "192.0.2.20"] {
         written.push(keys.login_client(address));
     }

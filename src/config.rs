@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::client::TrustedProxies;
 use crate::origin::AllowedOrigins;
 use crate::server::Limits;
-use crate::store::{Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER};
+use crate::store::{Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, PRIVILEGED_WINDOW};
 
 /// Everything the service can be told from outside. Its `Debug` shows `REDIS_URL` without
 /// credentials.
@@ -57,6 +57,10 @@ pub struct Config {
     /// `METRICS_ADDR`, default `127.0.0.1:9102`: where `GET /metrics` is served, apart from the
     /// API; `off` serves it nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// `PRIVILEGED_WINDOW_SECS`, default 300: how long after its login (or `POST /reauth`) a
+    /// session may end the user's other sessions; after it, those routes answer 403
+    /// "Re-authentication required". At most the absolute lifetime.
+    pub privileged_window: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +80,7 @@ impl fmt::Debug for Config {
             .field("login_limits", &self.login_limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_addr", &self.metrics_addr)
+            .field("privileged_window", &self.privileged_window)
             .finish()
     }
 }
@@ -100,6 +105,7 @@ impl Default for Config {
             login_limits: LoginLimits::DEFAULT,
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
+            privileged_window: PRIVILEGED_WINDOW,
         }
     }
 }
@@ -263,7 +269,16 @@ impl Config {
                 .map(Some)
                 .map_err(|_| "expected an address such as 127.0.0.1:9102, or off".into())
         })?;
+        let privileged_window =
+            parse(&get, "PRIVILEGED_WINDOW_SECS", defaults.privileged_window, |v| match v.parse::<u64>() {
+                Ok(secs) if secs >= 1 && secs <= absolute.as_secs() => Ok(Duration::from_secs(secs)),
+                _ => Err(format!(
+                    "expected whole seconds from 1 to SESSION_ABSOLUTE_TTL_SECS ({})",
+                    absolute.as_secs()
+                )),
+            })?;
         Ok(Config {
+            privileged_window,
             redis_url,
             private_cluster,
             host,
@@ -363,8 +378,11 @@ mod tests {
             ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "30"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"),
             ("METRICS_ADDR", "0.0.0.0:9200"),
+            ("PRIVILEGED_WINDOW_SECS", "5"),
         ])
         .expect("valid");
+        assert_eq!(config.privileged_window, Duration::from_secs(5));
+        assert_eq!(self::config(&[]).expect("defaults").privileged_window, Duration::from_secs(300));
         assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 0, per_client: 30 });
         assert!(config.trusted_proxies.trusts("10.20.30.40".parse().expect("ip")));
         assert!(config.trusted_proxies.trusts("192.0.2.1".parse().expect("ip")));
@@ -425,6 +443,9 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/40"),
             ("METRICS_ADDR", "9102"),
             ("METRICS_ADDR", "localhost:9102"),
+            ("PRIVILEGED_WINDOW_SECS", "0"),
+            ("PRIVILEGED_WINDOW_SECS", "five"),
+            ("PRIVILEGED_WINDOW_SECS", "28801"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

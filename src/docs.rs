@@ -24,11 +24,13 @@ use utoipa_swagger_ui::SwaggerUi;
             Slow or idle connections are closed (HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS), a request \
             that takes too long is answered 408, and connections past MAX_CONNECTIONS are closed. \
             Every state-changing route refuses cross-site requests (403): `Sec-Fetch-Site: cross-site`, \
-            or an `Origin` that names another host than `Host` and is not in ALLOWED_ORIGINS."
+            or an `Origin` that names another host than `Host` and is not in ALLOWED_ORIGINS. \
+            Ending another session, or every session, needs a login or `POST /reauth` at most \
+            PRIVILEGED_WINDOW_SECS old (403 `Re-authentication required` otherwise)."
     ),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),
-        (name = "every device", description = "The user's sessions on every device: list them, revoke one, log out everywhere"),
+        (name = "every device", description = "The user's sessions on every device: list them with their device and address, revoke one, log out everywhere, re-authenticate, read the security log"),
         (name = "operations", description = "For load balancers and operators"),
         (name = "page", description = "The page at `/`: the cookie flow in a browser"),
     )

@@ -32,6 +32,10 @@ pub(crate) const STORE_FULL: &str = "Session store is full: no new sessions unti
 /// it holds no figure, policy or address (those go to the log and to `/metrics`).
 pub(crate) const STORE_DEGRADED: &str = "Session store degraded";
 
+/// The answer to a route that ends other sessions, from a session whose last authentication is
+/// older than `PRIVILEGED_WINDOW_SECS`.
+pub(crate) const REAUTH_REQUIRED: &str = "Re-authentication required";
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -54,6 +58,10 @@ pub enum ApiError {
     BadBody(JsonRejection),
     /// 403: a state-changing request from another site (see `src/origin.rs`).
     CrossSite,
+    /// 401: the password check refused the name and password (login, `/reauth`).
+    WrongPassword,
+    /// 403: ending other sessions needs a recent authentication (`POST /reauth`).
+    ReauthRequired,
     /// 404: no such route.
     NotFound,
     /// 404: the handle names none of the caller's live sessions.
@@ -107,7 +115,8 @@ impl ApiError {
                 // mid-body): the request was bad, not the server.
                 _ => StatusCode::BAD_REQUEST,
             },
-            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::CrossSite | ApiError::ReauthRequired => StatusCode::FORBIDDEN,
+            ApiError::WrongPassword => StatusCode::UNAUTHORIZED,
             ApiError::NotFound | ApiError::NoSuchSession => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -133,6 +142,8 @@ impl ApiError {
                 other => format!("Could not read the body: {}", other.body_text()),
             },
             ApiError::CrossSite => "Cross-site request refused".into(),
+            ApiError::WrongPassword => "Invalid username or password".into(),
+            ApiError::ReauthRequired => REAUTH_REQUIRED.into(),
             ApiError::NotFound => "Not Found".into(),
             ApiError::NoSuchSession => "No such session".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),

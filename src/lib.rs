@@ -42,8 +42,10 @@
 //! | [`client`] | who is asking: the client's address, `TRUSTED_PROXIES` and `X-Forwarded-For` | 09 |
 //! | [`redis`] | getting Redis: [`connect_or_start`], the one connection type [`Backend`] (single Redis or cluster), Redis Cluster, and with feature `private-redis` a private `redis-server` or cluster | 01, 07 |
 //! | [`workbook`] | narration (a [`Narrated`](workbook::Narrated) wrapper around any connection), the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
-//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user's id; each user's index of sessions; the login throttle; health | 01, 02, 03, 06, 09 |
+//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user's id; each user's index of sessions and the privileged window; each user's security log (a stream); the login throttle; health | 01, 02, 03, 06, 09, 10 |
 //! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 |
+//! | [`device`] | naming a device from its `User-Agent` ("Firefox on Linux") | 06 |
+//! | `credentials` | [`PasswordCheck`]: the one place a password is checked (login, re-authentication) | 05, 06 |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 |
 //! | `origin` | which requests are cross-site ([`AllowedOrigins`]) | 06 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
@@ -80,6 +82,8 @@
 pub mod client;
 mod config;
 pub mod cookies;
+mod credentials;
+pub mod device;
 mod docs;
 mod error;
 pub mod http;
@@ -101,14 +105,17 @@ pub use crate::redis::{
 pub use crate::redis::{PrivateCluster, PrivateRedis, start_private_cluster};
 pub use client::TrustedProxies;
 pub use config::{Config, ConfigError};
+pub use credentials::{AnyPassword, PasswordCheck};
 pub use error::{ApiError, ErrorBody};
-pub use http::{AppState, Authenticated, ClientAddr, SameOrigin, app, app_with, metrics_app, renew_cookie};
+pub use http::{
+    AppState, Authenticated, ClientAddr, ClientDevice, SameOrigin, app, app_with, metrics_app, renew_cookie,
+};
 pub use origin::AllowedOrigins;
 pub use server::{Limits, raise_open_files_limit, serve, serve_counted, serve_with, shutdown_signal};
 pub use service::{Service, StartError, run};
 pub use store::{
-    DeviceSession, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, Session, SessionId, SessionStore,
-    StoreConnection, Touched, Unavailable,
+    Device, DeviceSession, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, Privileged, SecurityEvent, Session,
+    SessionId, SessionStore, StoreConnection, Touched, Unavailable,
 };
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the

@@ -71,17 +71,18 @@ impl Service {
             .map_err(StartError::Store)?
             .with_max_sessions_per_user(config.max_sessions_per_user)
             .with_login_limits(config.login_limits)
-            .with_key_hashing(config.session_key_hashing);
+            .with_key_hashing(config.session_key_hashing)
+            .with_privileged_window(config.privileged_window);
         let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
         let metrics = match config.metrics_addr {
             Some(wanted) => Some(bind(wanted, "METRICS_ADDR").await?),
             None => None,
         };
         let state = AppState {
-            store,
             cookie_secure: config.cookie_secure,
             allowed_origins: config.allowed_origins,
             trusted_proxies: config.trusted_proxies,
+            ..AppState::new(store)
         };
         let limits = fit_connections(config.limits);
         let router = app_with(state.clone(), routes);

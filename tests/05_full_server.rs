@@ -91,7 +91,8 @@ async fn profile_slides_the_ttl_and_the_cookie(kind: Kind) {
     let after: i64 = app.cmd(&["TTL", &key]).await;
     assert!((1790..=1800).contains(&after), "renewed TTL {after}");
     let fields: BTreeMap<String, String> = app.cmd(&["HGETALL", &key]).await;
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["created_at", "user_id", "username"]);
+    // The renewal wrote no field: the login's five are all there is.
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["created_at", "device", "ip", "user_id", "username"]);
 }
 
 async fn an_idle_session_expires(kind: Kind) {
@@ -217,9 +218,11 @@ async fn user_ids_are_stable_even_when_first_logins_race(kind: Kind) {
     assert_eq!(dave, json!({"user_id": user_id_for("dave"), "username": "dave"}));
     assert_eq!(carol, json!({"user_id": user_id_for("carol"), "username": "carol"}));
     assert_ne!(user_id_for("carol"), user_id_for("dave"));
-    // Nothing is stored per user but the index of their sessions.
+    // Nothing is stored per user but the index of their sessions and their security log.
     let keys: Vec<String> = app.all_keys().await.into_iter().filter(|k| !k.starts_with("session:")).collect();
     let mut expected = vec![
+        format!("user:{{{}}}:events", user_id_for("carol")),
+        format!("user:{{{}}}:events", user_id_for("dave")),
         format!("user:{{{}}}:sessions", user_id_for("carol")),
         format!("user:{{{}}}:sessions", user_id_for("dave")),
     ];
@@ -389,9 +392,10 @@ async fn round_trips_counted_by_redis(kind: Kind) {
     assert_eq!(post_login(&client, &app, "alice").await.status(), 200);
     // Two round trips with the throttle off: the index script (which reads Redis's TIME for
     // created_at, and takes the replaced session out of the index: ZREM), and one pipeline of
-    // MULTI ... EXEC with the HSET and the EXPIRE, then a ZSCORE checking that the session's index
-    // entry survived (a round trip of its own on a cluster); one more, first, deletes the
-    // session this browser held before.
+    // MULTI ... EXEC with the HSET and the EXPIRE, then a second MULTI ... EXEC on the user's slot:
+    // a ZSCORE checking that the session's index entry survived, and the `login` event (XADD,
+    // PEXPIRE) in the user's security log (a round trip of its own on a cluster); one more,
+    // first, deletes the session this browser held before.
     // No registry: the user id is derived from the name.
     // (Every route's cost: tests/06_every_device.rs.)
     assert_eq!(
@@ -399,12 +403,14 @@ async fn round_trips_counted_by_redis(kind: Kind) {
         calls(&[
             ("del", 1),
             ("evalsha", 1),
-            ("exec", 1),
+            ("exec", 2),
             ("expire", 1),
             ("hset", 1),
-            ("multi", 1),
+            ("multi", 2),
+            ("pexpire", 1),
             ("pexpireat", 1),
             ("time", 1),
+            ("xadd", 1),
             ("zadd", 1),
             ("zcard", 1),
             ("zrange", 1),
@@ -422,8 +428,11 @@ async fn round_trips_counted_by_redis(kind: Kind) {
     app.reset_stats().await;
     assert_eq!(client.post(app.url("/logout")).send().await.expect("logout").status(), 200);
     // Read the owner and delete in one pipeline (no MULTI, so it works when Redis is full), then
-    // take the session out of its index.
-    assert_eq!(app.command_calls().await, calls(&[("del", 1), ("hget", 1), ("zrem", 1)]));
+    // one script takes the session out of its index and appends the `logout` event.
+    assert_eq!(
+        app.command_calls().await,
+        calls(&[("del", 1), ("evalsha", 1), ("hget", 1), ("pexpire", 1), ("xadd", 1), ("zrem", 1)])
+    );
 }
 
 /// With `COOKIE_SECURE=true` the cookie is `__Host-session_id`: Secure, `Path=/`, no Domain (the
@@ -559,6 +568,8 @@ async fn docs_and_openapi_are_served(kind: Kind) {
             "/logout",
             "/logout-everywhere",
             "/profile",
+            "/reauth",
+            "/security-events",
             "/session",
             "/session/details",
             "/sessions",
@@ -566,7 +577,9 @@ async fn docs_and_openapi_are_served(kind: Kind) {
         ]
     );
     for (path, method, statuses) in [
-        ("/login", "post", vec!["200", "400", "403", "413", "415", "422", "429", "503"]),
+        ("/login", "post", vec!["200", "400", "401", "403", "413", "415", "422", "429", "503"]),
+        ("/reauth", "post", vec!["200", "400", "401", "403", "413", "415", "422", "429", "503"]),
+        ("/security-events", "get", vec!["200", "401", "503"]),
         ("/profile", "get", vec!["200", "401", "503"]),
         ("/session", "get", vec!["200", "401", "503"]),
         ("/session/details", "get", vec!["200", "401", "503"]),

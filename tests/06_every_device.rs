@@ -418,14 +418,16 @@ async fn round_trips_counted_by_redis(kind: Kind) {
         login,
         calls(&[
             ("evalsha", 2),
-            ("exec", 1),
+            ("exec", 2),
             ("expire", 1),
             ("get", 2),
             ("hset", 1),
-            ("multi", 1),
+            ("multi", 2),
+            ("pexpire", 1),
             ("pexpireat", 1),
             ("set", 2),
             ("time", 2),
+            ("xadd", 1),
             ("zadd", 1),
             ("zcard", 1),
             ("zrange", 1),
@@ -453,31 +455,52 @@ async fn round_trips_counted_by_redis(kind: Kind) {
     );
 
     let (revoke, trips) = cost(&app, phone.revoke(&app, &handle_of(&laptop.id))).await;
-    assert_eq!(trips, 3, "touch, index, one pipeline: DEL and ZREM");
+    assert_eq!(
+        trips, 4,
+        "touch, index, one pipeline reading the device and deleting, one script: ZREM and the event"
+    );
     assert_eq!(
         revoke,
         calls(&[
             ("del", 1),
-            ("evalsha", 2),
+            ("evalsha", 3),
             ("expire", 1),
-            ("hmget", 1),
+            ("hmget", 2),
+            ("pexpire", 1),
             ("time", 2),
+            ("xadd", 1),
             ("zrange", 1),
             ("zrem", 1),
             ("zremrangebyscore", 1),
         ])
     );
 
+    let (log, trips) = cost(&app, phone.get(&app, "/security-events")).await;
+    assert_eq!(trips, 2, "touch, one XREVRANGE");
+    assert_eq!(log, calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1), ("time", 1), ("xrevrange", 1)]));
+
+    let reauth = async {
+        phone.client.post(app.url("/reauth")).json(&json!({"password": "pw"})).send().await.expect("reauth")
+    };
+    let (_, trips) = cost(&app, reauth).await;
+    assert_eq!(
+        trips,
+        5 + check,
+        "touch, throttle, DEL of the session it replaces, index, session and the entry's check"
+    );
+
     let (everywhere, trips) = cost(&app, phone.logout_everywhere(&app)).await;
-    assert_eq!(trips, 4, "touch, index, one pipeline of DELs, one ZREM");
+    assert_eq!(trips, 4, "touch, index, one pipeline of DELs, one script: ZREM and the event");
     assert_eq!(
         everywhere,
         calls(&[
             ("del", 2),
-            ("evalsha", 2),
+            ("evalsha", 3),
             ("expire", 1),
             ("hmget", 1),
+            ("pexpire", 1),
             ("time", 2),
+            ("xadd", 1),
             ("zrange", 1),
             ("zrem", 1),
             ("zremrangebyscore", 1),
@@ -487,10 +510,10 @@ async fn round_trips_counted_by_redis(kind: Kind) {
     let other = device(&app, "bob").await;
     let (logout, trips) =
         cost(&app, async { other.client.post(app.url("/logout")).send().await.expect("logout") }).await;
-    assert_eq!(trips, 2, "read the owner and delete, then ZREM");
+    assert_eq!(trips, 2, "read the owner and delete, then one script: ZREM and the event");
     assert_eq!(
         logout,
-        calls(&[("del", 1), ("hget", 1), ("zrem", 1)]),
+        calls(&[("del", 1), ("evalsha", 1), ("hget", 1), ("pexpire", 1), ("xadd", 1), ("zrem", 1)]),
         "no MULTI: it works when Redis is full"
     );
 }
@@ -627,7 +650,10 @@ async fn everything_in_redis(app: &TestApp) -> String {
             "hash" => app.cmd(&["HGETALL", &key]).await,
             "zset" => app.cmd(&["ZRANGE", &key, "0", "-1", "WITHSCORES"]).await,
             "string" => app.cmd(&["GET", &key]).await,
-            other => panic!("{key} is a {other}: the service writes hashes, sorted sets and strings"),
+            "stream" => app.cmd(&["XRANGE", &key, "-", "+"]).await,
+            other => {
+                panic!("{key} is a {other}: the service writes hashes, sorted sets, strings and streams")
+            }
         };
         text.push_str(&format!("{key} = {value:?}\n"));
     }

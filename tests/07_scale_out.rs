@@ -166,7 +166,13 @@ async fn a_cluster_is_detected_from_any_node_or_a_list() {
         for id in ids {
             let mut one = session_storage::cookies::SessionIds::default();
             one.push(id);
-            assert_eq!(store.destroy_cookie_sessions(&one).await.expect("logout"), 1);
+            assert_eq!(
+                store
+                    .destroy_cookie_sessions(&one, &session_storage::Device::unknown(None))
+                    .await
+                    .expect("logout"),
+                1
+            );
         }
     }
     let handle = session_storage::connect_or_start(Some(&single.url()), Duration::from_millis(500))

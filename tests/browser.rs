@@ -372,3 +372,76 @@ async fn swagger_ui_works_under_its_content_security_policy() {
     browser.close().await.expect("close");
     driver.stop();
 }
+
+#[tokio::test]
+async fn devices_the_security_log_and_the_password_prompt() {
+    let Some(mut driver) = Driver::start() else { return };
+    let settings = Settings { privileged_window: Duration::from_secs(2), ..Settings::default() };
+    let app = TestApp::start_with(settings).await;
+    let base = app.url("");
+    let (laptop, phone) = (driver.browser().await, driver.browser().await);
+    log_in(&laptop, &base, "alice").await;
+    log_in(&phone, &base, "alice").await;
+    click(&laptop, "refresh-button").await;
+    wait_for_rows(&laptop, 2).await;
+
+    // Each row names its device as the server names this browser's User-Agent, with its address;
+    // one is marked "this device".
+    let agent = laptop.execute("return navigator.userAgent", vec![]).await.expect("user agent");
+    let expected = session_storage::device::device_name(agent.as_str().expect("text"));
+    let devices = laptop.find_all(Locator::Css(&testid("session-device"))).await.expect("device cells");
+    let mut shown = Vec::new();
+    for cell in devices {
+        shown.push(cell.text().await.expect("text"));
+    }
+    shown.sort();
+    assert_eq!(shown, [expected.clone(), format!("{expected} (this device)")], "{agent}");
+    assert_ne!(expected, "unknown device");
+    let marks = laptop.find_all(Locator::Css(&testid("this-device"))).await.expect("marks");
+    assert_eq!(marks.len(), 1);
+    let page =
+        laptop.find(Locator::Css(&testid("session-list"))).await.expect("table").text().await.expect("text");
+    assert!(page.contains("127.0.0.1"), "{page}");
+
+    // The security log shows both logins, newest first.
+    let events = laptop.find_all(Locator::Css(&testid("security-event"))).await.expect("events");
+    assert_eq!(events.len(), 2);
+    for event in &events {
+        assert_eq!(event.attr("data-type").await.expect("attr").as_deref(), Some("login"));
+        let line = event.text().await.expect("text");
+        assert!(line.contains("logged in") && line.contains(&expected), "{line}");
+    }
+
+    // Past the privileged window, "log out everywhere" asks for the password, then goes on.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    click(&laptop, "logout-everywhere-button").await;
+    wait_shown(&laptop, "reauth-form", true).await;
+    wait_for_text(&laptop, "message", |t| t == "Confirm your password to continue.").await;
+    assert_eq!(app.session_keys().await.len(), 2, "nothing ended before the password");
+    let password = laptop.find(Locator::Css(&testid("reauth-password"))).await.expect("password input");
+    password.send_keys("secret").await.expect("type the password");
+    click(&laptop, "reauth-button").await;
+    wait_for_text(&laptop, "message", |t| t == "Logged out everywhere: 2 session(s) ended.").await;
+    wait_shown(&laptop, "login-form", true).await;
+    click(&phone, "refresh-button").await;
+    wait_for_text(&phone, "message", |t| t.contains("401")).await;
+
+    // Logged in again, the log tells the story.
+    log_in(&laptop, &base, "alice").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let kinds = loop {
+        let mut kinds = Vec::new();
+        for event in laptop.find_all(Locator::Css(&testid("security-event"))).await.expect("events") {
+            kinds.push(event.attr("data-type").await.expect("attr").unwrap_or_default());
+        }
+        if kinds.len() >= 5 || std::time::Instant::now() > deadline {
+            break kinds;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(kinds, ["login", "logout_everywhere", "reauth", "login", "login"]);
+    assert_eq!(app.session_keys().await.len(), 1);
+    laptop.close().await.expect("close");
+    phone.close().await.expect("close");
+    driver.stop();
+}

@@ -193,7 +193,7 @@ async fn wait_until(observed: &Mutex<Observed>, what: &str, ready: impl Fn(&Obse
 /// is gone.
 async fn assert_invariants(app: &TestApp, logged_out: &[String]) {
     let layout = regex::Regex::new(
-        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|user:\{user_[0-9]+\}:sessions|login:\{[0-9a-f.:/]+\}(:user_[0-9]+)?)$",
+        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|user:\{user_[0-9]+\}:(sessions|events)|login:\{[0-9a-f.:/]+\}(:user_[0-9]+)?)$",
     )
     .expect("regex");
     for key in app.all_keys().await {

@@ -1256,7 +1256,8 @@ async fn distinct_user_logins(
         let baseline = used_memory(admin).await?;
         for n in 0..logins {
             let client = std::net::IpAddr::from([198, 18, (n >> 8) as u8, n as u8]);
-            match store.login(&format!("distinct-{n}"), client, None).await? {
+            let device = session_storage::Device::new("Firefox on Linux", Some(client));
+            match store.login(&format!("distinct-{n}"), client, &device, None).await? {
                 session_storage::store::Login::Started(..) => {}
                 session_storage::store::Login::Throttled(_) => {
                     return Err("a distinct-user login was throttled".into());

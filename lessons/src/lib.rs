@@ -15,7 +15,7 @@
 //! expected one. Plain `cargo test` at the top of the repository never runs the exercises, so an
 //! unfinished one breaks nothing.
 //!
-//! Each lesson's file is behind a feature of its own (`l01` ... `l09`, all on by default), and
+//! Each lesson's file is behind a feature of its own (`l01` ... `l10`, all on by default), and
 //! `cargo exercise 04a` builds only lesson 04's (`--no-default-features --features l04`): a file
 //! that does not compile yet stops only its own lesson's checks, never another's, and the list
 //! still shows every exercise (the runner itself is built with no lesson at all).
@@ -119,6 +119,16 @@ pub mod ex09_rate_limit;
 #[path = "wrong/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
 
+#[cfg(all(feature = "l10", not(any(feature = "solutions", feature = "wrong"))))]
+#[allow(unused_variables)]
+pub mod ex10_security_log;
+#[cfg(all(feature = "l10", feature = "solutions", not(feature = "wrong")))]
+#[path = "solutions/ex10_security_log.rs"]
+pub mod ex10_security_log;
+#[cfg(all(feature = "l10", feature = "wrong"))]
+#[path = "wrong/ex10_security_log.rs"]
+pub mod ex10_security_log;
+
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -170,6 +180,8 @@ pub const EXERCISES: &[Exercise] = &[
     ex("08a", "ex08a_a_route_of_your_own", EX08, "a route of your own that needs a session"),
     ex("08b", "ex08b_a_route_for_everyone", EX08, "a route for everyone, with more for a session"),
     ex("09a", "ex09a_throttle", EX09, "a rate limiter in one script (GCRA)"),
+    ex("10a", "ex10a_append_event", EX10, "append to a capped stream, with its TTL"),
+    ex("10b", "ex10b_latest_events", EX10, "the newest events first"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -181,6 +193,7 @@ const EX06: &str = "lessons/src/ex06_every_device.rs";
 const EX07: &str = "lessons/src/ex07_scale_out.rs";
 const EX08: &str = "lessons/src/ex08_your_app.rs";
 const EX09: &str = "lessons/src/ex09_rate_limit.rs";
+const EX10: &str = "lessons/src/ex10_security_log.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

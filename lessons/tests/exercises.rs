@@ -13,7 +13,8 @@
         feature = "l06",
         feature = "l07",
         feature = "l08",
-        feature = "l09"
+        feature = "l09",
+        feature = "l10"
     )),
     allow(dead_code, unused_imports)
 )]
@@ -45,6 +46,8 @@ use lessons::ex07_scale_out;
 use lessons::ex08_your_app;
 #[cfg(feature = "l09")]
 use lessons::ex09_rate_limit;
+#[cfg(feature = "l10")]
+use lessons::ex10_security_log;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
 use session_storage::store::{Session, SessionId, create_session, unix_now};
@@ -998,4 +1001,100 @@ async fn ex09a_throttle() {
         "a_limit_of_0": { "wait_s": seconds(wait_when_off), "key_written": off_key == 1 },
     });
     insta::assert_yaml_snapshot!("ex09a_throttle", outcome);
+}
+
+/// Redis's own count of each command since the last `CONFIG RESETSTAT`.
+async fn command_counts(con: &mut ConnectionManager) -> BTreeMap<String, u64> {
+    let info: String = cmd(con, &["INFO", "commandstats"]).await;
+    session_storage::workbook::parse_commandstats(&info)
+}
+
+/// 250 events appended under a cap of 200 and a TTL of an hour: how long the stream is, whether
+/// its TTL is the hour, what its newest entry holds, and what Redis ran (one transaction each).
+#[cfg(feature = "l10")]
+#[tokio::test]
+async fn ex10a_append_event() {
+    use session_storage::store::{Device, EventKind, NewEvent};
+    let _settings = settings();
+    let (_redis, mut con) = lesson_redis().await;
+    let key = "ex10:user:{user_1}:events";
+    let ttl = Duration::from_secs(3600);
+    let _: () = cmd(&mut con, &["CONFIG", "RESETSTAT"]).await;
+    for n in 0..250u32 {
+        let device = Device::new(
+            if n % 2 == 0 { "Firefox on Linux" } else { "Safari on iPhone" },
+            "203.0.113.9".parse().ok(),
+        );
+        let handle = format!("{n:016x}");
+        let kind = if n % 10 == 9 { EventKind::Logout } else { EventKind::Login };
+        let event = NewEvent { kind, device: &device, handle: Some(&handle) };
+        ex10_security_log::append_event(&mut con, key, &event, 200, ttl).await.expect("append_event");
+    }
+    let calls = command_counts(&mut con).await;
+    let length: u64 = cmd(&mut con, &["XLEN", key]).await;
+    let pttl: i64 = cmd(&mut con, &["PTTL", key]).await;
+    let newest: Vec<(String, Vec<(String, String)>)> =
+        cmd(&mut con, &["XREVRANGE", key, "+", "-", "COUNT", "1"]).await;
+    let newest_fields: Vec<(String, String)> =
+        newest.into_iter().next().map(|(_, fields)| fields).unwrap_or_default();
+    let commands: BTreeMap<&str, u64> = ["multi", "xadd", "pexpire", "exec"]
+        .into_iter()
+        .map(|name| (name, calls.get(name).copied().unwrap_or(0)))
+        .collect();
+    let length = if (200..300).contains(&length) {
+        "within one node of the cap (200..300)".to_string()
+    } else {
+        length.to_string()
+    };
+    let outcome = json!({
+        "length": length,
+        "ttl_within_the_lifetime": pttl > 3_590_000 && pttl <= 3_600_000,
+        "newest_entry": newest_fields,
+        "commands": commands,
+    });
+    insta::assert_yaml_snapshot!("ex10a_append_event", outcome);
+}
+
+/// Five events written by hand, read back newest first: 3 of them, all of them with a larger
+/// count, and none from a missing stream; `at` is checked against Redis's clock.
+#[cfg(feature = "l10")]
+#[tokio::test]
+async fn ex10b_latest_events() {
+    let _settings = settings();
+    let (_redis, mut con) = lesson_redis().await;
+    let key = "ex10:user:{user_2}:events";
+    let written = [
+        ("login", "Firefox on Linux", "203.0.113.9", "00000000000000a1"),
+        ("login", "Safari on iPhone", "198.51.100.23", "00000000000000a2"),
+        ("revoked", "Firefox on Linux", "203.0.113.9", "00000000000000a1"),
+        ("throttled", "unknown device", "192.0.2.7", ""),
+        ("logout", "Safari on iPhone", "", "00000000000000a2"),
+    ];
+    for (kind, device, ip, handle) in written {
+        let _: String =
+            cmd(&mut con, &["XADD", key, "*", "type", kind, "device", device, "ip", ip, "handle", handle])
+                .await;
+    }
+    let now: Vec<String> = cmd(&mut con, &["TIME"]).await;
+    let now: u64 = now[0].parse().expect("seconds");
+    let shown = |events: &[session_storage::store::SecurityEvent]| -> Vec<Value> {
+        events
+            .iter()
+            .map(|event| {
+                json!({
+                    "type": event.kind,
+                    "device": event.device,
+                    "ip": event.ip,
+                    "handle": event.handle,
+                    "at_is_redis_time": event.at <= now && event.at + 60 >= now,
+                })
+            })
+            .collect()
+    };
+    let newest = ex10_security_log::latest_events(&mut con, key, 3).await.expect("latest_events");
+    let all = ex10_security_log::latest_events(&mut con, key, 100).await.expect("latest_events");
+    let missing =
+        ex10_security_log::latest_events(&mut con, "ex10:nobody", 100).await.expect("latest_events");
+    let outcome = json!({ "newest": shown(&newest), "count_above_the_length": all.len(), "missing_stream": shown(&missing) });
+    insta::assert_yaml_snapshot!("ex10b_latest_events", outcome);
 }

@@ -108,7 +108,15 @@ pub struct SessionEntry {
     /// Seconds until it expires if unused.
     #[schema(example = 1800)]
     pub expires_in: u64,
-    /// True for the session that made this request.
+    /// The device it logged in on, named from its `User-Agent` (at most 200 characters;
+    /// `unknown device` without one).
+    #[schema(example = "Firefox on Linux", max_length = 200)]
+    pub device: String,
+    /// The client address it logged in from (behind a proxy in `TRUSTED_PROXIES`, the address
+    /// the proxy saw); `null` when not recorded.
+    #[schema(example = "203.0.113.9")]
+    pub ip: Option<String>,
+    /// True for the session that made this request ("this device").
     pub current: bool,
 }
 
@@ -128,6 +136,54 @@ pub struct LoggedOutEverywhere {
     /// How many sessions were ended, this one included.
     #[schema(example = 3)]
     pub revoked: u64,
+}
+
+/// `POST /reauth` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReauthRequest {
+    /// The user's password, checked by the same check as `/login` (today any password is
+    /// accepted, as in the original mini-project).
+    #[schema(example = "secret")]
+    pub password: String,
+}
+
+/// `POST /reauth` answer. The new session id travels in the cookie only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReauthResponse {
+    /// Always `Re-authenticated`.
+    #[schema(example = "Re-authenticated")]
+    pub message: String,
+    /// Seconds during which this session may end other sessions (`PRIVILEGED_WINDOW_SECS`).
+    #[schema(example = 300)]
+    pub privileged_for: u64,
+}
+
+/// One entry of the security log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecurityEventEntry {
+    /// What happened: `login`, `logout`, `revoked`, `logout_everywhere`, `reauth` or `throttled`.
+    #[serde(rename = "type")]
+    #[schema(example = "login")]
+    pub kind: String,
+    /// Unix seconds, Redis's clock.
+    #[schema(example = 1_795_850_860)]
+    pub at: u64,
+    /// The device: for `revoked`, the one whose session was ended; otherwise the one that acted.
+    #[schema(example = "Safari on iPhone")]
+    pub device: String,
+    /// The client address; `null` when unknown.
+    #[schema(example = "198.51.100.23")]
+    pub ip: Option<String>,
+    /// The session's handle (as in `GET /sessions`), never its id; `null` for a refused login.
+    #[schema(example = "3f2a9c0d41b7e865")]
+    pub handle: Option<String>,
+}
+
+/// `GET /security-events` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecurityEvents {
+    /// At most 100 events, newest first.
+    pub events: Vec<SecurityEventEntry>,
 }
 
 /// `POST /logout` answer, and `GET /health`.

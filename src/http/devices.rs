@@ -1,25 +1,32 @@
 //! Every device (lesson 06): the routes about the user's sessions. List them, revoke one by its
-//! handle, log out everywhere. Each needs a live session ([`Authenticated`]), and the two that
-//! change something refuse cross-site requests through it.
+//! handle, log out everywhere, re-authenticate, read the security log (lesson 10). Each needs a
+//! live session ([`Authenticated`]), and those that change something refuse cross-site requests
+//! through it. Ending *another* session needs a privileged one (see `src/store/index.rs`): 403
+//! `{"detail":"Re-authentication required"}` otherwise, and `POST /reauth` makes it privileged.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 
-use crate::cookies::clear_session_cookie;
+use crate::cookies::{clear_session_cookie, session_cookie};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::DeviceSession;
+use crate::store::{DeviceSession, EventKind, Privileged, SecurityEvent};
 
 use super::AppState;
-use super::body::{LoggedOutEverywhere, MessageResponse, SessionEntry, SessionList};
-use super::extract::Authenticated;
+use super::body::{
+    LoggedOutEverywhere, MessageResponse, ReauthRequest, ReauthResponse, SecurityEventEntry, SecurityEvents,
+    SessionEntry, SessionList,
+};
+use super::extract::{Authenticated, ClientAddr, ClientDevice};
+use super::sessions::check_password;
 
 // ANCHOR: list_sessions
-/// Every live session of the caller's user, newest first, the caller's own marked `current`.
-/// Renews the caller's session like `/profile`. Each session is named by its handle, never by
-/// its id: an id is a login, a handle only a name.
+/// Every live session of the caller's user, newest first, the caller's own marked `current`,
+/// each with the device and address it logged in from. Renews the caller's session like
+/// `/profile`. Each session is named by its handle, never by its id: an id is a login, a handle
+/// only a name.
 #[utoipa::path(
     get, path = "/sessions", tag = "every device",
     params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
@@ -38,11 +45,13 @@ pub async fn list_sessions(
     let sessions = state.store.list_sessions(who.user_id(), &who.id()).await?;
     let sessions = sessions
         .into_iter()
-        .map(|DeviceSession { id, created_at, last_active, expires_in }| SessionEntry {
+        .map(|DeviceSession { id, created_at, last_active, expires_in, device, ip }| SessionEntry {
             handle: id.handle(),
             created_at,
             last_active,
             expires_in,
+            device,
+            ip,
             current: id == current,
         })
         .collect();
@@ -58,7 +67,9 @@ fn is_handle(text: &str) -> bool {
 // ANCHOR: revoke_session
 /// Ends one of the caller's user's sessions, named by its handle (from `GET /sessions`): that
 /// device answers 401 from its next request. Revoking the caller's own session also clears its
-/// cookie.
+/// cookie. Revoking another needs a privileged session (login or `/reauth` at most
+/// `PRIVILEGED_WINDOW_SECS` ago). The user's security log records `revoked` with the ended
+/// session's device.
 #[utoipa::path(
     delete, path = "/sessions/{handle}", tag = "every device",
     params(
@@ -69,7 +80,7 @@ fn is_handle(text: &str) -> bool {
         (status = 200, description = "Session revoked; the caller's cookie renewed, or cleared when it revoked itself", body = MessageResponse,
             headers(("set-cookie" = String, description = "The caller's cookie, renewed or cleared"))),
         (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
-        (status = 403, description = "Cross-site request refused", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Re-authentication required`: the handle is another session's and this session's last authentication is older than PRIVILEGED_WINDOW_SECS (call `POST /reauth`); nothing was revoked", body = ErrorBody),
         (status = 404, description = "The handle names none of this user's live sessions; nothing was revoked", body = ErrorBody),
         (status = 503, description = "Redis did not answer in time", body = ErrorBody),
     )
@@ -85,8 +96,11 @@ pub async fn revoke_session(
         _ => return Err(ApiError::NoSuchSession),
     };
     let current = who.at_rest();
-    let revoked = state.store.revoke(who.user_id(), &who.id(), &handle).await?;
-    let revoked = revoked.ok_or(ApiError::NoSuchSession)?;
+    let caller = (&who.id(), who.created_at());
+    let revoked = match state.store.revoke(who.user_id(), caller, &handle).await? {
+        Privileged::Done(revoked) => revoked.ok_or(ApiError::NoSuchSession)?,
+        Privileged::ReauthRequired => return Err(ApiError::ReauthRequired),
+    };
     tracing::info!(session = %revoked.redacted(), by = %current.redacted(), "revoked");
     let body = Json(MessageResponse { message: "Session revoked".into() });
     if revoked == current {
@@ -99,7 +113,10 @@ pub async fn revoke_session(
 // ANCHOR_END: revoke_session
 
 // ANCHOR: logout_everywhere
-/// Ends every session of the caller's user, this one included, and clears the cookie.
+/// Ends every session of the caller's user, this one included, and clears the cookie. Needs a
+/// privileged session (login or `/reauth` at most `PRIVILEGED_WINDOW_SECS` ago): whoever stole a
+/// cookie must not be able to lock the owner out. The security log records
+/// `logout_everywhere`.
 ///
 /// Guarantee: every session of the user that existed when this request read the user's index
 /// is ended. A login that completes after that moment is a new login and survives.
@@ -110,20 +127,101 @@ pub async fn revoke_session(
         (status = 200, description = "Every session of the user ended; cookie cleared", body = LoggedOutEverywhere,
             headers(("set-cookie" = String, description = "session_id=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))),
         (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
-        (status = 403, description = "Cross-site request refused", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Re-authentication required`: this session's last authentication is older than PRIVILEGED_WINDOW_SECS (call `POST /reauth`); nothing was ended", body = ErrorBody),
         (status = 503, description = "Redis did not answer in time; some sessions may remain", body = ErrorBody),
     )
 )]
 pub async fn logout_everywhere(
     who: Authenticated,
+    ClientDevice(device): ClientDevice,
     State(state): State<AppState>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let revoked = state.store.destroy_user_sessions(who.user_id(), &who.id()).await?;
+    let caller = (&who.id(), who.created_at());
+    let revoked = match state.store.destroy_user_sessions(who.user_id(), caller, &device).await? {
+        Privileged::Done(revoked) => revoked,
+        Privileged::ReauthRequired => return Err(ApiError::ReauthRequired),
+    };
     tracing::info!(user_id = %who.user_id(), revoked, "logout everywhere");
     let body = LoggedOutEverywhere { message: "Logged out everywhere".into(), revoked };
     Ok(([(SET_COOKIE, clear_session_cookie(state.cookie_secure))], Json(body)))
 }
 // ANCHOR_END: logout_everywhere
+
+// ANCHOR: reauth
+/// Proves the password again: the caller's session is replaced by a new one (new id, new cookie;
+/// the old id is dead at once, as at login) that is privileged for `PRIVILEGED_WINDOW_SECS`.
+/// The password goes to the same check as `/login`, throttled like a login; refused cross-site.
+#[utoipa::path(
+    post, path = "/reauth", tag = "every device",
+    request_body = ReauthRequest,
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
+    responses(
+        (status = 200, description = "Re-authenticated: a new session id in the cookie, privileged for `privileged_for` seconds", body = ReauthResponse,
+            headers(("set-cookie" = String, description = "session_id=<new uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
+        (status = 400, description = "The body could not be read at all", body = ErrorBody),
+        (status = 401, description = "`Session expired or invalid` (no live session), or `Invalid username or password` (the password check refused it; the session is unchanged)", body = ErrorBody),
+        (status = 403, description = "Cross-site request refused", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "Malformed JSON or no `password`", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this client, as for /login", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn reauth(
+    who: Authenticated,
+    ClientAddr(client): ClientAddr,
+    ClientDevice(device): ClientDevice,
+    State(state): State<AppState>,
+    body: Result<Json<ReauthRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    check_password(&state, client, &device, (who.username(), &request.password)).await?;
+    let current = who.id();
+    let (id, session) =
+        state.store.open_session(who.username(), &device, Some(&current), EventKind::Reauth).await?;
+    tracing::info!(session = %id.redacted(), replaced = %current.redacted(), user_id = %session.user_id, "reauth");
+    let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
+    let window = state.store.privileged_window().as_secs();
+    let body = ReauthResponse { message: "Re-authenticated".into(), privileged_for: window };
+    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+// ANCHOR_END: reauth
+
+// ANCHOR: security_events
+/// The user's security log, newest first, at most 100 events: logins, logouts, revocations
+/// (with the device that was ended), "log out everywhere", re-authentications, and refused
+/// logins of this user. Each names a session by its handle, never its id. Renews the caller's
+/// session like `/profile`.
+#[utoipa::path(
+    get, path = "/security-events", tag = "every device",
+    params(("session_id" = Option<String>, Cookie, description = "The session id from /login (`__Host-session_id` with COOKIE_SECURE=true)")),
+    responses(
+        (status = 200, description = "The newest events first; the caller's TTL was renewed", body = SecurityEvents,
+            headers(("set-cookie" = String, description = "The same cookie with a fresh Max-Age"))),
+        (status = 401, description = "No cookie, a malformed one, or an expired or unknown session", body = ErrorBody),
+        (status = 503, description = "Redis did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn security_events(
+    who: Authenticated,
+    State(state): State<AppState>,
+) -> Result<Json<SecurityEvents>, ApiError> {
+    let events = state.store.security_events(who.user_id()).await?;
+    let events = events
+        .into_iter()
+        .map(|SecurityEvent { kind, at, device, ip, handle }| SecurityEventEntry {
+            kind,
+            at,
+            device,
+            ip,
+            handle,
+        })
+        .collect();
+    Ok(Json(SecurityEvents { events }))
+}
+// ANCHOR_END: security_events
 
 #[cfg(test)]
 mod tests {

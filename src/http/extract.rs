@@ -1,6 +1,6 @@
 //! What a handler needs, as extractors: [`Authenticated`] (a live session, read and renewed in
-//! one round trip), [`SameOrigin`] (no cross-site request) and [`ClientAddr`] (who is asking),
-//! and the layer that gives every answer the renewed cookie ([`renew_cookie`]).
+//! one round trip), [`SameOrigin`] (no cross-site request), [`ClientAddr`] (who is asking) and
+//! [`ClientDevice`] (on what device), and the layer that gives every answer the renewed cookie ([`renew_cookie`]).
 //!
 //! ## Why a layer writes the renewed cookie
 //! Every authenticated request renews the session in Redis (the sliding TTL), so the browser's
@@ -27,10 +27,11 @@ use axum::response::Response;
 
 use crate::client::client_address;
 use crate::cookies::{read_session_cookies, session_cookie};
+use crate::device::request_device;
 use crate::error::ApiError;
 use crate::metrics::AuthOutcome;
 use crate::origin::cross_site;
-use crate::store::{Session, SessionId, Touched};
+use crate::store::{Device, Session, SessionId, Touched};
 
 use super::AppState;
 
@@ -254,6 +255,27 @@ where
     }
 }
 // ANCHOR_END: client_addr
+
+// ANCHOR: client_device
+/// The device a request comes from: its `User-Agent` named ("Firefox on Linux", see
+/// `src/device.rs`) and its [`ClientAddr`]. Login stores it in the session; the security log
+/// records it with every event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientDevice(pub Device);
+
+impl<S> FromRequestParts<S> for ClientDevice
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientDevice, Infallible> {
+        let ClientAddr(ip) = <ClientAddr as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        Ok(ClientDevice(request_device(&parts.headers, ip)))
+    }
+}
+// ANCHOR_END: client_device
 
 #[cfg(test)]
 mod tests {

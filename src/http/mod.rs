@@ -4,9 +4,9 @@
 //! | file | owns |
 //! |---|---|
 //! | `mod.rs` | [`AppState`], [`app`] and [`app_with`]: the routes, the middleware, the OpenAPI document |
-//! | `extract.rs` | [`Authenticated`], [`SameOrigin`], [`ClientAddr`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
+//! | `extract.rs` | [`Authenticated`], [`SameOrigin`], [`ClientAddr`], [`ClientDevice`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
 //! | `sessions.rs` | login, profile, logout, `/session` and `/session/details` |
-//! | `devices.rs` | every device: list, revoke, log out everywhere |
+//! | `devices.rs` | every device: list, revoke, log out everywhere, re-authenticate, the security log |
 //! | `body.rs` | the JSON bodies and their schemas |
 //!
 //! Handlers are thin: take what they need as extractors, call the [`SessionStore`], shape the
@@ -30,7 +30,10 @@ use utoipa::openapi::{OpenApi, RefOr, Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use std::sync::Arc;
+
 use crate::client::TrustedProxies;
+use crate::credentials::{AnyPassword, PasswordCheck};
 use crate::error::{ApiError, ErrorBody, ServerErrorReport};
 use crate::origin::AllowedOrigins;
 use crate::store::{Health, SessionStore};
@@ -41,8 +44,8 @@ mod extract;
 mod sessions;
 
 pub use body::*;
-pub use devices::{list_sessions, logout_everywhere, revoke_session};
-pub use extract::{Authenticated, ClientAddr, SameOrigin, renew_cookie};
+pub use devices::{list_sessions, logout_everywhere, reauth, revoke_session, security_events};
+pub use extract::{Authenticated, ClientAddr, ClientDevice, SameOrigin, renew_cookie};
 pub use sessions::{login, logout, profile, session_details, session_info, validate_username};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
@@ -61,17 +64,21 @@ pub struct AppState {
     pub allowed_origins: AllowedOrigins,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`); see `src/client.rs`.
     pub trusted_proxies: TrustedProxies,
+    /// The password check of `POST /login` and `POST /reauth`: [`AnyPassword`] unless you put
+    /// your own here (see `src/credentials.rs`).
+    pub passwords: Arc<dyn PasswordCheck>,
 }
 
 impl AppState {
     /// The state for `store` with the defaults: plain-HTTP cookies, no extra origins, no
-    /// trusted proxies.
+    /// trusted proxies, any password accepted.
     pub fn new(store: SessionStore) -> AppState {
         AppState {
             store,
             cookie_secure: false,
             allowed_origins: AllowedOrigins::default(),
             trusted_proxies: TrustedProxies::default(),
+            passwords: Arc::new(AnyPassword),
         }
     }
 }
@@ -114,6 +121,8 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .routes(routes!(devices::list_sessions))
         .routes(routes!(devices::revoke_session))
         .routes(routes!(devices::logout_everywhere))
+        .routes(routes!(devices::reauth))
+        .routes(routes!(devices::security_events))
         .merge(OpenApiRouter::from(extra))
         .layer(no_store);
     let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
@@ -193,11 +202,13 @@ fn document_limits(api: &mut OpenApi) {
         username.max_length = Some(MAX_USERNAME_CHARS);
         username.description = Some(format!("1 to {MAX_USERNAME_CHARS} characters, no control characters."));
     }
-    if let Some(item) = api.paths.paths.get_mut("/login")
-        && let Some(post) = item.post.as_mut()
-        && let Some(RefOr::T(too_large)) = post.responses.responses.get_mut("413")
-    {
-        too_large.description = format!("Body over {} KiB", BODY_LIMIT / 1024);
+    for path in ["/login", "/reauth"] {
+        if let Some(item) = api.paths.paths.get_mut(path)
+            && let Some(post) = item.post.as_mut()
+            && let Some(RefOr::T(too_large)) = post.responses.responses.get_mut("413")
+        {
+            too_large.description = format!("Body over {} KiB", BODY_LIMIT / 1024);
+        }
     }
 }
 

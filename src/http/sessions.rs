@@ -11,13 +11,13 @@ use axum::response::IntoResponse;
 use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::LoginOutcome;
-use crate::store::{Login, canonical_username};
+use crate::store::{EventKind, canonical_username};
 
 use super::body::{
     CookieAttribute, LoginRequest, LoginResponse, MessageResponse, ProfileResponse, SessionDetails,
     SessionInfo,
 };
-use super::extract::{Authenticated, ClientAddr, SameOrigin};
+use super::extract::{Authenticated, ClientAddr, ClientDevice, SameOrigin};
 use super::{AppState, MAX_USERNAME_CHARS};
 
 // ANCHOR: validate_username
@@ -35,11 +35,14 @@ pub fn validate_username(username: &str) -> Result<(), String> {
 // ANCHOR_END: validate_username
 
 // ANCHOR: login
-/// Log in: any password is accepted. Sets the `session_id` cookie.
+/// Log in: the password goes to the service's one check ([`AppState::passwords`]; by default
+/// any password is accepted). Sets the `session_id` cookie.
 ///
-/// Throttled first (per username and client, and per client; lesson 09). A session already held
-/// by this browser is deleted (fixation defence). A user already at `MAX_SESSIONS_PER_USER`
-/// sessions loses the oldest. Every answer is counted in `session_logins_total{outcome}`.
+/// Throttled first (per username and client, and per client; lesson 09), before the password
+/// is checked. A session already held by this browser is deleted (fixation defence). A user
+/// already at `MAX_SESSIONS_PER_USER` sessions loses the oldest. The session records the device
+/// (its `User-Agent`, named) and the client address, and the user's security log a `login`.
+/// Every answer is counted in `session_logins_total{outcome}`.
 #[utoipa::path(
     post, path = "/login", tag = "sessions",
     request_body = LoginRequest,
@@ -47,6 +50,7 @@ pub fn validate_username(username: &str) -> Result<(), String> {
     responses(
         (status = 200, description = "Logged in; the session id is also set as an HttpOnly cookie", body = LoginResponse,
             headers(("set-cookie" = String, description = "session_id=<uuid>; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"))),
+        (status = 401, description = "`Invalid username or password`: the password check refused them (never with the default check, which accepts any password)", body = ErrorBody),
         (status = 403, description = "Cross-site request refused: `Sec-Fetch-Site: cross-site`, or an `Origin` naming another host than `Host` (and not in ALLOWED_ORIGINS)", body = ErrorBody),
         (status = 400, description = "The body could not be read at all (for example a broken chunked encoding)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
@@ -60,11 +64,12 @@ pub fn validate_username(username: &str) -> Result<(), String> {
 pub async fn login(
     same_origin: Result<SameOrigin, ApiError>,
     client: ClientAddr,
+    ClientDevice(device): ClientDevice,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let answer = log_in(same_origin, client, &state, &headers, body).await;
+    let answer = log_in(same_origin, (client, &device), &state, &headers, body).await;
     state.store.metrics().login(match &answer {
         Ok(_) => LoginOutcome::Ok,
         Err(ApiError::Throttled { .. }) => LoginOutcome::Throttled,
@@ -77,7 +82,7 @@ pub async fn login(
 
 async fn log_in(
     same_origin: Result<SameOrigin, ApiError>,
-    ClientAddr(client): ClientAddr,
+    (ClientAddr(client), device): (ClientAddr, &crate::store::Device),
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
@@ -86,15 +91,11 @@ async fn log_in(
     let Json(request) = body?;
     validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
     canonical_username(&request.username).map_err(ApiError::InvalidUsername)?;
+    check_password(state, client, device, (&request.username, &request.password)).await?;
     // The session this browser already holds (the first it names) is replaced.
     let previous = read_session_cookies(headers, state.cookie_secure).first();
-    let (id, session) = match state.store.login(&request.username, client, previous.as_ref()).await? {
-        Login::Started(id, session) => (id, session),
-        Login::Throttled(retry_after) => {
-            tracing::info!(%client, user_id = %crate::store::user_id_for(&request.username), "login throttled");
-            return Err(ApiError::Throttled { retry_after });
-        }
-    };
+    let (id, session) =
+        state.store.open_session(&request.username, device, previous.as_ref(), EventKind::Login).await?;
     tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
     let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
     let body = LoginResponse {
@@ -105,6 +106,28 @@ async fn log_in(
     Ok(([(SET_COOKIE, cookie)], Json(body)))
 }
 // ANCHOR_END: login
+
+// ANCHOR: check_password
+/// The throttle, then the password check ([`AppState::passwords`]), for a login or a
+/// re-authentication: a wrong password costs an attempt like a right one, so guessing is
+/// throttled too. 429 when over a limit, 401 when the check refuses.
+pub(super) async fn check_password(
+    state: &AppState,
+    client: std::net::IpAddr,
+    device: &crate::store::Device,
+    (username, password): (&str, &str),
+) -> Result<(), ApiError> {
+    if let Some(retry_after) = state.store.throttle_login(username, client, device).await? {
+        tracing::info!(%client, user_id = %crate::store::user_id_for(username), "login throttled");
+        return Err(ApiError::Throttled { retry_after });
+    }
+    if !state.passwords.verify(username, password).await {
+        tracing::info!(%client, user_id = %crate::store::user_id_for(username), "wrong password");
+        return Err(ApiError::WrongPassword);
+    }
+    Ok(())
+}
+// ANCHOR_END: check_password
 
 // ANCHOR: profile
 /// The logged-in user. Renews the session (sliding TTL) and re-sends the cookie with a fresh
@@ -219,12 +242,13 @@ fn cookie_attribute(attribute: &str) -> CookieAttribute {
 )]
 pub async fn logout(
     _: SameOrigin,
+    ClientDevice(device): ClientDevice,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let ids = read_session_cookies(&headers, state.cookie_secure);
     if let Some(first) = ids.first() {
-        let deleted = state.store.destroy_cookie_sessions(&ids).await?;
+        let deleted = state.store.destroy_cookie_sessions(&ids, &device).await?;
         tracing::info!(session = %first.redacted(), deleted, "logout");
     }
     let body = MessageResponse { message: "Logged out successfully".into() };

@@ -9,7 +9,15 @@ const state = {
   // When the idle TTL runs out, by this browser's clock: now + expires_in at the last answer.
   idleEndsAt: 0,
   timer: null,
+  // The action a 403 "Re-authentication required" interrupted, retried after /reauth.
+  pending: null,
 };
+
+/** The server's answer when an action needs a recent login (see POST /reauth). */
+const REAUTH_REQUIRED = "Re-authentication required";
+
+/** How many events of the security log the page shows. */
+const EVENTS_SHOWN = 10;
 
 /** One request to the service: JSON in, JSON out, and the status. */
 async function api(method, path, body) {
@@ -62,6 +70,8 @@ function showLoggedOut() {
   state.loggedIn = false;
   $("logged-in").hidden = true;
   $("logged-out").hidden = false;
+  $("reauth-form").hidden = true;
+  state.pending = null;
   $("countdown").textContent = "–";
 }
 
@@ -118,7 +128,23 @@ function showSessions(sessions) {
       row.dataset.current = "true";
       restartCountdown(session.expires_in);
     }
-    const cells = [session.handle, time(session.created_at), time(session.last_active), minutes(session.expires_in)];
+    const device = document.createElement("td");
+    device.dataset.testid = "session-device";
+    device.textContent = session.device;
+    if (session.current) {
+      const mark = document.createElement("strong");
+      mark.dataset.testid = "this-device";
+      mark.textContent = " (this device)";
+      device.append(mark);
+    }
+    row.append(device);
+    const cells = [
+      session.ip || "unknown",
+      session.handle,
+      time(session.created_at),
+      time(session.last_active),
+      minutes(session.expires_in),
+    ];
     for (const text of cells) {
       const cell = document.createElement("td");
       cell.textContent = text;
@@ -137,19 +163,46 @@ function showSessions(sessions) {
   }
 }
 
-/** Reads the session and the list of sessions; both renew the session, like /profile. */
+/** What one event of the security log says, in words. */
+const EVENT_WORDS = {
+  login: "logged in",
+  logout: "logged out",
+  revoked: "session ended from the list",
+  logout_everywhere: "logged out everywhere",
+  reauth: "confirmed the password",
+  throttled: "login refused: too many attempts",
+};
+
+function showEvents(events) {
+  const rows = $("event-rows");
+  rows.replaceChildren();
+  for (const event of events.slice(0, EVENTS_SHOWN)) {
+    const item = document.createElement("li");
+    item.dataset.testid = "security-event";
+    item.dataset.type = event.type;
+    const words = EVENT_WORDS[event.type] || event.type;
+    const where = event.device + (event.ip ? " at " + event.ip : "");
+    const session = event.handle ? " (session " + event.handle + ")" : "";
+    item.textContent = time(event.at) + ": " + words + ", " + where + session;
+    rows.append(item);
+  }
+}
+
+/** Reads the session, the list of sessions and the security log; each renews the session. */
 async function refresh(quiet) {
   const details = await api("GET", "/session/details");
   if (details.status === 200) {
     showSession(details.body);
     const list = await api("GET", "/sessions");
-    if (list.status === 200) {
+    const events = await api("GET", "/security-events");
+    if (list.status === 200 && events.status === 200) {
       showSessions(list.body.sessions);
+      showEvents(events.body.events);
       if (!quiet) {
         say("");
       }
     } else {
-      sayError(list);
+      sayError(list.status === 200 ? events : list);
     }
   } else if (details.status === 401 && quiet) {
     // First visit, no session: just the form.
@@ -181,18 +234,58 @@ async function logout() {
   }
 }
 
+/** True when the server asks for the password again; the form then asks, and `retry` runs after. */
+function needsReauth(answer, retry) {
+  if (answer.status !== 403 || !answer.body || answer.body.detail !== REAUTH_REQUIRED) {
+    return false;
+  }
+  state.pending = retry;
+  $("reauth-form").hidden = false;
+  $("reauth-password").focus();
+  say("Confirm your password to continue.", "info");
+  return true;
+}
+
+async function reauth(event) {
+  event.preventDefault();
+  const answer = await api("POST", "/reauth", { password: $("reauth-password").value });
+  $("reauth-password").value = "";
+  if (answer.status === 200) {
+    $("reauth-form").hidden = true;
+    const retry = state.pending;
+    state.pending = null;
+    say("Password confirmed.", "info");
+    if (retry) {
+      await retry();
+    } else {
+      await refresh(true);
+    }
+  } else {
+    sayError(answer);
+  }
+}
+
+function cancelReauth() {
+  state.pending = null;
+  $("reauth-form").hidden = true;
+  say("");
+}
+
 async function logoutEverywhere() {
   const answer = await api("POST", "/logout-everywhere");
   if (answer.status === 200) {
     showLoggedOut();
     say(answer.body.message + ": " + answer.body.revoked + " session(s) ended.", "info");
-  } else {
+  } else if (!needsReauth(answer, logoutEverywhere)) {
     sayError(answer);
   }
 }
 
 async function revoke(handle, current) {
   const answer = await api("DELETE", "/sessions/" + encodeURIComponent(handle));
+  if (needsReauth(answer, () => revoke(handle, current))) {
+    return;
+  }
   if (answer.status === 200) {
     if (current) {
       showLoggedOut();
@@ -211,6 +304,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("refresh").addEventListener("click", () => refresh(false));
   $("logout").addEventListener("click", logout);
   $("logout-everywhere").addEventListener("click", logoutEverywhere);
+  $("reauth-form").addEventListener("submit", reauth);
+  $("reauth-cancel").addEventListener("click", cancelReauth);
   state.timer = setInterval(tick, 1000);
   refresh(true);
 });

@@ -5,7 +5,7 @@
 
 use redis::aio::ConnectionLike;
 
-use super::{SessionIds, SessionStore, Unavailable, unindex};
+use super::{Device, EventKind, NewEvent, SessionIds, SessionStore, Unavailable};
 
 // ANCHOR: destroy_session
 /// Logout: `DEL`. True when a session was there to delete.
@@ -17,16 +17,21 @@ pub async fn destroy_session<C: ConnectionLike>(con: &mut C, key: &str) -> redis
 
 impl SessionStore {
     /// Logout of every session id the request carries, under one deadline. For each: one
-    /// pipeline reads the owner (`HGET`) and deletes the session (`DEL`), then one `ZREM` takes it
-    /// out of its owner's index (two steps: on a cluster the session and the index live in
-    /// different slots). Returns how many existed.
+    /// pipeline reads the owner (`HGET`) and deletes the session (`DEL`), then one script takes
+    /// it out of its owner's index and appends a `logout` event on `device` (the request's) to
+    /// the owner's log (two steps: on a cluster the session and the index live in different
+    /// slots). Returns how many existed.
     ///
     /// Why a plain pipeline and not `MULTI`: at `maxmemory` under `noeviction` Redis refuses
     /// every command queued in a transaction, even `DEL`, which frees memory; outside one, `HGET`,
     /// `DEL` and `ZREM` all run, so logout works when Redis is full. Nothing is lost without the
     /// transaction: an id is never reused, so the owner read just before the `DEL` is the owner of
     /// what it deleted, and a session deleted in between by someone else only makes `DEL` count 0.
-    pub async fn destroy_cookie_sessions(&self, ids: &SessionIds) -> Result<u64, Unavailable> {
+    pub async fn destroy_cookie_sessions(
+        &self,
+        ids: &SessionIds,
+        device: &Device,
+    ) -> Result<u64, Unavailable> {
         let mut con = self.connection();
         self.within_deadline(async {
             let mut deleted = 0;
@@ -36,7 +41,9 @@ impl SessionStore {
                 let (owner, existed): (Option<String>, u64) =
                     redis::pipe().hget(&key, "user_id").del(&key).query_async(&mut con).await?;
                 if let Some(owner) = owner {
-                    unindex(&mut con, &self.keys.user_sessions(&owner), &[id]).await?;
+                    let handle = id.handle();
+                    let event = NewEvent { kind: EventKind::Logout, device, handle: Some(&handle) };
+                    self.unlist(&mut con, &owner, &[id], &event).await?;
                 }
                 deleted += existed;
             }

@@ -20,6 +20,16 @@
 //! still on its way, so it is only removed once it is older than the store's Redis deadline
 //! (see [`SessionStore::list_sessions`]).
 //!
+//! ## The privileged window
+//! Whoever holds a stolen cookie holds a session, and could end every other session of the user,
+//! the owner's included. So ending *another* session (a revoke of a handle that is not the
+//! caller's, or "log out everywhere") needs a privileged session: one whose login, or whose last
+//! re-authentication (`POST /reauth`, which gives it a new id), is at most
+//! [`privileged_window`](SessionStore::privileged_window) old by Redis's clock (OWASP ASVS 5.0
+//! 7.5; Kratos calls it `privileged_session_max_age`). Otherwise the answer is
+//! [`Privileged::ReauthRequired`] and nothing is ended. The window needs no field of its own:
+//! a re-authentication makes a new session, so its `created_at` is the time of the last
+//! authentication.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -27,7 +37,10 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionLike;
 
-use super::{Keys, SessionId, SessionStore, Unavailable, millis};
+use super::events::{NewEvent, unlist_and_log};
+use super::{
+    Device, EventKind, Keys, MAX_EVENTS, SessionId, SessionStore, UNKNOWN_DEVICE, Unavailable, millis,
+};
 
 // ANCHOR: index_add
 /// `scripts/index_add.lua`: the login's step in the user's index.
@@ -115,20 +128,26 @@ pub async fn index_entries<C: ConnectionLike>(
 }
 // ANCHOR_END: index_read
 
-/// What the listing reads of one session: who owns it, when it began, how long it has left.
+/// What the listing reads of one session: who owns it, when it began, on which device, how long
+/// it has left.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Liveness {
     /// The session's `user_id` field; `None` when the session is gone.
     pub user_id: Option<String>,
     /// The `created_at` field.
     pub created_at: Option<u64>,
+    /// The `device` field (`None` for a session that predates it).
+    pub device: Option<String>,
+    /// The `ip` field (`None` when unknown or absent).
+    pub ip: Option<String>,
     /// Milliseconds left (`PTTL`): -2 when the key is gone.
     pub pttl_ms: i64,
 }
 
 // ANCHOR: read_sessions
-/// Reads `user_id`, `created_at` and the TTL of every session in `ids`: one pipeline, one round
-/// trip (each command names one key, so on a cluster each goes to its own shard).
+/// Reads `user_id`, `created_at`, `device`, `ip` and the TTL of every session in `ids`: one
+/// pipeline, one round trip (each command names one key, so on a cluster each goes to its own
+/// shard).
 pub async fn read_sessions<C: ConnectionLike>(
     con: &mut C,
     keys: &Keys,
@@ -140,17 +159,19 @@ pub async fn read_sessions<C: ConnectionLike>(
     let mut pipe = redis::pipe();
     for id in ids {
         let key = keys.session(id);
-        pipe.cmd("HMGET").arg(&key).arg("user_id").arg("created_at");
+        pipe.cmd("HMGET").arg(&key).arg("user_id").arg("created_at").arg("device").arg("ip");
         pipe.cmd("PTTL").arg(&key);
     }
-    /// `HMGET`'s two fields, then `PTTL`, per session.
-    type Reply = ((Option<String>, Option<String>), i64);
+    /// `HMGET`'s four fields, then `PTTL`, per session.
+    type Reply = ((Option<String>, Option<String>, Option<String>, Option<String>), i64);
     let replies: Vec<Reply> = pipe.query_async(con).await?;
     Ok(replies
         .into_iter()
-        .map(|((user_id, created_at), pttl_ms)| Liveness {
+        .map(|((user_id, created_at, device, ip), pttl_ms)| Liveness {
             user_id,
             created_at: created_at.and_then(|c| c.parse().ok()),
+            device,
+            ip: ip.filter(|ip| !ip.is_empty()),
             pttl_ms,
         })
         .collect())
@@ -201,6 +222,20 @@ pub struct DeviceSession {
     pub last_active: u64,
     /// Seconds until it expires if unused.
     pub expires_in: u64,
+    /// The device it was started on ([`UNKNOWN_DEVICE`] for a session that predates the field).
+    pub device: String,
+    /// The address it logged in from, when known.
+    pub ip: Option<String>,
+}
+
+/// What an operation that ends other sessions did: it ran, or it was refused because the
+/// caller's session is not privileged (see the module's "privileged window").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Privileged<T> {
+    /// It ran; this is what it answered.
+    Done(T),
+    /// The caller's last authentication is older than the privileged window: nothing was ended.
+    ReauthRequired,
 }
 
 impl SessionStore {
@@ -238,6 +273,14 @@ impl SessionStore {
         created_ms + self.in_flight_ms() <= now_ms
     }
 
+    // ANCHOR: is_privileged
+    /// True when a session authenticated at `authenticated_at` (unix seconds, its `created_at`)
+    /// is still inside the privileged window at `now_ms` (Redis's clock, unix milliseconds).
+    pub fn is_privileged(&self, authenticated_at: u64, now_ms: u64) -> bool {
+        authenticated_at.saturating_mul(1000).saturating_add(millis(self.privileged_window)) > now_ms
+    }
+    // ANCHOR_END: is_privileged
+
     // ANCHOR: list_sessions
     /// Every live session of `user_id`, newest first, in two round trips after the caller's own
     /// touch: the index (expired entries dropped on the way), then one pipeline reading each
@@ -269,13 +312,14 @@ impl SessionStore {
             let mut stale = Vec::new();
             for ((id, entry), liveness) in targets.into_iter().zip(read) {
                 match liveness {
-                    Liveness { user_id: Some(owner), created_at: Some(created_at), pttl_ms }
+                    Liveness { user_id: Some(owner), created_at: Some(created_at), device, ip, pttl_ms }
                         if owner == user_id && pttl_ms > 0 =>
                     {
                         let expires_in = (pttl_ms as u64).div_ceil(1000);
                         let last_active =
                             (now + expires_in).saturating_sub(idle).clamp(created_at, now.max(created_at));
-                        sessions.push(DeviceSession { id, created_at, last_active, expires_in });
+                        let device = device.unwrap_or_else(|| UNKNOWN_DEVICE.to_string());
+                        sessions.push(DeviceSession { id, created_at, last_active, expires_in, device, ip });
                     }
                     _ if entry.is_some_and(|entry| self.settled(entry, now_ms)) => stale.push(id),
                     _ => {}
@@ -291,39 +335,81 @@ impl SessionStore {
 
     // ANCHOR: revoke
     /// Ends the session of `user_id` whose handle is `handle`: the index read (one round trip),
-    /// then one pipeline deleting the session and its entry. `None` when no live session of that
-    /// user has this handle; nothing is deleted then. `current` is the caller's cookie id; the
-    /// answer is the ended session's [`at_rest`](SessionStore::at_rest) id.
+    /// one pipeline reading the session's device and deleting it, then one script taking it out
+    /// of the index and appending a `revoked` event with that device to the user's log.
+    /// `Done(None)` when no live session of that user has this handle; nothing is deleted then.
+    /// `current` is the caller's cookie id, `authenticated_at` its session's `created_at`:
+    /// ending another session than the caller's own needs a privileged session, else the answer
+    /// is [`Privileged::ReauthRequired`] and nothing is deleted. The answer is the ended
+    /// session's [`at_rest`](SessionStore::at_rest) id.
     pub async fn revoke(
         &self,
         user_id: &str,
-        current: &SessionId,
+        (current, authenticated_at): (&SessionId, u64),
         handle: &str,
-    ) -> Result<Option<SessionId>, Unavailable> {
+    ) -> Result<Privileged<Option<SessionId>>, Unavailable> {
         let mut con = self.connection();
         let index = self.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
-            let (_, entries) = index_entries(&mut con, &index).await?;
+            let (now_ms, entries) = index_entries(&mut con, &index).await?;
             let Some((id, _)) =
                 Self::targets(&entries, current).into_iter().find(|(id, _)| id.handle() == handle)
             else {
-                return Ok(None);
+                return Ok(Privileged::Done(None));
             };
-            let (deleted, _): (u64, u64) = redis::pipe()
-                .del(self.keys.session(&id))
-                .zrem(&index, id.to_string())
+            if id != *current && !self.is_privileged(authenticated_at, now_ms) {
+                return Ok(Privileged::ReauthRequired);
+            }
+            let key = self.keys.session(&id);
+            // One connection keeps the order: the fields are read before the key is deleted.
+            let ((device, ip), deleted): ((Option<String>, Option<String>), u64) = redis::pipe()
+                .cmd("HMGET")
+                .arg(&key)
+                .arg("device")
+                .arg("ip")
+                .del(&key)
                 .query_async(&mut con)
                 .await?;
-            Ok((deleted == 1).then_some(id))
+            if deleted == 0 {
+                unindex(&mut con, &index, &[id]).await?;
+                return Ok(Privileged::Done(None));
+            }
+            let ip = ip.and_then(|ip| ip.parse().ok());
+            let device = device.map(|name| Device::new(&name, ip)).unwrap_or_else(|| Device::unknown(ip));
+            let handle = id.handle();
+            let event = NewEvent { kind: EventKind::Revoked, device: &device, handle: Some(&handle) };
+            self.unlist(&mut con, user_id, &[id], &event).await?;
+            Ok(Privileged::Done(Some(id)))
         })
         .await
     }
     // ANCHOR_END: revoke
 
+    /// Takes `ids` out of the user's index and appends `event` to the user's log, in one script
+    /// on the user's slot (see `events.rs`). An event Redis refuses for memory is logged here
+    /// and skipped: ending sessions must work when Redis is full.
+    pub(super) async fn unlist<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        user_id: &str,
+        ids: &[SessionId],
+        event: &NewEvent<'_>,
+    ) -> redis::RedisResult<()> {
+        let keys = (self.keys.user_sessions(user_id), self.keys.user_events(user_id));
+        let bounds = (MAX_EVENTS, self.lifetimes.absolute);
+        if !unlist_and_log(con, (&keys.0, &keys.1), ids, event, bounds).await? {
+            tracing::warn!(%user_id, event = event.kind.as_str(), "security event not recorded: Redis is out of memory");
+        }
+        Ok(())
+    }
+
     // ANCHOR: destroy_user_sessions
     /// "Log out everywhere": ends every session in the user's index, and `current`. Three round
-    /// trips: the index read, one pipeline of `DEL`s, one `ZREM` of what it ended.
+    /// trips: the index read, one pipeline of `DEL`s, one script taking what it ended out of the
+    /// index and appending a `logout_everywhere` event (on `device`, the caller's) to the log.
+    /// It needs a privileged session (`authenticated_at`, the caller's `created_at`, inside the
+    /// privileged window), else nothing is ended and the answer is [`Privileged::ReauthRequired`].
     ///
     /// The guarantee: every session of the user whose hash existed when the index was read is
     /// deleted. A login adds its index entry before it writes its session, so a session written
@@ -334,13 +420,17 @@ impl SessionStore {
     pub async fn destroy_user_sessions(
         &self,
         user_id: &str,
-        current: &SessionId,
-    ) -> Result<u64, Unavailable> {
+        (current, authenticated_at): (&SessionId, u64),
+        device: &Device,
+    ) -> Result<Privileged<u64>, Unavailable> {
         let mut con = self.connection();
         let index = self.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
+            if !self.is_privileged(authenticated_at, now_ms) {
+                return Ok(Privileged::ReauthRequired);
+            }
             let targets = Self::targets(&entries, current);
             let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
             let deleted = destroy_sessions(&mut con, &self.keys, &ids).await?;
@@ -352,8 +442,10 @@ impl SessionStore {
                 })
                 .map(|((id, _), _)| id)
                 .collect();
-            unindex(&mut con, &index, &ended).await?;
-            Ok(deleted.iter().filter(|deleted| **deleted).count() as u64)
+            let handle = current.handle();
+            let event = NewEvent { kind: EventKind::LogoutEverywhere, device, handle: Some(&handle) };
+            self.unlist(&mut con, user_id, &ended, &event).await?;
+            Ok(Privileged::Done(deleted.iter().filter(|deleted| **deleted).count() as u64))
         })
         .await
     }

@@ -2,8 +2,9 @@
 //!
 //! | key | type | what | bound | slot rule (Redis Cluster) |
 //! |---|---|---|---|---|
-//! | `session:<uuid>` | hash `user_id`, `username`, `created_at` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
+//! | `session:<uuid>` | hash `user_id`, `username`, `created_at`, `device`, `ip` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
+//! | `user:{<user_id>}:events` | stream: `type`, `device`, `ip`, `handle` per entry | the user's security log (lesson 10) | about [`MAX_EVENTS`](super::MAX_EVENTS) entries (`MAXLEN ~`); TTL: the absolute lifetime, set again by each write of the user's own | the index's hash tag |
 //! | `login:{<client>}` | string: a time in unix ms | the login throttle's count for one client (lesson 09); `<client>` is an IPv4 address or an IPv6 /64 | TTL: at most the throttle's period (60 s) | hash tag `{<client>}` |
 //! | `login:{<client>}:<user_id>` | string: a time in unix ms | the throttle's count for one username from that client | TTL: at most 60 s | the same slot as its client's key |
 //!
@@ -14,8 +15,9 @@
 //! index nobody touches again expires at its newest session's absolute deadline).
 //!
 //! Every command, script and transaction names the keys of one slot only (Redis Cluster,
-//! lesson 07): a session key alone, an index alone, or one client's two throttle keys, which
-//! share their slot through the `{<client>}` tag. Where a step touches several sessions (the
+//! lesson 07): a session key alone, an index alone, an index with its user's log (one slot,
+//! through the `{<user_id>}` tag), or one client's two throttle keys, which share their slot
+//! through the `{<client>}` tag. Where a step touches several sessions (the
 //! listing, logout everywhere, a login that ends older sessions), it sends one single-key
 //! command per session, never a multi-key command.
 
@@ -71,9 +73,15 @@ impl Keys {
     ///
     /// The braces are a Redis Cluster hash tag: only `user_7` is hashed to pick the slot, so
     /// every key named `...{user_7}...` lives on the same shard and one script may name them
-    /// together. Today the index is the only such key; the tag keeps that door open at no cost.
+    /// together: the index and the user's security log ([`user_events`](Self::user_events)).
     pub fn user_sessions(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:sessions", self.prefix)
+    }
+
+    /// `user:{user_7}:events`, the user's security log, a stream (lesson 10); the same slot as
+    /// the user's index.
+    pub fn user_events(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:events", self.prefix)
     }
 }
 

@@ -9,7 +9,9 @@
 //! | `create.rs` | [`user_id_for`] (a stable id derived from the canonical name) and [`create_session`] (lessons 02, 03) |
 //! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
 //! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
-//! | `index.rs` | each user's index: list, revoke, log out everywhere (lesson 06) |
+//! | `device.rs` | [`Device`]: the name and address a session was started from, bounded (lesson 06) |
+//! | `index.rs` | each user's index: list, revoke, log out everywhere, the privileged window (lesson 06) |
+//! | `events.rs` | each user's security log, a capped stream: [`append_event`], [`latest_events`] (lesson 10) |
 //! | `throttle.rs` | [`throttle`]: the login limits per client and per username, in Redis (lesson 09) |
 //! | `health.rs` | [`Health`]: Redis's memory for `/health`, on one Redis or every shard |
 //! | `error.rs` | [`Unavailable`]: the one error, a 503 for the HTTP layer |
@@ -29,7 +31,11 @@
 //!   Every authenticated request makes exactly this one round trip, and listing or revoking
 //!   starts with it.
 //! - Logging out, with [`destroy_session`]: one `DEL` (the service also reads the owner in the same
-//!   transaction and then removes the index entry: two round trips).
+//!   pipeline, then removes the index entry and records the logout in the user's security log in
+//!   one script: two round trips).
+//! - Recording what happened, in the user's security log (`events.rs`): inside a round trip the
+//!   route makes anyway wherever it can (the login's index check, the index removal of logout,
+//!   revoke and "log out everywhere").
 //!
 //! What the service's routes cost, in round trips (checked from Redis's own counters in
 //! `tests/06_every_device.rs`):
@@ -37,11 +43,13 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 3: throttle, index, create and check the index entry (2 with throttling off; one more on a cluster, where the check is a round trip of its own); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (two on a cluster) |
-//! | `POST /logout` | 2: read the owner and delete, then remove the index entry (1 without a live session) |
+//! | `POST /login` | 3: throttle, index, create and check the index entry with the `login` event (2 with throttling off; one more on a cluster, where the check is a round trip of its own); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
+//! | `POST /logout` | 2: read the owner and delete, then remove the index entry and log the event (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
-//! | `DELETE /sessions/{handle}` | 3: touch, index, one pipeline deleting the session and its entry (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone) |
-//! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one `ZREM` |
+//! | `DELETE /sessions/{handle}` | 4: touch, index, one pipeline reading the device and deleting the session, one script removing its entry and logging `revoked` (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone; a 403 costs 2) |
+//! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one script removing their entries and logging the event (a 403 costs 2) |
+//! | `POST /reauth` | a login's, after the caller's touch, with the caller's session as the one it replaces: 5 (6 on a cluster) |
+//! | `GET /security-events` | 2: touch, one `XREVRANGE` |
 //!
 //! None of them grows with the number of users; the listing's pipeline grows with the user's own
 //! sessions, at most [`MAX_SESSIONS_PER_USER`].
@@ -65,7 +73,9 @@ use crate::redis::Backend;
 
 mod create;
 mod destroy;
+mod device;
 mod error;
+mod events;
 mod health;
 mod index;
 mod keys;
@@ -76,10 +86,14 @@ mod username;
 
 pub use create::{create_session, hashed_user_id, user_id_for};
 pub use destroy::destroy_session;
+pub use device::{Device, MAX_DEVICE_CHARS, UNKNOWN_DEVICE};
 pub use error::Unavailable;
+pub use events::{
+    EVENTS_SHOWN, EventKind, MAX_EVENTS, NewEvent, SecurityEvent, append_event, event_commands, latest_events,
+};
 pub use health::Health;
 pub use index::{
-    DeviceSession, IndexEntry, Indexed, Liveness, destroy_sessions, index_entries, index_session,
+    DeviceSession, IndexEntry, Indexed, Liveness, Privileged, destroy_sessions, index_entries, index_session,
     read_sessions, unindex,
 };
 pub use keys::{Keys, MAX_SESSIONS_PER_USER};
@@ -88,6 +102,7 @@ pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, touch, touch_script};
 pub use username::canonical_username;
 
+use events::UNLIST_SCRIPT;
 use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
 use throttle::THROTTLE_SCRIPT;
 use touch::TOUCH_SCRIPT;
@@ -213,7 +228,12 @@ pub struct SessionStore {
     max_sessions: usize,
     login_limits: LoginLimits,
     key_hashing: bool,
+    privileged_window: Duration,
 }
+
+/// How long after its login (or its last `POST /reauth`) a session may end other sessions
+/// (`PRIVILEGED_WINDOW_SECS`): five minutes.
+pub const PRIVILEGED_WINDOW: Duration = Duration::from_secs(300);
 
 impl SessionStore {
     /// Builds the store and loads its scripts into Redis, so the first request already costs one
@@ -237,6 +257,7 @@ impl SessionStore {
             max_sessions: MAX_SESSIONS_PER_USER,
             login_limits: LoginLimits::DEFAULT,
             key_hashing: false,
+            privileged_window: PRIVILEGED_WINDOW,
         };
         let mut con = store.connection();
         store
@@ -245,6 +266,7 @@ impl SessionStore {
                 TOUCH_SCRIPT.load_async(&mut con).await?;
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
+                UNLIST_SCRIPT.load_async(&mut con).await?;
                 Ok(())
             })
             .await?;
@@ -275,6 +297,17 @@ impl SessionStore {
     /// name): do it at a deploy, as with a change of cookie name.
     pub fn with_key_hashing(self, on: bool) -> SessionStore {
         SessionStore { key_hashing: on, ..self }
+    }
+
+    /// The same store with another privileged window (`PRIVILEGED_WINDOW_SECS`): how long after
+    /// its login or its last re-authentication a session may end the user's other sessions.
+    pub fn with_privileged_window(self, window: Duration) -> SessionStore {
+        SessionStore { privileged_window: window, ..self }
+    }
+
+    /// How long a session stays privileged after its login or re-authentication.
+    pub fn privileged_window(&self) -> Duration {
+        self.privileged_window
     }
 
     /// True when sessions are named in Redis by a digest of their id.
@@ -353,38 +386,107 @@ impl SessionStore {
     }
 
     // ANCHOR: login
-    /// The service's login, under one deadline: the throttle first (one round trip, skipped
-    /// when both limits are off), and only when it allows, [`start_session`](Self::start_session)'s
-    /// work. A throttled login writes nothing and costs that one round trip.
+    /// The service's login, under one deadline: the throttle first ([`throttle_login`](Self::throttle_login),
+    /// one round trip, skipped when both limits are off), and only when it allows,
+    /// [`open_session`](Self::open_session)'s work, recording `device` in the session and a
+    /// `login` event in the user's security log. A throttled login writes no session.
+    ///
+    /// The throttle counts per client, by `client`: the address the device logged in from. The
+    /// HTTP login calls the two steps itself, with the password check between them, so that a
+    /// wrong password is throttled like any attempt.
     pub async fn login(
         &self,
         username: &str,
         client: IpAddr,
+        device: &Device,
         replacing: Option<&SessionId>,
     ) -> Result<Login, Unavailable> {
         let mut con = self.connection();
-        let user_id = user_id_for(username);
-        let id = SessionId::new();
         self.within_deadline(async {
-            if !self.login_limits.is_off() {
-                let client = client_key(client);
-                let limits = [
-                    Limit { key: self.keys.login_client(&client), limit: self.login_limits.per_client },
-                    Limit {
-                        key: self.keys.login_user(&client, &user_id),
-                        limit: self.login_limits.per_user_and_client,
-                    },
-                ];
-                if let Some(wait) = throttle(&mut con, &limits, LoginLimits::PERIOD).await? {
-                    return Ok(Login::Throttled(wait));
-                }
+            if let Some(wait) = self.throttled(&mut con, username, client, device).await? {
+                return Ok(Login::Throttled(wait));
             }
-            let session = self.create(&mut con, &id, user_id, username, replacing).await?;
+            let id = SessionId::new();
+            let logged = (device, EventKind::Login);
+            let session =
+                self.create(&mut con, &id, user_id_for(username), username, replacing, logged).await?;
             Ok(Login::Started(id, session))
         })
         .await
     }
     // ANCHOR_END: login
+
+    /// The login throttle alone, under one deadline: `Some(wait)` when this attempt of
+    /// `username` from `client` is over a limit (see `throttle.rs`). A refused attempt costs one
+    /// more round trip: a `throttled` event on `device`, appended to the user's security log if
+    /// the user has one (see `events.rs`).
+    pub async fn throttle_login(
+        &self,
+        username: &str,
+        client: IpAddr,
+        device: &Device,
+    ) -> Result<Option<Duration>, Unavailable> {
+        let mut con = self.connection();
+        self.within_deadline(self.throttled(&mut con, username, client, device)).await
+    }
+
+    async fn throttled(
+        &self,
+        con: &mut Counted<'_>,
+        username: &str,
+        client: IpAddr,
+        device: &Device,
+    ) -> redis::RedisResult<Option<Duration>> {
+        if self.login_limits.is_off() {
+            return Ok(None);
+        }
+        let user_id = user_id_for(username);
+        let client = client_key(client);
+        let limits = [
+            Limit { key: self.keys.login_client(&client), limit: self.login_limits.per_client },
+            Limit {
+                key: self.keys.login_user(&client, &user_id),
+                limit: self.login_limits.per_user_and_client,
+            },
+        ];
+        let wait = throttle(&mut *con, &limits, LoginLimits::PERIOD).await?;
+        if wait.is_some() {
+            let refused = NewEvent { kind: EventKind::Throttled, device, handle: None };
+            events::append_to_existing(con, &self.keys.user_events(&user_id), &refused, MAX_EVENTS).await?;
+        }
+        Ok(wait)
+    }
+
+    // ANCHOR: open_session
+    /// A new session for `username` on `device`, under one deadline, without the throttle: what
+    /// a login does once it is allowed and its password checked ([`start_session`](Self::start_session)
+    /// describes the round trips). `kind` is what the security log records: a
+    /// [`Login`](EventKind::Login), or a [`Reauth`](EventKind::Reauth), where `replacing` is the
+    /// caller's own session: it is dead from this moment, and the new one has a new id and a
+    /// fresh privileged window (the fixation defence, as at login). Its absolute lifetime counts
+    /// from now: the user has just authenticated.
+    pub async fn open_session(
+        &self,
+        username: &str,
+        device: &Device,
+        replacing: Option<&SessionId>,
+        kind: EventKind,
+    ) -> Result<(SessionId, Session), Unavailable> {
+        let mut con = self.connection();
+        let id = SessionId::new();
+        let session = self
+            .within_deadline(self.create(
+                &mut con,
+                &id,
+                user_id_for(username),
+                username,
+                replacing,
+                (device, kind),
+            ))
+            .await?;
+        Ok((id, session))
+    }
+    // ANCHOR_END: open_session
 
     // ANCHOR: start_session
     /// A new session for `username`, in two round trips under one deadline on one Redis: the new
@@ -398,17 +500,16 @@ impl SessionStore {
     /// The index entry comes before the session, so that a session never exists outside its
     /// index: a "log out everywhere" that reads the index after this session was created always
     /// finds it. `created_at` is Redis's clock at that step.
+    ///
+    /// The session's device is [`UNKNOWN_DEVICE`] with no address, and the user's security log
+    /// gets a `login` event (in the session's round trip, see `create_listed`); the service's
+    /// login uses [`open_session`](Self::open_session) with the request's device.
     pub async fn start_session(
         &self,
         username: &str,
         replacing: Option<&SessionId>,
     ) -> Result<(SessionId, Session), Unavailable> {
-        let mut con = self.connection();
-        let id = SessionId::new();
-        let session = self
-            .within_deadline(self.create(&mut con, &id, user_id_for(username), username, replacing))
-            .await?;
-        Ok((id, session))
+        self.open_session(username, &Device::unknown(None), replacing, EventKind::Login).await
     }
 
     async fn create(
@@ -418,6 +519,7 @@ impl SessionStore {
         user_id: String,
         username: &str,
         replacing: Option<&SessionId>,
+        (device, kind): (&Device, EventKind),
     ) -> redis::RedisResult<Session> {
         let absolute = self.lifetimes.absolute;
         let replacing = replacing.map(|old| self.at_rest(old));
@@ -431,7 +533,9 @@ impl SessionStore {
         let created_at = indexed.now_ms / 1000;
         let session = Session { user_id, username: username.to_string(), created_at };
         let key = self.keys.session(&id);
-        if !self.create_listed(con, &key, &session, &index, &id).await? {
+        let handle = id.handle();
+        let event = NewEvent { kind, device, handle: Some(&handle) };
+        if !self.create_listed(con, (&key, &session, device), (&index, &id), &event).await? {
             // Newer logins of this user filled the bound while this one was between its index
             // entry and its session, and ended it (its entry is gone): end the session too, as
             // the bound meant, so that it never lives outside the index.
@@ -467,11 +571,13 @@ impl SessionStore {
     }
     // ANCHOR_END: start_session
 
-    /// Writes the session (hash and TTL in one transaction), then reads whether its index entry
-    /// is still there: true when it is. On one Redis both go in one pipeline, one round trip
-    /// (`MULTI` / `HSET` / `EXPIRE` / `EXEC` / `ZSCORE`, in that order on one connection); on a
-    /// cluster the index lives in another slot, so the check is a second round trip after the
-    /// write.
+    /// Writes the session (hash and TTL in one transaction, the device's fields with it), then
+    /// reads whether its index entry is still there, and appends `event` to the user's log with
+    /// its TTL (one transaction on the user's slot: `MULTI` / `ZSCORE` / `XADD` / `PEXPIRE` /
+    /// `EXEC`): true when the entry is there. On one Redis both transactions go in one pipeline,
+    /// one round trip, in that order on one connection; on a cluster the index and the log live
+    /// in another slot than the session, so the second transaction is a second round trip after
+    /// the write.
     ///
     /// Why check: between this login's index step and its write, newer logins of the same user
     /// may have named this entry as beyond the bound and removed it (they ended a session that
@@ -480,23 +586,43 @@ impl SessionStore {
     async fn create_listed(
         &self,
         con: &mut Counted<'_>,
-        key: &str,
-        session: &Session,
-        index: &str,
-        id: &SessionId,
+        (key, session, device): (&str, &Session, &Device),
+        (index, id): (&str, &SessionId),
+        event: &NewEvent<'_>,
     ) -> redis::RedisResult<bool> {
         let idle = self.lifetimes.idle;
+        let log = self.keys.user_events(&session.user_id);
+        let write = |pipe: &mut redis::Pipeline| {
+            pipe.cmd("HSET").arg(key).arg(&session.to_fields()).arg(&device_fields(device)).ignore();
+            pipe.expire(key, ttl_secs(idle)).ignore();
+        };
+        let check = |pipe: &mut redis::Pipeline| {
+            pipe.cmd("ZSCORE").arg(index).arg(id.to_string());
+            event_commands(pipe, &log, event, MAX_EVENTS, self.lifetimes.absolute);
+        };
         let score: Option<f64> = if self.is_cluster() {
-            create_session(con, key, session, idle, None).await?;
-            redis::cmd("ZSCORE").arg(index).arg(id.to_string()).query_async(con).await?
+            // Two transactions, each to its own shard, the session's first.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            write(&mut pipe);
+            pipe.exec_async(&mut *con).await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            check(&mut pipe);
+            let (score,): (Option<f64>,) = pipe.query_async(con).await?;
+            score
         } else {
+            // Both transactions in one pipeline. Read: `ZSCORE`'s `QUEUED`, and the last
+            // `EXEC`'s reply, the array of what its transaction's commands answered.
             let mut pipe = redis::pipe();
             pipe.cmd("MULTI").ignore();
-            pipe.cmd("HSET").arg(key).arg(&session.to_fields()).ignore();
-            pipe.expire(key, ttl_secs(idle)).ignore();
+            write(&mut pipe);
             pipe.cmd("EXEC").ignore();
-            pipe.cmd("ZSCORE").arg(index).arg(id.to_string());
-            let (score,): (Option<f64>,) = pipe.query_async(con).await?;
+            pipe.cmd("MULTI").ignore();
+            check(&mut pipe);
+            pipe.cmd("EXEC");
+            type Reply = (redis::Value, (Option<f64>, redis::Value, redis::Value));
+            let (_, (score, _, _)): Reply = pipe.query_async(con).await?;
             score
         };
         Ok(score.is_some())
@@ -520,6 +646,11 @@ impl SessionStore {
         })
         .await
     }
+}
+
+/// The session hash's device fields: `device` and `ip` (empty when unknown).
+fn device_fields(device: &Device) -> [(&'static str, String); 2] {
+    [("device", device.name().to_string()), ("ip", device.ip_field())]
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

@@ -34,6 +34,37 @@ pub struct Settings {
     pub trusted_proxies: &'static str,
     /// `SESSION_KEY_HASHING`.
     pub key_hashing: bool,
+    /// `PRIVILEGED_WINDOW_SECS`.
+    pub privileged_window: Duration,
+    /// The password check, when a test replaces the default (any password): true accepts.
+    pub password_check: Option<fn(&str, &str) -> bool>,
+}
+
+/// A test's password check ([`Settings::password_check`]) as the service's [`PasswordCheck`].
+struct CheckWith(fn(&str, &str) -> bool);
+
+impl session_storage::PasswordCheck for CheckWith {
+    fn verify<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        Box::pin(std::future::ready((self.0)(username, password)))
+    }
+}
+
+/// The state a test serves: the defaults, with what `settings` changes.
+fn test_state(store: SessionStore, settings: &Settings) -> AppState {
+    let mut state = AppState {
+        cookie_secure: settings.cookie_secure,
+        allowed_origins: session_storage::AllowedOrigins::parse(settings.allowed_origins).expect("origins"),
+        trusted_proxies: TrustedProxies::parse(settings.trusted_proxies).expect("proxies"),
+        ..AppState::new(store)
+    };
+    if let Some(check) = settings.password_check {
+        state.passwords = std::sync::Arc::new(CheckWith(check));
+    }
+    state
 }
 
 impl Default for Settings {
@@ -49,6 +80,8 @@ impl Default for Settings {
             login_limits: session_storage::LoginLimits::OFF,
             trusted_proxies: "",
             key_hashing: false,
+            privileged_window: session_storage::Config::default().privileged_window,
+            password_check: None,
         }
     }
 }
@@ -172,14 +205,12 @@ impl TestApp {
                 .expect("load scripts")
                 .with_max_sessions_per_user(self.settings.max_sessions_per_user)
                 .with_login_limits(self.settings.login_limits)
-                .with_key_hashing(self.settings.key_hashing);
+                .with_key_hashing(self.settings.key_hashing)
+                .with_privileged_window(self.settings.privileged_window);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState {
-            trusted_proxies: TrustedProxies::parse(self.settings.trusted_proxies).expect("proxies"),
-            ..AppState::new(store.clone())
-        };
+        let state = test_state(store.clone(), &self.settings);
         let router = app_with(state, axum::Router::new());
         let shutdown = async move {
             let _ = rx.await;
@@ -218,18 +249,12 @@ impl TestApp {
             .expect("load scripts")
             .with_max_sessions_per_user(settings.max_sessions_per_user)
             .with_login_limits(settings.login_limits)
-            .with_key_hashing(settings.key_hashing);
+            .with_key_hashing(settings.key_hashing)
+            .with_privileged_window(settings.privileged_window);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let allowed_origins =
-            session_storage::AllowedOrigins::parse(settings.allowed_origins).expect("origins");
-        let state = AppState {
-            cookie_secure: settings.cookie_secure,
-            allowed_origins,
-            trusted_proxies: TrustedProxies::parse(settings.trusted_proxies).expect("proxies"),
-            ..AppState::new(store.clone())
-        };
+        let state = test_state(store.clone(), &settings);
         let router = app_with(state, extra);
         let shutdown = async move {
             let _ = rx.await;
@@ -616,6 +641,8 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
     for (pattern, replacement) in [
         // Random session ids (UUID v4 only).
         (UUID_V4, "[uuid]"),
+        // A stream entry's id: Redis's clock in ms, then a sequence number (lesson 10).
+        (r"\b1[7-9][0-9]{11}-[0-9]+\b", "[entry id]"),
         // Unix seconds from this decade, and milliseconds (scores in the index, lesson 06).
         (r"\b1[7-9][0-9]{8}\b", "[unix time]"),
         (r"\b1[7-9][0-9]{11}\b", "[unix ms]"),
@@ -626,6 +653,8 @@ pub fn assert_steps(lesson: &str, narrator: &Narrator, steps: usize) {
             r"(redis> PTTL \S+\n  )\(integer\) (2879[0-9]{4}|28800000)\n",
             "$1(integer) [28790000..=28800000]\n",
         ),
+        // Any other handle: 16 lowercase hex characters alone (the security log's events).
+        (r"\b[0-9a-f]{16}\b", "[handle]"),
         // The port the lesson's server got.
         (r"127\.0\.0\.1:[0-9]{2,5}\b", "127.0.0.1:[port]"),
         // MEMORY USAGE depends on the Redis build; keep the shape (2-4 digit byte counts).

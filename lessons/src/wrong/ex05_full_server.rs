@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use session_storage::cookies::{clear_session_cookie, read_session_cookies};
 use session_storage::http::{MessageResponse, SessionInfo};
+use session_storage::store::Device;
 use session_storage::{ApiError, AppState, Authenticated};
 
 /// The longest username accepted, in characters (`MAX_USERNAME_CHARS` in `src/http/mod.rs`).
@@ -46,7 +47,8 @@ pub fn error_status(error: &ApiError) -> StatusCode {
         ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
         ApiError::InvalidUsername(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::BadBody(rejection) => rejection.status(),
-        ApiError::CrossSite => StatusCode::FORBIDDEN,
+        ApiError::CrossSite | ApiError::ReauthRequired => StatusCode::FORBIDDEN,
+        ApiError::WrongPassword => StatusCode::UNAUTHORIZED,
         ApiError::NotFound | ApiError::NoSuchSession => StatusCode::NOT_FOUND,
         ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -62,7 +64,7 @@ pub fn error_status(error: &ApiError) -> StatusCode {
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let ids = read_session_cookies(&headers, state.cookie_secure);
     if !ids.is_empty() {
-        let _ = state.store.destroy_cookie_sessions(&ids).await;
+        let _ = state.store.destroy_cookie_sessions(&ids, &Device::unknown(None)).await;
     }
     let body = MessageResponse { message: "Logged out successfully".into() };
     Ok(([(SET_COOKIE, clear_session_cookie(state.cookie_secure))], Json(body)).into_response())

@@ -1,0 +1,48 @@
+//! The password check: the one place that decides whether a password is a user's, for
+//! `POST /login` and `POST /reauth` alike.
+//!
+//! The original mini-project accepts any password, and so does the service by default
+//! ([`AnyPassword`]): this workbook is about sessions, not about storing passwords. An
+//! application puts its own check in [`AppState::passwords`](crate::AppState::passwords) (an
+//! `Argon2` hash in its database, an LDAP bind, ...), and both routes use it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+// ANCHOR: password_check
+/// Decides whether `password` is `username`'s. Async, because a real check asks a database or
+/// spends deliberate CPU (a password hash), and must not block the runtime.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use session_storage::PasswordCheck;
+///
+/// /// Only `alice` with `wonderland`, for a test.
+/// struct OneUser;
+///
+/// impl PasswordCheck for OneUser {
+///     fn verify<'a>(&'a self, username: &'a str, password: &'a str) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+///         Box::pin(async move { username == "alice" && password == "wonderland" })
+///     }
+/// }
+/// ```
+pub trait PasswordCheck: Send + Sync + 'static {
+    /// True when `password` is `username`'s password.
+    fn verify<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+}
+
+/// The original mini-project's check: every password is accepted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnyPassword;
+
+impl PasswordCheck for AnyPassword {
+    fn verify<'a>(&'a self, _: &'a str, _: &'a str) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        Box::pin(std::future::ready(true))
+    }
+}
+// ANCHOR_END: password_check

@@ -1,0 +1,269 @@
+//! The security log (lesson 10): one capped Redis Stream per user, `user:{<user_id>}:events`,
+//! holding what happened to that user's sessions: `login`, `logout`, `revoked`,
+//! `logout_everywhere`, `reauth`, `throttled`.
+//!
+//! ## Why a stream
+//! A log is appended at one end and read from the newest. A stream does both in one command each
+//! (`XADD`, `XREVRANGE ... COUNT n`), gives every entry an id that *is* Redis's clock in
+//! milliseconds (so `at` needs no field and no clock of ours), and trims itself as it grows
+//! (`MAXLEN ~ 200`: whole internal nodes are dropped, so the length stays near 200, never far
+//! above). A list could be capped too (`LPUSH` + `LTRIM`), but its entries are opaque strings
+//! with no time and no fields, and a sorted set needs a unique member per event.
+//!
+//! ## What bounds it
+//! - At most about [`MAX_EVENTS`] entries (`MAXLEN ~`).
+//! - A TTL as long as a session can live (the absolute lifetime), set again by every write of
+//!   the user's own: the log ends with the last session it describes.
+//! - A refused login (`throttled`) is written only into a log that exists (`NOMKSTREAM`) and
+//!   does not extend its TTL: an anonymous client hammering a name creates no key and keeps none
+//!   alive.
+//! - The index and the log share the user's hash tag, `{<user_id>}`: on a cluster they live on
+//!   one shard, so one script or transaction may name both.
+//!
+//! An event holds the session's handle, never its id (an id is a login; the log is shown to the
+//! user's every device).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::ConnectionLike;
+use redis::{Pipeline, Script};
+use serde::Serialize;
+
+use super::{Device, SessionStore, Unavailable, millis};
+
+/// The log's length bound: `XADD ... MAXLEN ~ 200`.
+pub const MAX_EVENTS: usize = 200;
+
+/// How many events `GET /security-events` returns at most, newest first.
+pub const EVENTS_SHOWN: usize = 100;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new session.
+    Login,
+    /// A session logged itself out.
+    Logout,
+    /// A session was ended from the list of sessions (`DELETE /sessions/{handle}`).
+    Revoked,
+    /// Every session of the user was ended.
+    LogoutEverywhere,
+    /// A session proved its password again and was given a new id (`POST /reauth`).
+    Reauth,
+    /// A login of this user was refused by the login throttle.
+    Throttled,
+}
+
+impl EventKind {
+    /// The name stored in the stream's `type` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Login => "login",
+            EventKind::Logout => "logout",
+            EventKind::Revoked => "revoked",
+            EventKind::LogoutEverywhere => "logout_everywhere",
+            EventKind::Reauth => "reauth",
+            EventKind::Throttled => "throttled",
+        }
+    }
+}
+
+/// An event to append: what happened, on which device, to which session (its handle).
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvent<'a> {
+    /// What happened.
+    pub kind: EventKind,
+    /// The device it happened on (for `revoked`, the device whose session was ended).
+    pub device: &'a Device,
+    /// The session's handle ([`SessionId::handle`](super::SessionId::handle)); `None` when no
+    /// session is involved (a refused login).
+    pub handle: Option<&'a str>,
+}
+
+impl NewEvent<'_> {
+    /// The stream entry's fields, in order: `type`, `device`, `ip`, `handle`.
+    pub fn fields(&self) -> [(&'static str, String); 4] {
+        [
+            ("type", self.kind.as_str().to_string()),
+            ("device", self.device.name().to_string()),
+            ("ip", self.device.ip_field()),
+            ("handle", self.handle.unwrap_or_default().to_string()),
+        ]
+    }
+}
+
+/// One event read back from the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecurityEvent {
+    /// `login`, `logout`, `revoked`, `logout_everywhere`, `reauth` or `throttled`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Unix seconds, Redis's clock: the entry id's milliseconds.
+    pub at: u64,
+    /// The device's name.
+    pub device: String,
+    /// The client address; `None` when unknown.
+    pub ip: Option<String>,
+    /// The session's handle; `None` for a refused login.
+    pub handle: Option<String>,
+}
+
+impl SecurityEvent {
+    /// An entry as `XREVRANGE` answers it: its id (`<ms>-<seq>`) and its fields.
+    fn from_entry(id: &str, fields: &[(String, String)]) -> Option<SecurityEvent> {
+        let field = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+        let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
+        let ms: u64 = id.split_once('-')?.0.parse().ok()?;
+        Some(SecurityEvent {
+            kind: field("type")?,
+            at: ms / 1000,
+            device: field("device").unwrap_or_default(),
+            ip: non_empty(field("ip")),
+            handle: non_empty(field("handle")),
+        })
+    }
+}
+
+// ANCHOR: event_commands
+/// Adds an event to `pipe`: `XADD <key> MAXLEN ~ <cap> * type .. device .. ip .. handle ..`, then
+/// `PEXPIRE <key> <ttl>`. Put them inside a transaction (see [`append_event`]), or a key could be
+/// left without its TTL between the two.
+pub fn event_commands(pipe: &mut Pipeline, key: &str, event: &NewEvent<'_>, cap: usize, ttl: Duration) {
+    pipe.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(cap).arg("*").arg(&event.fields()).ignore();
+    pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl).max(1)).ignore();
+}
+// ANCHOR_END: event_commands
+
+// ANCHOR: append_event
+/// Appends `event` to the log at `key`, capped at about `cap` entries, and sets the log's TTL to
+/// `ttl`: one transaction (`MULTI` / `XADD` / `PEXPIRE` / `EXEC`), one round trip, so the log
+/// never exists without its TTL.
+pub async fn append_event<C: ConnectionLike>(
+    con: &mut C,
+    key: &str,
+    event: &NewEvent<'_>,
+    cap: usize,
+    ttl: Duration,
+) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    event_commands(&mut pipe, key, event, cap, ttl);
+    pipe.exec_async(con).await
+}
+// ANCHOR_END: append_event
+
+// ANCHOR: latest_events
+/// The newest `count` events of the log at `key`, newest first: one `XREVRANGE <key> + - COUNT
+/// <count>`. A missing log is an empty list.
+pub async fn latest_events<C: ConnectionLike>(
+    con: &mut C,
+    key: &str,
+    count: usize,
+) -> redis::RedisResult<Vec<SecurityEvent>> {
+    let entries: Vec<(String, Vec<(String, String)>)> =
+        redis::cmd("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg(count).query_async(con).await?;
+    Ok(entries.iter().filter_map(|(id, fields)| SecurityEvent::from_entry(id, fields)).collect())
+}
+// ANCHOR_END: latest_events
+
+/// Appends a refused login to a log that already exists (`XADD ... NOMKSTREAM`), leaving its TTL
+/// alone: what an anonymous client can write creates no key and keeps none alive.
+pub(super) async fn append_to_existing<C: ConnectionLike>(
+    con: &mut C,
+    key: &str,
+    event: &NewEvent<'_>,
+    cap: usize,
+) -> redis::RedisResult<()> {
+    redis::cmd("XADD")
+        .arg(key)
+        .arg("NOMKSTREAM")
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(cap)
+        .arg("*")
+        .arg(&event.fields())
+        .exec_async(con)
+        .await
+}
+
+/// `scripts/unlist.lua`: the index step of every route that ends sessions. It removes the
+/// ended sessions from the user's index and appends the event to the user's log, in one script
+/// on the user's shard.
+///
+/// Why a script and not a transaction: at `maxmemory` Redis refuses every command of a
+/// transaction, even `ZREM`, which frees memory, while a logout must still work. In the script
+/// the `XADD` runs under `redis.pcall`: when Redis refuses it for memory, the event is not
+/// written (and the script says so), but the `ZREM` is done.
+pub(super) static UNLIST_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/unlist.lua")));
+
+/// Runs [`UNLIST_SCRIPT`]: `ids` out of `index`, `event` into `log`. False when Redis refused the
+/// event for memory.
+pub(super) async fn unlist_and_log<C: ConnectionLike>(
+    con: &mut C,
+    (index, log): (&str, &str),
+    ids: &[super::SessionId],
+    event: &NewEvent<'_>,
+    (cap, ttl): (usize, Duration),
+) -> redis::RedisResult<bool> {
+    let mut invocation = UNLIST_SCRIPT.key(index);
+    invocation.key(log).arg(millis(ttl).max(1)).arg(cap).arg(&event.fields().map(|(_, value)| value));
+    for id in ids {
+        invocation.arg(id.to_string());
+    }
+    let logged: u8 = invocation.invoke_async(con).await?;
+    Ok(logged == 1)
+}
+
+impl SessionStore {
+    // ANCHOR: security_events
+    /// The user's newest events, at most [`EVENTS_SHOWN`], newest first: one round trip.
+    pub async fn security_events(&self, user_id: &str) -> Result<Vec<SecurityEvent>, Unavailable> {
+        let mut con = self.connection();
+        let log = self.keys.user_events(user_id);
+        self.within_deadline(latest_events(&mut con, &log, EVENTS_SHOWN)).await
+    }
+    // ANCHOR_END: security_events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_read_back_with_the_time_of_their_id() {
+        let fields = |handle: &str| {
+            vec![
+                ("type".to_string(), "login".to_string()),
+                ("device".to_string(), "Firefox on Linux".to_string()),
+                ("ip".to_string(), "203.0.113.9".to_string()),
+                ("handle".to_string(), handle.to_string()),
+            ]
+        };
+        let event =
+            SecurityEvent::from_entry("1765000000123-0", &fields("0123456789abcdef")).expect("an event");
+        assert_eq!(event.at, 1_765_000_000);
+        assert_eq!(event.kind, "login");
+        assert_eq!(event.handle.as_deref(), Some("0123456789abcdef"));
+        let refused = SecurityEvent::from_entry("1765000000123-1", &fields("")).expect("an event");
+        assert_eq!(refused.handle, None);
+        assert_eq!(SecurityEvent::from_entry("not-an-id", &fields("")), None);
+        assert_eq!(SecurityEvent::from_entry("1-0", &[]), None, "no type, no event");
+    }
+
+    #[test]
+    fn every_kind_has_the_name_the_api_shows() {
+        for kind in [
+            EventKind::Login,
+            EventKind::Logout,
+            EventKind::Revoked,
+            EventKind::LogoutEverywhere,
+            EventKind::Reauth,
+            EventKind::Throttled,
+        ] {
+            assert_eq!(serde_json::to_value(kind).expect("json"), serde_json::json!(kind.as_str()));
+        }
+    }
+}
