@@ -235,9 +235,12 @@ async fn profile_is_one_round_trip_on_a_cluster() {
     assert_eq!(app.store.round_trips() - trips, 1);
     assert_eq!(
         app.command_calls().await,
-        calls(&[("evalsha", 1), ("expire", 1), ("hmget", 1), ("time", 1)]),
-        "one EVALSHA on one node, for the whole cluster"
+        calls(&[("expire", 1), ("hmget", 1), ("pexpiretime", 1)]),
+        "one pipeline on the session's node, for the whole cluster"
     );
+    let busy: Vec<BTreeMap<String, u64>> =
+        app.command_calls_per_node().await.into_iter().filter(|calls| !calls.is_empty()).collect();
+    assert_eq!(busy.len(), 1, "the three commands ran on one node, as one pipeline: {busy:?}");
 
     app.reset_stats().await;
     let trips = app.store.round_trips();

@@ -41,6 +41,7 @@ use session_storage::{
     connect, connect_cluster, serve,
 };
 
+mod profile;
 mod reference;
 
 /// The same allocator as the service's binary (`src/main.rs`).
@@ -66,6 +67,10 @@ struct Row {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().nth(1).as_deref() == Some("profile") {
+        let seconds: u64 = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(5);
+        return profile::run(seconds).await;
+    }
     let seconds: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
     if Command::new("wrk").arg("--version").output().is_err() {
         return Err("wrk is not installed: sudo apt-get install -y wrk".into());

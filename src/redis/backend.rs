@@ -46,14 +46,16 @@ impl From<ClusterConnection> for Backend {
 /// (`CROSSSLOT`). The store's pipelines are lists of single-key commands about different
 /// sessions, so on a cluster each command is sent on its own, all at once, each to its shard,
 /// and the replies are put back in order: still one round trip in time. A transaction
-/// (`MULTI`) names one key and goes as it is.
+/// (`MULTI`) names one key and goes as it is, and so does a pipeline whose commands all name
+/// the same key ([`one_key`]): sent one by one, its commands could run out of order, while as
+/// one pipeline they run in order on the key's node.
 fn split_pipeline<'a>(
     con: &'a mut ClusterConnection,
     pipeline: &'a Pipeline,
     offset: usize,
     count: usize,
 ) -> RedisFuture<'a, Vec<Value>> {
-    if pipeline.is_transaction() {
+    if pipeline.is_transaction() || one_key(pipeline) {
         return con.req_packed_commands(pipeline, offset, count);
     }
     Box::pin(async move {
@@ -66,6 +68,29 @@ fn split_pipeline<'a>(
     })
 }
 // ANCHOR_END: split_pipeline
+
+/// True when every command of `pipeline` has the same first argument after its name, and that
+/// argument is its key: the reads and writes of one session (`HMGET`, `EXPIRE`, `PEXPIRETIME`;
+/// `HMGET`, `DEL`). Scripts are left out (their first argument is the script, not a key).
+fn one_key(pipeline: &Pipeline) -> bool {
+    let mut key: Option<&[u8]> = None;
+    for cmd in pipeline.cmd_iter() {
+        let mut args = cmd.args_iter();
+        let (Some(redis::Arg::Simple(name)), Some(redis::Arg::Simple(first))) = (args.next(), args.next())
+        else {
+            return false;
+        };
+        if name.eq_ignore_ascii_case(b"EVAL") || name.eq_ignore_ascii_case(b"EVALSHA") {
+            return false;
+        }
+        match key {
+            None => key = Some(first),
+            Some(seen) if seen == first => {}
+            Some(_) => return false,
+        }
+    }
+    key.is_some()
+}
 
 impl ConnectionLike for Backend {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
@@ -92,5 +117,27 @@ impl ConnectionLike for Backend {
             Backend::Single(con) => con.get_db(),
             Backend::Cluster(con) => con.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pipelines_of_one_key_go_as_they_are() {
+        let mut renew = redis::pipe();
+        renew.cmd("HMGET").arg("session:a").arg("user_id").cmd("EXPIRE").arg("session:a").arg(1800);
+        assert!(one_key(&renew));
+        let mut two = redis::pipe();
+        two.del("session:a").del("session:b");
+        assert!(!one_key(&two));
+        let mut script = redis::pipe();
+        script.cmd("EVALSHA").arg("abc").arg(1).arg("k");
+        assert!(!one_key(&script));
+        assert!(!one_key(&redis::pipe()));
+        let mut bare = redis::pipe();
+        bare.cmd("PING");
+        assert!(!one_key(&bare));
     }
 }

@@ -362,7 +362,7 @@ impl SessionStore {
                 return Ok(Privileged::ReauthRequired);
             }
             let key = self.keys.session(&id);
-            // One connection keeps the order: the fields are read before the key is deleted.
+            // One key, so one pipeline in order, on a cluster too: the fields are read before the DEL.
             let ((device, ip), deleted): ((Option<String>, Option<String>), u64) = redis::pipe()
                 .cmd("HMGET")
                 .arg(&key)

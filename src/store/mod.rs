@@ -25,11 +25,13 @@
 //! ## Round trips per request
 //! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
 //!   can ever exist without its TTL, even if the process dies between the two commands.
-//! - Reading and renewing, with [`touch`]: one script that reads the hash and renews its TTL. It never writes a hash field:
-//!   `HSET` on a key that a logout just deleted would recreate a partial session with no TTL.
-//!   The TTL it sets is capped by the absolute lifetime, counted from `created_at`.
-//!   Every authenticated request makes exactly this one round trip, and listing or revoking
-//!   starts with it.
+//! - Reading and renewing, with [`renew`]: one pipeline (`HMGET`, `EXPIRE`, `PEXPIRETIME`) that
+//!   reads the hash and renews its TTL, with the guarantees of lesson 03's script, [`touch`]. It
+//!   never writes a hash field: `HSET` on a key that a logout just deleted would recreate a
+//!   partial session with no TTL. The TTL is capped by the absolute lifetime, counted from
+//!   `created_at`, on Redis's clock. Every authenticated request makes this one round trip (one
+//!   more in a session's last idle period, to bring its expiry back to the deadline), and
+//!   listing or revoking starts with it.
 //! - Logging out, with [`destroy_session`]: one `DEL` (the service also reads the owner in the same
 //!   pipeline, then removes the index entry and records the logout in the user's security log in
 //!   one script: two round trips).
@@ -99,13 +101,12 @@ pub use index::{
 pub use keys::{Keys, MAX_SESSIONS_PER_USER};
 pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, unix_now};
 pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
-pub use touch::{TOUCH_SOURCE, Touched, touch, touch_script};
+pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};
 pub use username::canonical_username;
 
 use events::UNLIST_SCRIPT;
 use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
 use throttle::THROTTLE_SCRIPT;
-use touch::TOUCH_SCRIPT;
 
 /// What a [`SessionStore`] talks through: a [`Backend`], and for a lesson (feature `workbook`)
 /// the narrator that prints every command the store sends, by wrapping the backend in a
@@ -263,7 +264,6 @@ impl SessionStore {
         store
             .within_deadline(async move {
                 THROTTLE_SCRIPT.load_async(&mut con).await?;
-                TOUCH_SCRIPT.load_async(&mut con).await?;
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
                 UNLIST_SCRIPT.load_async(&mut con).await?;
@@ -628,17 +628,16 @@ impl SessionStore {
         Ok(score.is_some())
     }
 
-    /// An authenticated request: read and renew the session, one round trip per id. A request
-    /// usually carries one id; when it carries several (see
-    /// `cookies::read_session_cookies`), each is tried in order,
-    /// all under one deadline, and the first live one is returned, renewed.
+    /// An authenticated request: read and renew the session ([`renew`]), one round trip per id
+    /// (one more in a session's last idle period). A request usually carries one id; when it
+    /// carries several (see `cookies::read_session_cookies`), each is tried in order, all under
+    /// one deadline, and the first live one is returned, renewed.
     pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
         let mut con = self.connection();
-        let Lifetimes { idle, absolute } = self.lifetimes;
         self.within_deadline(async {
             for id in ids.iter() {
                 let key = self.keys.session(&self.at_rest(&id));
-                if let Some(touched) = touch(&mut con, &key, idle, absolute).await? {
+                if let Some(touched) = renew(&mut con, &key, self.lifetimes).await? {
                     return Ok(Some((id, touched)));
                 }
             }

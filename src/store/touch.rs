@@ -1,5 +1,10 @@
 //! Reading and renewing a session in one round trip: the sliding TTL (lesson 03). The renew
 //! path never writes a hash field, so it can never resurrect a deleted session.
+//!
+//! Two ways, with the same guarantees: [`touch`], one Lua script (lesson 03, exercise 03a), and
+//! [`renew`], one pipeline of three plain commands, which the service calls on every
+//! authenticated request because it costs Redis about half the CPU (see the Performance
+//! chapter).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -7,7 +12,7 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionLike;
 
-use super::{Session, ttl_secs};
+use super::{Lifetimes, Session, millis, ttl_secs};
 
 // ANCHOR: touch
 pub(super) static TOUCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TOUCH_SOURCE));
@@ -58,3 +63,61 @@ pub async fn touch<C: ConnectionLike>(
     }))
 }
 // ANCHOR_END: touch
+
+// ANCHOR: renew
+/// Reads a session and renews its TTL in one round trip, without a script: one pipeline of
+/// `HMGET key user_id username created_at`, `EXPIRE key <idle>` and `PEXPIRETIME key`. The
+/// service's renewal; the same answers and guarantees as [`touch`]:
+///
+/// - **No resurrection.** Nothing writes a field, and `EXPIRE` on a missing key does nothing
+///   (it answers 0, and then so does this: `None`). A logout landing between the three commands
+///   makes `EXPIRE` or `PEXPIRETIME` see no key, and the answer is `None` too.
+/// - **Redis's clock.** `PEXPIRETIME` right after `EXPIRE <idle>` is Redis's time plus the idle
+///   lifetime, so `now` is read from Redis (the key's own node, on a cluster), never from ours.
+/// - **The absolute cap, on every read.** With `now` and `created_at` the session's time left is
+///   known: none, and the session is deleted and refused (one more round trip, a `DEL`); less
+///   than the idle lifetime (its last idle period), and the expiry is brought back to the
+///   deadline (one more, `EXPIREAT`). A session past its deadline is never answered, whatever
+///   its TTL says.
+/// - **A partial hash is not a session**: it is deleted (one more round trip) and refused.
+///
+/// The three run in order: on one connection, and on a cluster as one pipeline to the key's
+/// node (a pipeline of one key is not split, see `src/redis/backend.rs`).
+pub async fn renew<C: ConnectionLike>(
+    con: &mut C,
+    key: &str,
+    Lifetimes { idle, absolute }: Lifetimes,
+) -> redis::RedisResult<Option<Touched>> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("HMGET").arg(key).arg("user_id").arg("username").arg("created_at");
+    pipe.cmd("EXPIRE").arg(key).arg(ttl_secs(idle));
+    pipe.cmd("PEXPIRETIME").arg(key);
+    type Reply = ((Option<String>, Option<String>, Option<String>), u8, i64);
+    let ((user_id, username, created_at), renewed, expires_at_ms): Reply =
+        pipe.query_async(&mut *con).await?;
+    if renewed == 0 || expires_at_ms < 0 {
+        return Ok(None);
+    }
+    let (Some(user_id), Some(username), Some(created_at)) =
+        (user_id, username, created_at.and_then(|created| created.parse::<u64>().ok()))
+    else {
+        redis::cmd("DEL").arg(key).exec_async(con).await?;
+        return Ok(None);
+    };
+    let now = (expires_at_ms as u64).saturating_sub(millis(idle)) / 1000;
+    let deadline = created_at.saturating_add(absolute.as_secs());
+    let idle_secs = idle.as_secs().max(1);
+    let ttl_secs = match deadline.checked_sub(now) {
+        None | Some(0) => {
+            redis::cmd("DEL").arg(key).exec_async(con).await?;
+            return Ok(None);
+        }
+        Some(left) if left < idle_secs => {
+            redis::cmd("EXPIREAT").arg(key).arg(deadline).exec_async(con).await?;
+            left
+        }
+        Some(_) => idle_secs,
+    };
+    Ok(Some(Touched { session: Session { user_id, username, created_at }, ttl_secs }))
+}
+// ANCHOR_END: renew

@@ -372,20 +372,30 @@ impl TestApp {
     /// (CLUSTER, and CLIENT and PING on a new connection to a node).
     pub async fn command_calls(&self) -> BTreeMap<String, u64> {
         let mut total = BTreeMap::new();
-        for node in &self.nodes {
-            let info: String = query(&mut node.clone(), &["INFO", "commandstats"]).await;
-            for (name, calls) in parse_commandstats(&info) {
+        for node in self.command_calls_per_node().await {
+            for (name, calls) in node {
                 *total.entry(name).or_insert(0) += calls;
             }
         }
         total
-            .into_iter()
-            .filter(|(name, _)| {
-                !["info", "config", "cluster", "client", "ping", "readonly"]
-                    .iter()
-                    .any(|skip| name.starts_with(skip))
-            })
-            .collect()
+    }
+
+    /// [`command_calls`](Self::command_calls) of each node apart (one on a single Redis).
+    pub async fn command_calls_per_node(&self) -> Vec<BTreeMap<String, u64>> {
+        let mut per_node = Vec::new();
+        for node in &self.nodes {
+            let info: String = query(&mut node.clone(), &["INFO", "commandstats"]).await;
+            let calls = parse_commandstats(&info)
+                .into_iter()
+                .filter(|(name, _)| {
+                    !["info", "config", "cluster", "client", "ping", "readonly"]
+                        .iter()
+                        .any(|skip| name.starts_with(skip))
+                })
+                .collect();
+            per_node.push(calls);
+        }
+        per_node
     }
 }
 
