@@ -34,6 +34,11 @@ pub fn hashed_user_id(name: &str) -> String {
 }
 // ANCHOR_END: user_id
 
+/// `scripts/create.lua`: the service's login writes its session with it (see
+/// `SessionStore::start_session`): the hash, its idle TTL and `created_at` from Redis's clock,
+/// atomically, in the same round trip as the index step that comes before it.
+pub(super) const CREATE_SOURCE: &str = include_str!("scripts/create.lua");
+
 // ANCHOR: create_session
 /// Writes a new session at `key` and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
 ///

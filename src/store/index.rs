@@ -9,7 +9,12 @@
 //! - Every write and every read first removes the scores already past (`ZREMRANGEBYSCORE`), so an
 //!   entry never outlives its session's absolute lifetime.
 //! - A login beyond [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) has the oldest entries named, ends those sessions
-//!   and then removes their entries, so the set has a size bound.
+//!   and then removes their entries, so the set has a size bound. The script that names them
+//!   also *claims* them, rescoring them 0 (the prune only drops scores above 0, and the bound
+//!   counts only those): a named session stays in the index until its session is deleted, and
+//!   the concurrent logins of a flood do not name the same old sessions again. Before claims,
+//!   32 concurrent logins of one user each named the ~16 entries in flight and sent about 33
+//!   `DEL`s per login.
 //! - The set's own TTL is its largest score (`PEXPIREAT`), so an index nobody reads again
 //!   disappears when its last session's absolute lifetime ends.
 //! - An entry whose session ended early (idle expiry, logout elsewhere) is removed the next time
@@ -44,17 +49,22 @@ use super::{
 
 // ANCHOR: index_add
 /// `scripts/index_add.lua`: the login's step in the user's index.
-pub(super) static INDEX_ADD_SCRIPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/index_add.lua")));
+pub(super) static INDEX_ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INDEX_ADD_SOURCE));
+
+/// The source of [`INDEX_ADD_SCRIPT`]: the service's login sends it whole (`EVAL`) inside its
+/// one pipeline, where a `NOSCRIPT` answer could not be retried (see `SessionStore::create`).
+pub(super) const INDEX_ADD_SOURCE: &str = include_str!("scripts/index_add.lua");
 
 /// What [`index_session`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Indexed {
     /// Redis's clock when the entry was added, in unix milliseconds: the session's `created_at`.
     pub now_ms: u64,
-    /// The oldest sessions beyond the size bound, still in the index: the caller ends them
-    /// (`DEL`) and then takes them out of the index (`ZREM`), in that order, so that a session
-    /// is never alive outside its index.
+    /// The oldest sessions beyond the size bound, still in the index but claimed (scored 0, so
+    /// no other login names them again): the caller ends them (`DEL`) and then takes them out
+    /// of the index (`ZREM`), in that order, so that a session is never alive outside its index.
+    /// A claimed entry whose caller never got that far (it timed out) stays, scored 0: the
+    /// listing and "log out everywhere" still see it, and remove it once its session is gone.
     pub evicted: Vec<SessionId>,
 }
 
@@ -62,8 +72,8 @@ pub struct Indexed {
 /// whose absolute expiry has passed, drops `replacing` (the session this login replaces, which
 /// the caller has already deleted), adds `id` scored by its absolute expiry (Redis's clock +
 /// `absolute`), sets the index's own expiry to its largest score, and names the oldest entries
-/// beyond `max` for the caller to end (they stay in the index until the caller has deleted
-/// their sessions).
+/// beyond `max` for the caller to end (they stay in the index, claimed with a score of 0, until
+/// the caller has deleted their sessions).
 ///
 /// Why before the session is created: from the moment a session exists, it is in its index, so
 /// "log out everywhere" can always find it. Why one script: the size check and the add must not
@@ -83,16 +93,30 @@ pub async fn index_session<C: ConnectionLike>(
     max: usize,
     replacing: Option<&SessionId>,
 ) -> redis::RedisResult<Indexed> {
-    let replacing = replacing.map(SessionId::to_string).unwrap_or_default();
     let (now_ms, evicted): (u64, Vec<String>) = INDEX_ADD_SCRIPT
         .key(index_key)
-        .arg(id.to_string())
-        .arg(millis(absolute))
-        .arg(max.max(1))
-        .arg(replacing)
+        .arg(index_add_args(id, absolute, max, replacing))
         .invoke_async(con)
         .await?;
-    Ok(Indexed { now_ms, evicted: evicted.iter().filter_map(|id| SessionId::parse(id)).collect() })
+    Ok(Indexed::from_reply(now_ms, &evicted))
+}
+
+/// The script's `ARGV`: the new id, the absolute lifetime in milliseconds, the bound (at least
+/// 1), the replaced id or `""`.
+pub(super) fn index_add_args(
+    id: &SessionId,
+    absolute: Duration,
+    max: usize,
+    replacing: Option<&SessionId>,
+) -> (String, u64, usize, String) {
+    (id.to_string(), millis(absolute), max.max(1), replacing.map(SessionId::to_string).unwrap_or_default())
+}
+
+impl Indexed {
+    /// The script's reply, `{now, over}`.
+    pub(super) fn from_reply(now_ms: u64, evicted: &[String]) -> Indexed {
+        Indexed { now_ms, evicted: evicted.iter().filter_map(|id| SessionId::parse(id)).collect() }
+    }
 }
 // ANCHOR_END: index_add
 

@@ -45,12 +45,12 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 3: throttle, index, create and check the index entry with the `login` event (2 with throttling off; one more on a cluster, where the check is a round trip of its own); one more first when it deletes the browser's previous session, one more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
+//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (a script that takes `created_at` from Redis's clock) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry and log the event (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
 //! | `DELETE /sessions/{handle}` | 4: touch, index, one pipeline reading the device and deleting the session, one script removing its entry and logging `revoked` (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone; a 403 costs 2) |
 //! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one script removing their entries and logging the event (a 403 costs 2) |
-//! | `POST /reauth` | a login's, after the caller's touch, with the caller's session as the one it replaces: 5 (6 on a cluster) |
+//! | `POST /reauth` | a login's, after the caller's touch, with the caller's session as the one it replaces: 3 (6 on a cluster) |
 //! | `GET /security-events` | 2: touch, one `XREVRANGE` |
 //!
 //! None of them grows with the number of users; the listing's pipeline grows with the user's own
@@ -104,8 +104,9 @@ pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};
 pub use username::canonical_username;
 
+use create::CREATE_SOURCE;
 use events::UNLIST_SCRIPT;
-use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
+use index::{INDEX_ADD_SCRIPT, INDEX_ADD_SOURCE, INDEX_READ_SCRIPT, index_add_args};
 use throttle::THROTTLE_SCRIPT;
 
 /// What a [`SessionStore`] talks through: a [`Backend`], and for a lesson (feature `workbook`)
@@ -489,21 +490,21 @@ impl SessionStore {
     // ANCHOR_END: open_session
 
     // ANCHOR: start_session
-    /// A new session for `username`, in two round trips under one deadline on one Redis: the new
-    /// session's entry in the user's index, then the session itself together with a check that
-    /// its entry is still there (see `create_listed`; on a cluster that check is a third round
-    /// trip). One more comes first when the browser held a session already (`replacing`, the
-    /// fixation defence: it is deleted before anything else), and one more last when the size
-    /// bound names older sessions to end (each deleted, taken out of the index and deleted again,
-    /// in one pipeline; two on a cluster). No throttle: that is [`login`](Self::login)'s.
+    /// A new session for `username`, in one round trip under one deadline on one Redis: one
+    /// pipeline deletes the session the browser held (`replacing`, the fixation defence), adds
+    /// the new session's entry to the user's index, writes the session, and checks that its
+    /// entry is still there, in that order (see `LoginSteps`; on a cluster each is a round trip
+    /// of its own). One more comes last when the size bound names older sessions to end (each
+    /// deleted, taken out of the index and deleted again, in one pipeline; two on a cluster).
+    /// No throttle: that is [`login`](Self::login)'s.
     ///
     /// The index entry comes before the session, so that a session never exists outside its
     /// index: a "log out everywhere" that reads the index after this session was created always
-    /// finds it. `created_at` is Redis's clock at that step.
+    /// finds it. `created_at` is Redis's clock when the session is written.
     ///
     /// The session's device is [`UNKNOWN_DEVICE`] with no address, and the user's security log
-    /// gets a `login` event (in the session's round trip, see `create_listed`); the service's
-    /// login uses [`open_session`](Self::open_session) with the request's device.
+    /// gets a `login` event (in the check's transaction); the service's login uses
+    /// [`open_session`](Self::open_session) with the request's device.
     pub async fn start_session(
         &self,
         username: &str,
@@ -521,21 +522,21 @@ impl SessionStore {
         replacing: Option<&SessionId>,
         (device, kind): (&Device, EventKind),
     ) -> redis::RedisResult<Session> {
-        let absolute = self.lifetimes.absolute;
         let replacing = replacing.map(|old| self.at_rest(old));
-        if let Some(old) = &replacing {
-            destroy_session(con, &self.keys.session(old)).await?;
-        }
         let id = self.at_rest(id);
         let index = self.keys.user_sessions(&user_id);
-        let indexed =
-            index_session(con, &index, &id, absolute, self.max_sessions, replacing.as_ref()).await?;
-        let created_at = indexed.now_ms / 1000;
-        let session = Session { user_id, username: username.to_string(), created_at };
         let key = self.keys.session(&id);
         let handle = id.handle();
         let event = NewEvent { kind, device, handle: Some(&handle) };
-        if !self.create_listed(con, (&key, &session, device), (&index, &id), &event).await? {
+        let mut session = Session { user_id, username: username.to_string(), created_at: 0 };
+        let steps = LoginSteps { store: self, index: &index, id: &id, replacing: replacing.as_ref() };
+        let (indexed, created_at, listed) = if self.is_cluster() {
+            steps.in_three_round_trips(con, (&key, &session, device), &event).await?
+        } else {
+            steps.in_one_round_trip(con, (&key, &session, device), &event).await?
+        };
+        session.created_at = created_at;
+        if !listed {
             // Newer logins of this user filled the bound while this one was between its index
             // entry and its session, and ended it (its entry is gone): end the session too, as
             // the bound meant, so that it never lives outside the index.
@@ -548,7 +549,7 @@ impl SessionStore {
         if !indexed.evicted.is_empty() {
             // Delete, unlist, and delete again: a login still on its way may write its session
             // after the first DEL; it then either finds its entry gone (and ends itself, see
-            // `create_listed`) or wrote before the ZREM, so the second DEL ends it. On a cluster
+            // `LoginSteps`) or wrote before the ZREM, so the second DEL ends it. On a cluster
             // a pipeline's commands run on their nodes in no set order, so the second DEL is a
             // round trip of its own.
             let sessions: Vec<String> = indexed.evicted.iter().map(|old| self.keys.session(old)).collect();
@@ -571,63 +572,6 @@ impl SessionStore {
     }
     // ANCHOR_END: start_session
 
-    /// Writes the session (hash and TTL in one transaction, the device's fields with it), then
-    /// reads whether its index entry is still there, and appends `event` to the user's log with
-    /// its TTL (one transaction on the user's slot: `MULTI` / `ZSCORE` / `XADD` / `PEXPIRE` /
-    /// `EXEC`): true when the entry is there. On one Redis both transactions go in one pipeline,
-    /// one round trip, in that order on one connection; on a cluster the index and the log live
-    /// in another slot than the session, so the second transaction is a second round trip after
-    /// the write.
-    ///
-    /// Why check: between this login's index step and its write, newer logins of the same user
-    /// may have named this entry as beyond the bound and removed it (they ended a session that
-    /// did not exist yet). Reading the entry after the write closes that window: a login that
-    /// removes the entry later also deletes the session, which then exists.
-    async fn create_listed(
-        &self,
-        con: &mut Counted<'_>,
-        (key, session, device): (&str, &Session, &Device),
-        (index, id): (&str, &SessionId),
-        event: &NewEvent<'_>,
-    ) -> redis::RedisResult<bool> {
-        let idle = self.lifetimes.idle;
-        let log = self.keys.user_events(&session.user_id);
-        let write = |pipe: &mut redis::Pipeline| {
-            pipe.cmd("HSET").arg(key).arg(&session.to_fields()).arg(&device_fields(device)).ignore();
-            pipe.expire(key, ttl_secs(idle)).ignore();
-        };
-        let check = |pipe: &mut redis::Pipeline| {
-            pipe.cmd("ZSCORE").arg(index).arg(id.to_string());
-            event_commands(pipe, &log, event, MAX_EVENTS, self.lifetimes.absolute);
-        };
-        let score: Option<f64> = if self.is_cluster() {
-            // Two transactions, each to its own shard, the session's first.
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            write(&mut pipe);
-            pipe.exec_async(&mut *con).await?;
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            check(&mut pipe);
-            let (score,): (Option<f64>,) = pipe.query_async(con).await?;
-            score
-        } else {
-            // Both transactions in one pipeline. Read: `ZSCORE`'s `QUEUED`, and the last
-            // `EXEC`'s reply, the array of what its transaction's commands answered.
-            let mut pipe = redis::pipe();
-            pipe.cmd("MULTI").ignore();
-            write(&mut pipe);
-            pipe.cmd("EXEC").ignore();
-            pipe.cmd("MULTI").ignore();
-            check(&mut pipe);
-            pipe.cmd("EXEC");
-            type Reply = (redis::Value, (Option<f64>, redis::Value, redis::Value));
-            let (_, (score, _, _)): Reply = pipe.query_async(con).await?;
-            score
-        };
-        Ok(score.is_some())
-    }
-
     /// An authenticated request: read and renew the session ([`renew`]), one round trip per id
     /// (one more in a session's last idle period). A request usually carries one id; when it
     /// carries several (see `cookies::read_session_cookies`), each is tried in order, all under
@@ -647,9 +591,125 @@ impl SessionStore {
     }
 }
 
-/// The session hash's device fields: `device` and `ip` (empty when unknown).
-fn device_fields(device: &Device) -> [(&'static str, String); 2] {
-    [("device", device.name().to_string()), ("ip", device.ip_field())]
+/// A login's steps, in order: delete the session it replaces, add the new session to the user's
+/// index ([`INDEX_ADD_SOURCE`]), write the session ([`CREATE_SOURCE`]: hash, TTL and `created_at`
+/// from Redis's clock, atomically), then read whether its index entry is still there, with the
+/// event appended to the user's log and its TTL (one transaction on the user's slot: `MULTI` /
+/// `ZSCORE` / `XADD` / `PEXPIRE` / `EXEC`).
+///
+/// Why check: between this login's index step and its write, newer logins of the same user
+/// may have named this entry as beyond the bound and removed it (they ended a session that
+/// did not exist yet). Reading the entry after the write closes that window: a login that
+/// removes the entry later also deletes the session, which then exists.
+///
+/// Each step answers `(indexed, created_at, listed)`: what the index step named to end, the
+/// session's `created_at`, and whether its entry was still there.
+struct LoginSteps<'a> {
+    store: &'a SessionStore,
+    index: &'a str,
+    id: &'a SessionId,
+    replacing: Option<&'a SessionId>,
+}
+
+/// The index step's reply, `created_at`, and whether the entry is still in the index.
+type Created = (Indexed, u64, bool);
+
+/// Whether the login's entry, read back with `ZSCORE`, is still its own: present, and not
+/// claimed by a newer login that named it beyond the bound (a claim scores 0, see
+/// `index_add.lua`), which will end the session.
+fn listed(score: Option<f64>) -> bool {
+    score.is_some_and(|score| score > 0.0)
+}
+
+impl LoginSteps<'_> {
+    /// The index script's `EVAL` (the source, not its SHA-1: in a pipeline, a `NOSCRIPT` answer
+    /// after a Redis restart could not be retried without running the later steps once more).
+    fn index(&self, pipe: &mut redis::Pipeline) {
+        let store = self.store;
+        let args = index_add_args(self.id, store.lifetimes.absolute, store.max_sessions, self.replacing);
+        pipe.cmd("EVAL").arg(INDEX_ADD_SOURCE).arg(1).arg(self.index).arg(args);
+    }
+
+    /// The session's `EVAL` ([`CREATE_SOURCE`]).
+    fn write(&self, pipe: &mut redis::Pipeline, (key, session, device): (&str, &Session, &Device)) {
+        pipe.cmd("EVAL").arg(CREATE_SOURCE).arg(1).arg(key).arg(ttl_secs(self.store.lifetimes.idle));
+        pipe.arg(&session.user_id).arg(&session.username).arg(device.name()).arg(device.ip_field());
+    }
+
+    /// The check and the event: `ZSCORE`, then `XADD` + `PEXPIRE` (their answers ignored). Put
+    /// them in one transaction: the log must never exist without its TTL.
+    fn check(&self, pipe: &mut redis::Pipeline, session: &Session, event: &NewEvent<'_>) {
+        let store = self.store;
+        let log = store.keys.user_events(&session.user_id);
+        pipe.cmd("ZSCORE").arg(self.index).arg(self.id.to_string());
+        event_commands(pipe, &log, event, MAX_EVENTS, store.lifetimes.absolute);
+    }
+
+    /// On one Redis: every step in one pipeline, one round trip. One connection runs them in
+    /// the order they were sent, which is all the guarantees need (other clients' commands may
+    /// run between them, as between round trips).
+    async fn in_one_round_trip(
+        &self,
+        con: &mut Counted<'_>,
+        session: (&str, &Session, &Device),
+        event: &NewEvent<'_>,
+    ) -> redis::RedisResult<Created> {
+        let mut pipe = redis::pipe();
+        if let Some(old) = self.replacing {
+            pipe.del(self.store.keys.session(old)).ignore();
+        }
+        self.index(&mut pipe);
+        self.write(&mut pipe, session);
+        pipe.cmd("MULTI").ignore();
+        self.check(&mut pipe, session.1, event);
+        pipe.cmd("EXEC");
+        // Read: the index's `{now, over}`, `created_at`, `ZSCORE`'s `QUEUED`, and `EXEC`'s array
+        // of what its transaction's commands answered.
+        type Reply = ((u64, Vec<String>), u64, redis::Value, (Option<f64>, redis::Value, redis::Value));
+        let ((now_ms, evicted), created_at, _, (score, _, _)): Reply = pipe.query_async(con).await?;
+        Ok((Indexed::from_reply(now_ms, &evicted), created_at, listed(score)))
+    }
+
+    /// On a cluster the session lives in another slot than the user's index and log, and a
+    /// pipeline's commands run on their nodes in no set order: each step is a round trip of
+    /// its own, the replaced session's `DEL` first when there is one.
+    async fn in_three_round_trips(
+        &self,
+        con: &mut Counted<'_>,
+        session: (&str, &Session, &Device),
+        event: &NewEvent<'_>,
+    ) -> redis::RedisResult<Created> {
+        let store = self.store;
+        if let Some(old) = self.replacing {
+            destroy_session(&mut *con, &store.keys.session(old)).await?;
+        }
+        let indexed = index_session(
+            &mut *con,
+            self.index,
+            self.id,
+            store.lifetimes.absolute,
+            store.max_sessions,
+            self.replacing,
+        )
+        .await?;
+        let mut pipe = redis::pipe();
+        self.write(&mut pipe, session);
+        let (created_at,): (u64,) = pipe.query_async(&mut *con).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.check(&mut pipe, session.1, event);
+        let (score,): (Option<f64>,) = pipe.query_async(con).await?;
+        Ok((indexed, created_at, listed(score)))
+    }
+}
+
+/// The file of one of the scripts the store sends whole with `EVAL` (the login's), for the
+/// narration of the lessons: `None` for any other text.
+#[cfg(feature = "workbook")]
+pub(crate) fn script_path(source: &str) -> Option<&'static str> {
+    [(INDEX_ADD_SOURCE, "src/store/scripts/index_add.lua"), (CREATE_SOURCE, "src/store/scripts/create.lua")]
+        .into_iter()
+        .find_map(|(known, path)| (known == source).then_some(path))
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

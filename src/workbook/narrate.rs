@@ -259,17 +259,26 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
 // ANCHOR_END: narrated
 
 /// A command's words, for printing. A script's source (it has line breaks) is shown by its
-/// size: the lesson prints the source itself where it matters.
+/// file when it is one of the store's (the login sends its scripts whole, with `EVAL`), else
+/// by its size: the lesson prints the source itself where it matters.
 fn words(cmd: &Cmd) -> Vec<String> {
     cmd.args_iter()
         .map(|arg| match arg {
-            Arg::Simple(bytes) if bytes.contains(&b'\n') => {
-                format!("<script, {} lines>", bytes.iter().filter(|b| **b == b'\n').count())
-            }
+            Arg::Simple(bytes) if bytes.contains(&b'\n') => script_word(bytes),
             Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             _ => "0".into(),
         })
         .collect()
+}
+
+/// How a script's source is shown: `<src/store/scripts/index_add.lua>` for one of the store's,
+/// `<script, N lines>` for any other.
+fn script_word(bytes: &[u8]) -> String {
+    let known = std::str::from_utf8(bytes).ok().and_then(crate::store::script_path);
+    match known {
+        Some(path) => format!("<{path}>"),
+        None => format!("<script, {} lines>", bytes.iter().filter(|b| **b == b'\n').count()),
+    }
 }
 
 /// Prints one line to stdout. A closed stdout (`cargo run --example 02_expire | head`) is not an
@@ -421,6 +430,17 @@ mod tests {
         assert_eq!(cli_line(&["HSET", "k", "name", "Ada Lovelace"]), "HSET k name \"Ada Lovelace\"");
         assert_eq!(cli_line(&["SET", "k", ""]), "SET k \"\"");
         assert_eq!(cli_line(&["SET", "k", "{\"a\":1}"]), "SET k \"{\\\"a\\\":1}\"");
+    }
+
+    #[test]
+    fn the_store_s_scripts_are_shown_by_their_file() {
+        let index_add = include_str!("../store/scripts/index_add.lua");
+        assert_eq!(script_word(index_add.as_bytes()), "<src/store/scripts/index_add.lua>");
+        let create = include_str!("../store/scripts/create.lua");
+        assert_eq!(script_word(create.as_bytes()), "<src/store/scripts/create.lua>");
+        assert_eq!(script_word(b"local a = 1\nreturn a\n"), "<script, 2 lines>");
+        let eval = redis::cmd("EVAL").arg(index_add).arg(1).arg("user:{u}:sessions").clone();
+        assert_eq!(words(&eval), ["EVAL", "<src/store/scripts/index_add.lua>", "1", "user:{u}:sessions"]);
     }
 
     #[test]
