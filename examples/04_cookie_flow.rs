@@ -8,9 +8,10 @@
 //! deleted at the end.
 //!
 //! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA
-//! (login throttle, session index, read-and-renew), MULTI/HSET/EXPIRE/EXEC with ZSCORE (the
-//! session, and a check of its index entry), HGET/DEL and ZREM (logout), all shown in the
-//! transcript; then the same login with SESSION_KEY_HASHING, where Redis never sees the cookie.
+//! (login throttle), the login's one pipeline (EVAL of the index script and of the session's
+//! script, then MULTI/ZSCORE/XADD/PEXPIRE/EXEC: a check of its index entry and the `login`
+//! event), HMGET/EXPIRE/PEXPIRETIME (read-and-renew), HGET/DEL and the unlist script (logout),
+//! all shown in the transcript; then the same login with SESSION_KEY_HASHING, where Redis never sees the cookie.
 //!
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
 //! Exercises: `lessons/src/ex04_cookie_flow.rs`.

@@ -10,7 +10,7 @@
 //!
 //! Redis commands: ZADD, ZRANGE (WITHSCORES, BYSCORE, REV), ZSCORE, ZREMRANGEBYSCORE, ZCARD, ZREM,
 //! PTTL, DBSIZE, TIME, MULTI/HSET/EXPIRE/EXEC, HMGET, DEL, and the service's index scripts
-//! (EVALSHA; inside them TIME, ZREMRANGEBYSCORE, ZREM, ZCARD, ZADD, ZRANGE, PEXPIREAT).
+//! (EVALSHA; inside them TIME, ZREMRANGEBYSCORE, ZREM, ZCOUNT, ZADD, ZRANGE, PEXPIREAT).
 //!
 //! Test: `tests/06_every_device.rs`. Chapter: `book/src/06-every-device.md`.
 //! Exercises: `lessons/src/ex06_every_device.rs`.

@@ -11,8 +11,9 @@
 //! Run it: `cargo run --example 08_your_app`. Keys it writes start with `lesson08:` and are
 //! deleted at the end.
 //!
-//! Redis commands: the service's SCRIPT LOAD and EVALSHA (login throttle, index, read-and-renew),
-//! MULTI/HSET/EXPIRE/EXEC, MULTI/HGET/DEL/EXEC and ZREM (logout), TTL and DEL, all shown.
+//! Redis commands: the service's SCRIPT LOAD and EVALSHA (login throttle), the login's one
+//! pipeline (EVAL of the index and session scripts, MULTI/ZSCORE/XADD/PEXPIRE/EXEC),
+//! HMGET/EXPIRE/PEXPIRETIME (read-and-renew), HGET/DEL and ZREM (logout), TTL and DEL, all shown.
 //!
 //! Test: `tests/08_your_app.rs`. Chapter: `book/src/08-your-app.md`.
 //! Exercises: `lessons/src/ex08_your_app.rs`.
