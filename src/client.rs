@@ -9,15 +9,17 @@
 //! forged header changes nothing.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
 /// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): IP addresses or CIDR
-/// networks. Empty (the default): the TCP peer is the client.
+/// networks. Empty (the default): the TCP peer is the client. Shared, not copied, by a clone
+/// (axum clones the state on every request).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustedProxies {
-    networks: Vec<IpNet>,
+    networks: Arc<[IpNet]>,
 }
 
 impl TrustedProxies {
@@ -39,7 +41,7 @@ impl TrustedProxies {
             };
             networks.push(network.trunc());
         }
-        Ok(TrustedProxies { networks })
+        Ok(TrustedProxies { networks: networks.into() })
     }
 
     /// True when `address` is one of the trusted proxies.

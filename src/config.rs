@@ -61,6 +61,11 @@ pub struct Config {
     /// session may end the user's other sessions; after it, those routes answer 403
     /// "Re-authentication required". At most the absolute lifetime.
     pub privileged_window: Duration,
+    /// `SERVE_THREADS`, default the number of cores: how many threads serve HTTP, each a
+    /// single-threaded Tokio runtime with its own accept loop and its own Redis connection, so a
+    /// request, its Redis reply and its answer stay on one core. `1` serves on the caller's
+    /// runtime instead (what `serve_with` does for an app of its own).
+    pub serve_threads: usize,
 }
 
 impl fmt::Debug for Config {
@@ -81,6 +86,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_addr", &self.metrics_addr)
             .field("privileged_window", &self.privileged_window)
+            .field("serve_threads", &self.serve_threads)
             .finish()
     }
 }
@@ -106,8 +112,14 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
             privileged_window: PRIVILEGED_WINDOW,
+            serve_threads: cores(),
         }
     }
+}
+
+/// The cores this process may use: [`Config::serve_threads`]' default.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// A variable that is set but cannot be used. The message names the variable.
@@ -277,7 +289,13 @@ impl Config {
                     absolute.as_secs()
                 )),
             })?;
+        let serve_threads =
+            parse(&get, "SERVE_THREADS", defaults.serve_threads, |v| match v.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => Ok(n),
+                _ => Err("expected a number of threads from 1 to 256".into()),
+            })?;
         Ok(Config {
+            serve_threads,
             privileged_window,
             redis_url,
             private_cluster,
@@ -379,8 +397,11 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"),
             ("METRICS_ADDR", "0.0.0.0:9200"),
             ("PRIVILEGED_WINDOW_SECS", "5"),
+            ("SERVE_THREADS", "3"),
         ])
         .expect("valid");
+        assert_eq!(config.serve_threads, 3);
+        assert_eq!(self::config(&[]).expect("defaults").serve_threads, cores());
         assert_eq!(config.privileged_window, Duration::from_secs(5));
         assert_eq!(self::config(&[]).expect("defaults").privileged_window, Duration::from_secs(300));
         assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 0, per_client: 30 });
@@ -443,6 +464,8 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/40"),
             ("METRICS_ADDR", "9102"),
             ("METRICS_ADDR", "localhost:9102"),
+            ("SERVE_THREADS", "0"),
+            ("SERVE_THREADS", "all"),
             ("PRIVILEGED_WINDOW_SECS", "0"),
             ("PRIVILEGED_WINDOW_SECS", "five"),
             ("PRIVILEGED_WINDOW_SECS", "28801"),

@@ -11,7 +11,9 @@ use std::pin::Pin;
 
 // ANCHOR: password_check
 /// Decides whether `password` is `username`'s. Async, because a real check asks a database or
-/// spends deliberate CPU (a password hash), and must not block the runtime.
+/// spends deliberate CPU (a password hash), and must not block the runtime: compute a hash in
+/// `tokio::task::spawn_blocking`, since each serving thread (`SERVE_THREADS`) is a runtime of
+/// one thread, whose other connections wait while it computes.
 ///
 /// ```
 /// use std::future::Future;

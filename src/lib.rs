@@ -99,7 +99,8 @@ pub mod workbook;
 
 pub use crate::metrics::Metrics;
 pub use crate::redis::{
-    Backend, RedisHandle, RedisOrigin, SetupError, connect, connect_cluster, connect_or_start, hash_slot,
+    Backend, RedisHandle, RedisOrigin, SetupError, connect, connect_backend, connect_cluster,
+    connect_or_start, hash_slot,
 };
 #[cfg(feature = "private-redis")]
 pub use crate::redis::{PrivateCluster, PrivateRedis, start_private_cluster};
@@ -111,7 +112,9 @@ pub use http::{
     AppState, Authenticated, ClientAddr, ClientDevice, SameOrigin, app, app_with, metrics_app, renew_cookie,
 };
 pub use origin::AllowedOrigins;
-pub use server::{Limits, raise_open_files_limit, serve, serve_counted, serve_with, shutdown_signal};
+pub use server::{
+    Limits, raise_open_files_limit, serve, serve_counted, serve_on_threads, serve_with, shutdown_signal,
+};
 pub use service::{Service, StartError, run};
 pub use store::{
     Device, DeviceSession, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, Privileged, SecurityEvent, Session,

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -15,8 +16,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{AppState, app_with, metrics_app};
-use crate::redis::{RedisHandle, RedisOrigin, SetupError, connect_or_start};
-use crate::server::{Limits, raise_open_files_limit, serve_counted, shutdown_signal};
+use crate::redis::{RedisHandle, RedisOrigin, SetupError, connect_backend, connect_or_start};
+use crate::server::{Limits, raise_open_files_limit, serve_counted, serve_on_threads, shutdown_signal};
 use crate::store::{SessionStore, Unavailable};
 
 // ANCHOR: run
@@ -51,6 +52,10 @@ pub async fn run(config: Config, routes: Router<AppState>) -> Result<(), StartEr
 pub struct Service {
     listener: TcpListener,
     router: Router,
+    /// Your routes, kept to build one router per serving thread.
+    routes: Router<AppState>,
+    threads: usize,
+    redis_timeout: std::time::Duration,
     limits: Limits,
     redis: RedisHandle,
     addr: SocketAddr,
@@ -85,13 +90,30 @@ impl Service {
             ..AppState::new(store)
         };
         let limits = fit_connections(config.limits);
-        let router = app_with(state.clone(), routes);
-        Ok(Service { listener, router, limits, redis, addr, state, metrics })
+        let router = app_with(state.clone(), routes.clone());
+        Ok(Service {
+            listener,
+            router,
+            routes,
+            threads: config.serve_threads,
+            redis_timeout: config.redis_timeout,
+            limits,
+            redis,
+            addr,
+            state,
+            metrics,
+        })
     }
 
     /// Where `GET /metrics` is served (`METRICS_ADDR`), if anywhere.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// What every handler shares: the store (its counters and metrics), the cookie and origin
+    /// settings.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The address it listens on.
@@ -102,15 +124,41 @@ impl Service {
     /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
     /// private Redis, if it started one.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Service { listener, router, limits, redis, state, metrics, .. } = self;
+        let Service {
+            listener, router, routes, threads, redis_timeout, limits, redis, state, metrics, ..
+        } = self;
         // `/metrics` on its own listener, stopped when the service stops. Plain `axum::serve`:
         // it is for a scraper on the operator's network, not for the public.
         let connections = state.store.metrics().connections();
+        let metrics_state = state.clone();
         let metrics_server = metrics.map(|(listener, addr)| {
             tracing::info!("metrics at http://{addr}/metrics");
-            tokio::spawn(async move { axum::serve(listener, metrics_app(state)).await })
+            tokio::spawn(async move { axum::serve(listener, metrics_app(metrics_state)).await })
         });
-        let served = serve_counted(listener, router, shutdown, limits, connections).await;
+        let served = if threads > 1 {
+            // One router per thread, on a Redis connection of its own (see `serve_on_threads`);
+            // the store's settings, counters and metrics are shared.
+            let (url, cluster) = (redis.url.clone(), redis.backend.is_cluster());
+            let make_router = move || {
+                let (state, routes, url) = (state.clone(), routes.clone(), url.clone());
+                async move {
+                    let con = connect_backend(&url, cluster, redis_timeout).await.map_err(|error| {
+                        io::Error::other(
+                            SetupError::Unreachable { url, error: error.to_string() }.to_string(),
+                        )
+                    })?;
+                    let state = AppState { store: state.store.with_connection(con), ..state };
+                    Ok(app_with(state, routes))
+                }
+            };
+            drop(router);
+            tracing::info!(
+                "serving on {threads} threads, each with its own Redis connection (SERVE_THREADS)"
+            );
+            serve_on_threads(listener, threads, make_router, shutdown, limits, connections).await
+        } else {
+            serve_counted(listener, router, shutdown, limits, connections).await
+        };
         if let Some(task) = metrics_server {
             task.abort();
         }

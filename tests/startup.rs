@@ -655,3 +655,50 @@ async fn throttle_and_metrics_settings_reach_the_service() {
     assert!(status.success(), "{log}");
     assert!(log.contains(&format!("metrics at http://{metrics_addr}/metrics")), "{log}");
 }
+
+/// `SERVE_THREADS`: one thread on the main runtime, or several serving threads each with its
+/// own Redis connection; either way every request reaches the same store. Twelve logins and
+/// their `/profile`s, each on a connection of its own (so the threads share them out), all
+/// succeed, and `/metrics` counts all of them, whichever thread served each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_threads_share_one_store_and_one_set_of_metrics() {
+    let redis = PrivateRedis::start().expect("redis");
+    for threads in ["1", "3"] {
+        let metrics_port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let metrics_addr = format!("127.0.0.1:{metrics_port}");
+        let server = Server::start(&[
+            ("REDIS_URL", &redis.url()),
+            ("PORT", "0"),
+            ("SERVE_THREADS", threads),
+            ("METRICS_ADDR", &metrics_addr),
+            ("LOGIN_ATTEMPTS_PER_MINUTE", "0"),
+            ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "0"),
+        ]);
+        for n in 0..12 {
+            // `login` and `profile` each build a client of their own: a new connection.
+            let id = session_id(login(&server, &format!("user{n}")).await).await;
+            assert_eq!(profile(&server, &id).await.status(), 200, "SERVE_THREADS={threads}");
+        }
+        let metrics = plain_client()
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics.contains("session_logins_total{outcome=\"ok\"} 12"),
+            "SERVE_THREADS={threads}: {metrics}"
+        );
+        assert!(
+            metrics.contains("session_authenticated_requests_total{outcome=\"ok\"} 12"),
+            "SERVE_THREADS={threads}: {metrics}"
+        );
+        let (status, log) = server.stop();
+        assert!(status.success(), "{log}");
+        let said = log.contains("serving on 3 threads, each with its own Redis connection");
+        assert_eq!(said, threads == "3", "SERVE_THREADS={threads}: {log}");
+    }
+}

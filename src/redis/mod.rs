@@ -68,6 +68,17 @@ pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<Connect
     ConnectionManager::new_with_config(client, config).await
 }
 
+/// A new connection to the Redis at `url`: a [`ConnectionManager`], or with `cluster` a cluster
+/// connection seeded with the same nodes. The service's serving threads (`SERVE_THREADS`) each
+/// make one on their own runtime, so a request and its Redis reply are handled on one thread.
+pub async fn connect_backend(url: &str, cluster: bool, timeout: Duration) -> redis::RedisResult<Backend> {
+    Ok(if cluster {
+        Backend::Cluster(cluster::connect_cluster(&cluster::node_urls(url), timeout).await?)
+    } else {
+        Backend::Single(connect(url, timeout).await?)
+    })
+}
+
 /// Which Redis [`connect_or_start`] found.
 pub enum RedisOrigin {
     /// `REDIS_URL` was set.

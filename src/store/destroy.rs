@@ -37,7 +37,7 @@ impl SessionStore {
             let mut deleted = 0;
             for id in ids.iter() {
                 let id = self.at_rest(&id);
-                let key = self.keys.session(&id);
+                let key = self.inner.keys.session(&id);
                 let (owner, existed): (Option<String>, u64) =
                     redis::pipe().hget(&key, "user_id").del(&key).query_async(&mut con).await?;
                 if let Some(owner) = owner {

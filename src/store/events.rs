@@ -222,7 +222,7 @@ impl SessionStore {
     /// The user's newest events, at most [`EVENTS_SHOWN`], newest first: one round trip.
     pub async fn security_events(&self, user_id: &str) -> Result<Vec<SecurityEvent>, Unavailable> {
         let mut con = self.connection();
-        let log = self.keys.user_events(user_id);
+        let log = self.inner.keys.user_events(user_id);
         self.within_deadline(latest_events(&mut con, &log, EVENTS_SHOWN)).await
     }
     // ANCHOR_END: security_events

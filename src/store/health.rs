@@ -65,7 +65,7 @@ impl SessionStore {
     /// Redis's memory, for `/health`: one `INFO memory`. On a cluster, every master is asked
     /// (the slot map, then every master at once), and the answer names the shards that did not answer.
     pub async fn health(&self) -> Result<Health, Unavailable> {
-        if let Backend::Cluster(cluster) = &self.con.backend {
+        if let Backend::Cluster(cluster) = &self.inner.con.backend {
             return self.cluster_health(cluster).await;
         }
         let mut con = self.connection();
@@ -73,7 +73,7 @@ impl SessionStore {
             .within_deadline(async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
             .await?;
         let (used, max) = memory_figures(&info);
-        self.metrics.redis_memory(used, max);
+        self.inner.metrics.redis_memory(used, max);
         Ok(Health::from_info(&info))
     }
 
@@ -86,18 +86,18 @@ impl SessionStore {
         &self,
         cluster: &redis::cluster_async::ClusterConnection,
     ) -> Result<Health, Unavailable> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::Instant::now() + self.inner.timeout;
         let mut info = redis::cmd("INFO");
         info.arg("memory");
         let answers = match ask_every_master(cluster, &info, deadline).await {
             Ok(answers) => answers,
             Err(AskError::Redis(error)) => return Err(Unavailable::Redis(error)),
             Err(AskError::TimedOut(elapsed)) => {
-                return Err(Unavailable::TimedOut { after: self.timeout, source: elapsed });
+                return Err(Unavailable::TimedOut { after: self.inner.timeout, source: elapsed });
             }
         };
         // The map, and one question per master.
-        self.round_trips.fetch_add(1 + answers.len() as u64, Ordering::Relaxed);
+        self.inner.round_trips.fetch_add(1 + answers.len() as u64, Ordering::Relaxed);
         let mut problems = Vec::new();
         let mut fullest: Option<(u64, u64)> = None;
         for (shard, answer) in &answers {
@@ -117,7 +117,7 @@ impl SessionStore {
             }
         }
         if let Some((used, max)) = fullest {
-            self.metrics.redis_memory(used, max);
+            self.inner.metrics.redis_memory(used, max);
         }
         if problems.is_empty() {
             Ok(Health::Ok)

@@ -282,7 +282,7 @@ impl SessionStore {
     /// deadline, so an entry younger than that (plus a second of clock granularity) may belong
     /// to a login still on its way and is kept.
     fn in_flight_ms(&self) -> u64 {
-        millis(self.timeout) + 1000
+        millis(self.inner.timeout) + 1000
     }
 
     /// True when `entry` is older than any login still in flight (see [`Self::in_flight_ms`]).
@@ -293,7 +293,7 @@ impl SessionStore {
     /// entry of a login still in flight could be pruned: keep the lifetime fixed across a
     /// deploy, or raise it while logins are quiet.
     fn settled(&self, entry: &IndexEntry, now_ms: u64) -> bool {
-        let created_ms = entry.expires_at_ms.saturating_sub(millis(self.lifetimes.absolute));
+        let created_ms = entry.expires_at_ms.saturating_sub(millis(self.inner.lifetimes.absolute));
         created_ms + self.in_flight_ms() <= now_ms
     }
 
@@ -301,7 +301,7 @@ impl SessionStore {
     /// True when a session authenticated at `authenticated_at` (unix seconds, its `created_at`)
     /// is still inside the privileged window at `now_ms` (Redis's clock, unix milliseconds).
     pub fn is_privileged(&self, authenticated_at: u64, now_ms: u64) -> bool {
-        authenticated_at.saturating_mul(1000).saturating_add(millis(self.privileged_window)) > now_ms
+        authenticated_at.saturating_mul(1000).saturating_add(millis(self.inner.privileged_window)) > now_ms
     }
     // ANCHOR_END: is_privileged
 
@@ -323,15 +323,15 @@ impl SessionStore {
         current: &SessionId,
     ) -> Result<Vec<DeviceSession>, Unavailable> {
         let mut con = self.connection();
-        let index = self.keys.user_sessions(user_id);
+        let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
             let targets = Self::targets(&entries, current);
             let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
-            let read = read_sessions(&mut con, &self.keys, &ids).await?;
+            let read = read_sessions(&mut con, &self.inner.keys, &ids).await?;
             let now = now_ms / 1000;
-            let idle = self.lifetimes.idle.as_secs();
+            let idle = self.inner.lifetimes.idle.as_secs();
             let mut sessions = Vec::new();
             let mut stale = Vec::new();
             for ((id, entry), liveness) in targets.into_iter().zip(read) {
@@ -373,7 +373,7 @@ impl SessionStore {
         handle: &str,
     ) -> Result<Privileged<Option<SessionId>>, Unavailable> {
         let mut con = self.connection();
-        let index = self.keys.user_sessions(user_id);
+        let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
@@ -385,7 +385,7 @@ impl SessionStore {
             if id != *current && !self.is_privileged(authenticated_at, now_ms) {
                 return Ok(Privileged::ReauthRequired);
             }
-            let key = self.keys.session(&id);
+            let key = self.inner.keys.session(&id);
             // One key, so one pipeline in order, on a cluster too: the fields are read before the DEL.
             let ((device, ip), deleted): ((Option<String>, Option<String>), u64) = redis::pipe()
                 .cmd("HMGET")
@@ -420,8 +420,8 @@ impl SessionStore {
         ids: &[SessionId],
         event: &NewEvent<'_>,
     ) -> redis::RedisResult<()> {
-        let keys = (self.keys.user_sessions(user_id), self.keys.user_events(user_id));
-        let bounds = (MAX_EVENTS, self.lifetimes.absolute);
+        let keys = (self.inner.keys.user_sessions(user_id), self.inner.keys.user_events(user_id));
+        let bounds = (MAX_EVENTS, self.inner.lifetimes.absolute);
         if !unlist_and_log(con, (&keys.0, &keys.1), ids, event, bounds).await? {
             tracing::warn!(%user_id, event = event.kind.as_str(), "security event not recorded: Redis is out of memory");
         }
@@ -448,7 +448,7 @@ impl SessionStore {
         device: &Device,
     ) -> Result<Privileged<u64>, Unavailable> {
         let mut con = self.connection();
-        let index = self.keys.user_sessions(user_id);
+        let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
@@ -457,7 +457,7 @@ impl SessionStore {
             }
             let targets = Self::targets(&entries, current);
             let ids: Vec<SessionId> = targets.iter().map(|(id, _)| *id).collect();
-            let deleted = destroy_sessions(&mut con, &self.keys, &ids).await?;
+            let deleted = destroy_sessions(&mut con, &self.inner.keys, &ids).await?;
             let ended: Vec<SessionId> = targets
                 .into_iter()
                 .zip(&deleted)

@@ -218,9 +218,16 @@ pub enum Login {
 }
 
 /// The service's handle on Redis: the shared connection, the [`Lifetimes`], and a deadline on
-/// every request. Cheap to clone (the connection is shared, not copied).
+/// every request. Cheap to clone: one shared pointer (axum clones the state several times per
+/// request, on every core, so a clone is one atomic increment, not one per field).
 #[derive(Clone)]
 pub struct SessionStore {
+    inner: Arc<StoreInner>,
+}
+
+/// What a [`SessionStore`] shares between its clones.
+#[derive(Clone)]
+struct StoreInner {
     con: StoreConnection,
     round_trips: Arc<AtomicU64>,
     metrics: Metrics,
@@ -237,6 +244,12 @@ pub struct SessionStore {
 /// (`PRIVILEGED_WINDOW_SECS`): five minutes.
 pub const PRIVILEGED_WINDOW: Duration = Duration::from_secs(300);
 
+impl From<StoreInner> for SessionStore {
+    fn from(inner: StoreInner) -> Self {
+        SessionStore { inner: Arc::new(inner) }
+    }
+}
+
 impl SessionStore {
     /// Builds the store and loads its scripts into Redis, so the first request already costs one
     /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
@@ -249,7 +262,7 @@ impl SessionStore {
         timeout: Duration,
     ) -> Result<SessionStore, Unavailable> {
         let round_trips = Arc::new(AtomicU64::new(0));
-        let store = SessionStore {
+        let store = SessionStore::from(StoreInner {
             con: con.into(),
             round_trips,
             metrics: Metrics::new(),
@@ -260,7 +273,7 @@ impl SessionStore {
             login_limits: LoginLimits::DEFAULT,
             key_hashing: false,
             privileged_window: PRIVILEGED_WINDOW,
-        };
+        });
         let mut con = store.connection();
         store
             .within_deadline(async move {
@@ -274,19 +287,35 @@ impl SessionStore {
         Ok(store)
     }
 
+    /// This store with one setting changed (the builder methods below).
+    fn with(self, change: impl FnOnce(&mut StoreInner)) -> SessionStore {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        SessionStore::from(inner)
+    }
+
+    /// The same store talking through `con` instead: the same settings, and the same counters
+    /// and metrics, so `/metrics` and [`round_trips`](Self::round_trips) add up over every
+    /// connection. The service's serving threads (`SERVE_THREADS`) each use one of their own.
+    pub fn with_connection(&self, con: impl Into<StoreConnection>) -> SessionStore {
+        let mut inner = StoreInner::clone(&self.inner);
+        inner.con = con.into();
+        SessionStore::from(inner)
+    }
+
     /// The same store writing its keys under `keys`' namespace (lesson 04 uses `lesson04:`).
     pub fn with_keys(self, keys: Keys) -> SessionStore {
-        SessionStore { keys, ..self }
+        self.with(|inner| inner.keys = keys)
     }
 
     /// The same store with another bound on sessions per user (`MAX_SESSIONS_PER_USER`, at least 1).
     pub fn with_max_sessions_per_user(self, max: usize) -> SessionStore {
-        SessionStore { max_sessions: max.max(1), ..self }
+        self.with(|inner| inner.max_sessions = max.max(1))
     }
 
     /// The same store with other login limits (`LOGIN_ATTEMPTS_PER_MINUTE`, ...).
     pub fn with_login_limits(self, login_limits: LoginLimits) -> SessionStore {
-        SessionStore { login_limits, ..self }
+        self.with(|inner| inner.login_limits = login_limits)
     }
 
     /// The same store naming sessions in Redis by a digest of their id (`SESSION_KEY_HASHING`):
@@ -297,73 +326,73 @@ impl SessionStore {
     /// Switching it on or off ends every session that exists (their keys are under the other
     /// name): do it at a deploy, as with a change of cookie name.
     pub fn with_key_hashing(self, on: bool) -> SessionStore {
-        SessionStore { key_hashing: on, ..self }
+        self.with(|inner| inner.key_hashing = on)
     }
 
     /// The same store with another privileged window (`PRIVILEGED_WINDOW_SECS`): how long after
     /// its login or its last re-authentication a session may end the user's other sessions.
     pub fn with_privileged_window(self, window: Duration) -> SessionStore {
-        SessionStore { privileged_window: window, ..self }
+        self.with(|inner| inner.privileged_window = window)
     }
 
     /// How long a session stays privileged after its login or re-authentication.
     pub fn privileged_window(&self) -> Duration {
-        self.privileged_window
+        self.inner.privileged_window
     }
 
     /// True when sessions are named in Redis by a digest of their id.
     pub fn key_hashing(&self) -> bool {
-        self.key_hashing
+        self.inner.key_hashing
     }
 
     // ANCHOR: at_rest
     /// The name under which session `id` lives in Redis: the id itself, or with key hashing its
     /// [`hashed`](SessionId::hashed) form. The one place the choice is made.
     pub fn at_rest(&self, id: &SessionId) -> SessionId {
-        if self.key_hashing { id.hashed() } else { *id }
+        if self.inner.key_hashing { id.hashed() } else { *id }
     }
     // ANCHOR_END: at_rest
 
     /// The login limits.
     pub fn login_limits(&self) -> LoginLimits {
-        self.login_limits
+        self.inner.login_limits
     }
 
     /// The service's counters (`GET /metrics`); the store times every round trip into them.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.inner.metrics
     }
 
     /// The most sessions one user may hold at once.
     pub fn max_sessions_per_user(&self) -> usize {
-        self.max_sessions
+        self.inner.max_sessions
     }
 
     /// The key names this store writes.
     pub fn keys(&self) -> &Keys {
-        &self.keys
+        &self.inner.keys
     }
 
     /// How long sessions live.
     pub fn lifetimes(&self) -> Lifetimes {
-        self.lifetimes
+        self.inner.lifetimes
     }
 
     /// How many round trips went to Redis through this store (and its clones) so far: one
     /// command, script or `MULTI`…`EXEC` pipeline written, one reply read. An operational
     /// counter; the benchmark divides it by the requests served.
     pub fn round_trips(&self) -> u64 {
-        self.round_trips.load(Ordering::Relaxed)
+        self.inner.round_trips.load(Ordering::Relaxed)
     }
 
     /// A clone of the shared connection that counts this store's round trips.
     fn connection(&self) -> Counted<'_> {
         Counted {
-            con: self.con.backend.clone(),
-            round_trips: &self.round_trips,
-            metrics: &self.metrics,
+            con: self.inner.con.backend.clone(),
+            round_trips: &self.inner.round_trips,
+            metrics: &self.inner.metrics,
             #[cfg(feature = "workbook")]
-            narrator: self.con.narrator.as_ref(),
+            narrator: self.inner.con.narrator.as_ref(),
         }
     }
 
@@ -374,16 +403,16 @@ impl SessionStore {
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Unavailable> {
-        match tokio::time::timeout(self.timeout, call).await {
+        match tokio::time::timeout(self.inner.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(Unavailable::Redis(error)),
-            Err(elapsed) => Err(Unavailable::TimedOut { after: self.timeout, source: elapsed }),
+            Err(elapsed) => Err(Unavailable::TimedOut { after: self.inner.timeout, source: elapsed }),
         }
     }
 
     /// True when the store talks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        self.con.backend.is_cluster()
+        self.inner.con.backend.is_cluster()
     }
 
     // ANCHOR: login
@@ -438,22 +467,23 @@ impl SessionStore {
         client: IpAddr,
         device: &Device,
     ) -> redis::RedisResult<Option<Duration>> {
-        if self.login_limits.is_off() {
+        if self.inner.login_limits.is_off() {
             return Ok(None);
         }
         let user_id = user_id_for(username);
         let client = client_key(client);
         let limits = [
-            Limit { key: self.keys.login_client(&client), limit: self.login_limits.per_client },
+            Limit { key: self.inner.keys.login_client(&client), limit: self.inner.login_limits.per_client },
             Limit {
-                key: self.keys.login_user(&client, &user_id),
-                limit: self.login_limits.per_user_and_client,
+                key: self.inner.keys.login_user(&client, &user_id),
+                limit: self.inner.login_limits.per_user_and_client,
             },
         ];
         let wait = throttle(&mut *con, &limits, LoginLimits::PERIOD).await?;
         if wait.is_some() {
             let refused = NewEvent { kind: EventKind::Throttled, device, handle: None };
-            events::append_to_existing(con, &self.keys.user_events(&user_id), &refused, MAX_EVENTS).await?;
+            events::append_to_existing(con, &self.inner.keys.user_events(&user_id), &refused, MAX_EVENTS)
+                .await?;
         }
         Ok(wait)
     }
@@ -524,8 +554,8 @@ impl SessionStore {
     ) -> redis::RedisResult<Session> {
         let replacing = replacing.map(|old| self.at_rest(old));
         let id = self.at_rest(id);
-        let index = self.keys.user_sessions(&user_id);
-        let key = self.keys.session(&id);
+        let index = self.inner.keys.user_sessions(&user_id);
+        let key = self.inner.keys.session(&id);
         let handle = id.handle();
         let event = NewEvent { kind, device, handle: Some(&handle) };
         let mut session = Session { user_id, username: username.to_string(), created_at: 0 };
@@ -552,7 +582,8 @@ impl SessionStore {
             // `LoginSteps`) or wrote before the ZREM, so the second DEL ends it. On a cluster
             // a pipeline's commands run on their nodes in no set order, so the second DEL is a
             // round trip of its own.
-            let sessions: Vec<String> = indexed.evicted.iter().map(|old| self.keys.session(old)).collect();
+            let sessions: Vec<String> =
+                indexed.evicted.iter().map(|old| self.inner.keys.session(old)).collect();
             let mut pipe = redis::pipe();
             for old in &sessions {
                 pipe.del(old).ignore();
@@ -580,8 +611,8 @@ impl SessionStore {
         let mut con = self.connection();
         self.within_deadline(async {
             for id in ids.iter() {
-                let key = self.keys.session(&self.at_rest(&id));
-                if let Some(touched) = renew(&mut con, &key, self.lifetimes).await? {
+                let key = self.inner.keys.session(&self.at_rest(&id));
+                if let Some(touched) = renew(&mut con, &key, self.inner.lifetimes).await? {
                     return Ok(Some((id, touched)));
                 }
             }
@@ -626,13 +657,14 @@ impl LoginSteps<'_> {
     /// after a Redis restart could not be retried without running the later steps once more).
     fn index(&self, pipe: &mut redis::Pipeline) {
         let store = self.store;
-        let args = index_add_args(self.id, store.lifetimes.absolute, store.max_sessions, self.replacing);
+        let args =
+            index_add_args(self.id, store.inner.lifetimes.absolute, store.inner.max_sessions, self.replacing);
         pipe.cmd("EVAL").arg(INDEX_ADD_SOURCE).arg(1).arg(self.index).arg(args);
     }
 
     /// The session's `EVAL` ([`CREATE_SOURCE`]).
     fn write(&self, pipe: &mut redis::Pipeline, (key, session, device): (&str, &Session, &Device)) {
-        pipe.cmd("EVAL").arg(CREATE_SOURCE).arg(1).arg(key).arg(ttl_secs(self.store.lifetimes.idle));
+        pipe.cmd("EVAL").arg(CREATE_SOURCE).arg(1).arg(key).arg(ttl_secs(self.store.inner.lifetimes.idle));
         pipe.arg(&session.user_id).arg(&session.username).arg(device.name()).arg(device.ip_field());
     }
 
@@ -640,9 +672,9 @@ impl LoginSteps<'_> {
     /// them in one transaction: the log must never exist without its TTL.
     fn check(&self, pipe: &mut redis::Pipeline, session: &Session, event: &NewEvent<'_>) {
         let store = self.store;
-        let log = store.keys.user_events(&session.user_id);
+        let log = store.inner.keys.user_events(&session.user_id);
         pipe.cmd("ZSCORE").arg(self.index).arg(self.id.to_string());
-        event_commands(pipe, &log, event, MAX_EVENTS, store.lifetimes.absolute);
+        event_commands(pipe, &log, event, MAX_EVENTS, store.inner.lifetimes.absolute);
     }
 
     /// On one Redis: every step in one pipeline, one round trip. One connection runs them in
@@ -656,7 +688,7 @@ impl LoginSteps<'_> {
     ) -> redis::RedisResult<Created> {
         let mut pipe = redis::pipe();
         if let Some(old) = self.replacing {
-            pipe.del(self.store.keys.session(old)).ignore();
+            pipe.del(self.store.inner.keys.session(old)).ignore();
         }
         self.index(&mut pipe);
         self.write(&mut pipe, session);
@@ -681,14 +713,14 @@ impl LoginSteps<'_> {
     ) -> redis::RedisResult<Created> {
         let store = self.store;
         if let Some(old) = self.replacing {
-            destroy_session(&mut *con, &store.keys.session(old)).await?;
+            destroy_session(&mut *con, &store.inner.keys.session(old)).await?;
         }
         let indexed = index_session(
             &mut *con,
             self.index,
             self.id,
-            store.lifetimes.absolute,
-            store.max_sessions,
+            store.inner.lifetimes.absolute,
+            store.inner.max_sessions,
             self.replacing,
         )
         .await?;
