@@ -186,6 +186,13 @@ async fn admin(redis: &PrivateRedis) -> redis::aio::MultiplexedConnection {
     admin_connection(redis).await
 }
 
+/// A loopback address with a port that was free a moment ago, for `METRICS_ADDR`.
+fn free_metrics_addr() -> String {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    format!("127.0.0.1:{port}")
+}
+
 fn answers(port: u16) -> bool {
     TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
         .is_ok()
@@ -613,9 +620,7 @@ async fn redis_cluster_starts_a_private_cluster_and_stops_it_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttle_and_metrics_settings_reach_the_service() {
     let redis = PrivateRedis::start().expect("redis");
-    let metrics_port =
-        std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let metrics_addr = free_metrics_addr();
     let server = Server::start(&[
         ("REDIS_URL", &redis.url()),
         ("PORT", "0"),
@@ -664,9 +669,7 @@ async fn throttle_and_metrics_settings_reach_the_service() {
 async fn serve_threads_share_one_store_and_one_set_of_metrics() {
     let redis = PrivateRedis::start().expect("redis");
     for threads in ["1", "3"] {
-        let metrics_port =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let metrics_addr = format!("127.0.0.1:{metrics_port}");
+        let metrics_addr = free_metrics_addr();
         let server = Server::start(&[
             ("REDIS_URL", &redis.url()),
             ("PORT", "0"),
