@@ -284,16 +284,36 @@ where
     }
     // Only the threads' handles remain: the port closes when the last of them stops.
     drop(listener);
-    for ready in started {
+    let all_started = async {
+        for ready in started {
+            ready.await.map_err(|_| io::Error::other("a serving thread ended while starting"))??;
+        }
+        Ok::<(), io::Error>(())
+    };
+    // `shutdown` is polled from the start, while the threads are still starting: a signal
+    // handler it installs must be in place before the first request can be answered.
+    let mut shutdown = std::pin::pin!(shutdown);
+    let stopped_while_starting = tokio::select! {
         // An early return drops `stop`, which stops the threads already serving.
-        ready.await.map_err(|_| io::Error::other("a serving thread ended while starting"))??;
+        started = all_started => {
+            started?;
+            false
+        }
+        () = &mut shutdown => true,
+    };
+    if !stopped_while_starting {
+        shutdown.await;
     }
-    shutdown.await;
     let _ = stop.send(true);
     let mut result = Ok(());
     for done in finished {
-        let served = done.await.map_err(|_| io::Error::other("a serving thread ended without finishing"));
-        if let Err(error) = served.and_then(|served| served)
+        let served = match done.await {
+            Ok(served) => served,
+            // A thread that never got to serve, stopped before it started: nothing to report.
+            Err(_) if stopped_while_starting => Ok(()),
+            Err(_) => Err(io::Error::other("a serving thread ended without finishing")),
+        };
+        if let Err(error) = served
             && result.is_ok()
         {
             result = Err(error);

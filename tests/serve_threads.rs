@@ -166,3 +166,55 @@ async fn a_thread_that_cannot_start_stops_the_start() {
     assert_eq!(error.to_string(), "no Redis for this thread");
     tokio::task::spawn_blocking(move || wait_until_closed(addr)).await.expect("closed");
 }
+
+/// The shutdown future is watched from the start, while a thread is still building its router:
+/// a signal handler it installs (the binary's SIGTERM) is in place before any request can be
+/// answered. A shutdown that comes during the start stops every thread, the slow one included,
+/// and the call returns `Ok`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_watched_while_the_threads_start() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let built = Arc::new(AtomicUsize::new(0));
+    let make_router = {
+        let release = release.clone();
+        move || {
+            let (release, built) = (release.clone(), built.clone());
+            async move {
+                if built.fetch_add(1, Ordering::SeqCst) == 1 {
+                    // The second thread starts only once the test lets it.
+                    let _ = release.acquire().await.map_err(io::Error::other)?;
+                }
+                Ok(router())
+            }
+        }
+    };
+    let watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = {
+        let watched = watched.clone();
+        async move {
+            watched.store(true, Ordering::SeqCst);
+            let _ = stopped.await;
+        }
+    };
+    let served = tokio::spawn(serve_on_threads(
+        listener,
+        2,
+        make_router,
+        shutdown,
+        Limits::DEFAULT,
+        metrics::Gauge::noop(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !watched.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the shutdown was not watched while a thread was starting");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    release.add_permits(1);
+    let result = tokio::time::timeout(Duration::from_secs(10), served).await.expect("stops").expect("task");
+    assert!(result.is_ok(), "{result:?}");
+    tokio::task::spawn_blocking(move || wait_until_closed(addr)).await.expect("closed");
+}
