@@ -4,7 +4,8 @@
 //! It finds Redis (`REDIS_URL`, a local one, or with feature `private-redis` a private one or a
 //! private cluster), builds the [`SessionStore`], merges your routes beside the service's
 //! ([`app_with`]), raises the open-files limit and fits the connection cap under it, binds
-//! `HOST:PORT`, and serves until SIGINT or SIGTERM, letting requests in flight finish.
+//! `HOST:PORT`, and serves on `SERVE_THREADS` threads (each with its own Redis connection, see
+//! [`serve_on_threads`]) until SIGINT or SIGTERM, letting requests in flight finish.
 
 use std::fmt;
 use std::future::Future;
@@ -51,8 +52,7 @@ pub async fn run(config: Config, routes: Router<AppState>) -> Result<(), StartEr
 /// needs the address first (`PORT=0` picks a free port) or its own shutdown signal.
 pub struct Service {
     listener: TcpListener,
-    router: Router,
-    /// Your routes, kept to build one router per serving thread.
+    /// Your routes: the router is built from them when serving starts, one per serving thread.
     routes: Router<AppState>,
     threads: usize,
     redis_timeout: std::time::Duration,
@@ -90,10 +90,8 @@ impl Service {
             ..AppState::new(store)
         };
         let limits = fit_connections(config.limits);
-        let router = app_with(state.clone(), routes.clone());
         Ok(Service {
             listener,
-            router,
             routes,
             threads: config.serve_threads,
             redis_timeout: config.redis_timeout,
@@ -124,9 +122,7 @@ impl Service {
     /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
     /// private Redis, if it started one.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Service {
-            listener, router, routes, threads, redis_timeout, limits, redis, state, metrics, ..
-        } = self;
+        let Service { listener, routes, threads, redis_timeout, limits, redis, state, metrics, .. } = self;
         // `/metrics` on its own listener, stopped when the service stops. Plain `axum::serve`:
         // it is for a scraper on the operator's network, not for the public.
         let connections = state.store.metrics().connections();
@@ -151,13 +147,12 @@ impl Service {
                     Ok(app_with(state, routes))
                 }
             };
-            drop(router);
             tracing::info!(
                 "serving on {threads} threads, each with its own Redis connection (SERVE_THREADS)"
             );
             serve_on_threads(listener, threads, make_router, shutdown, limits, connections).await
         } else {
-            serve_counted(listener, router, shutdown, limits, connections).await
+            serve_counted(listener, app_with(state, routes), shutdown, limits, connections).await
         };
         if let Some(task) = metrics_server {
             task.abort();

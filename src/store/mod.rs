@@ -298,9 +298,8 @@ impl SessionStore {
     /// and metrics, so `/metrics` and [`round_trips`](Self::round_trips) add up over every
     /// connection. The service's serving threads (`SERVE_THREADS`) each use one of their own.
     pub fn with_connection(&self, con: impl Into<StoreConnection>) -> SessionStore {
-        let mut inner = StoreInner::clone(&self.inner);
-        inner.con = con.into();
-        SessionStore::from(inner)
+        let con = con.into();
+        self.clone().with(|inner| inner.con = con)
     }
 
     /// The same store writing its keys under `keys`' namespace (lesson 04 uses `lesson04:`).
