@@ -239,7 +239,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scale = scale_rows(&mut admin, &service, seconds, dir.path()).await?;
     let indexed = indexed_memory(&store, &mut admin).await?;
     let cluster = cluster_rows(seconds, &login_lua).await?;
-    let mut report = report(&rows, &memory, seconds);
+    let mut report = report(&rows, &memory, &indexed.distinct, seconds);
     report.push_str(&scraped.report());
     report.push_str(&extra_report(&rows, &latency, &scale));
     report.push_str(&indexed.report(&scale));
@@ -620,10 +620,18 @@ fn capacity_report(rows: &[Row], cluster: &[Row], indexed: &IndexedMemory) -> St
     let _ = writeln!(
         out,
         "\nOne login of a distinct user, all-in (2,000 users, each from its own client address, `used_memory` \
-         before and after): **{:.0} bytes** with the login throttle off (the session and the user's index of one \
-         entry) and **{:.0} bytes** with it on (plus the client's two throttle keys, which expire within 60 s). \
+         before and after): **{:.0} bytes** with the login throttle off and **{:.0} bytes** with it on (plus the \
+         client's two throttle keys, which expire within 60 s). By key (`MEMORY USAGE`): the session {} bytes, \
+         the user's index of one entry {}, the user's security log of one event {} (a stream: Redis 7.0 \
+         allocates a new stream's first node at `stream-node-max-bytes`, 4096 by default). With \
+         `stream-node-max-bytes 256` on the Redis server the same login is **{:.0} bytes** all-in. \
          There is no user registry: nothing per user outlives the user's sessions.",
-        indexed.distinct_off, indexed.distinct_on,
+        indexed.distinct.off,
+        indexed.distinct.on,
+        indexed.distinct.session,
+        indexed.distinct.index,
+        indexed.distinct.log,
+        indexed.distinct.small_nodes,
     );
     out
 }
@@ -734,7 +742,7 @@ async fn memory_figures(
     Ok(Memory { session_bytes, encoding, json_bytes, throttle_bytes })
 }
 
-fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
+fn report(rows: &[Row], memory: &Memory, distinct: &DistinctLogins, seconds: u64) -> String {
     let ceiling = &rows[0];
     let mut out = String::new();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
@@ -947,6 +955,14 @@ fn report(rows: &[Row], memory: &Memory, seconds: u64) -> String {
             "at most 152 bytes of Redis memory per session",
             memory.session_bytes.to_string(),
             memory.session_bytes <= 152,
+        ),
+        (
+            "at most 300 bytes of Redis memory per login of a distinct user, all-in (`used_memory`, throttle off)",
+            format!(
+                "{:.0} (session {}, index {}, security log {})",
+                distinct.off, distinct.session, distinct.index, distinct.log
+            ),
+            distinct.off <= 300.0,
         ),
     ];
     let _ = writeln!(out, "\nTargets, in this run:\n\n| target | measured | |\n|---|---|---|");
@@ -1260,9 +1276,8 @@ struct IndexedMemory {
     per_user: u64,
     bytes_per_session: f64,
     index_bytes: u64,
-    /// Bytes per login of a distinct user, all-in, with the throttle off and on.
-    distinct_off: f64,
-    distinct_on: f64,
+    /// What one login of a distinct user leaves in Redis.
+    distinct: DistinctLogins,
 }
 
 impl IndexedMemory {
@@ -1350,32 +1365,75 @@ async fn metrics_check(
     Ok(MetricsCheck { logins_sent, logins_counted, profiles_sent, profiles_counted })
 }
 
-/// Bytes per login of a distinct user, all-in: the session, the user's index and, with the
-/// throttle on, the client's two throttle keys (each login from its own client address).
+/// What one login of a distinct user leaves in Redis.
+struct DistinctLogins {
+    /// Bytes per login, all-in (`used_memory`), with the throttle off and on.
+    off: f64,
+    on: f64,
+    /// `MEMORY USAGE` of one such user's keys: the session, the index, the security log.
+    session: u64,
+    index: u64,
+    log: u64,
+    /// Bytes per login, all-in, throttle off, with `stream-node-max-bytes 256` (Redis's
+    /// default is 4096, and 7.0 allocates a new stream's first node at that size).
+    small_nodes: f64,
+}
+
+/// Bytes per login of a distinct user, all-in: the session, the user's index, the user's
+/// security log and, with the throttle on, the client's two throttle keys (each login from its
+/// own client address); then each key's own size, and the all-in figure once more with smaller
+/// stream nodes.
 async fn distinct_user_logins(
     store: &SessionStore,
     admin: &mut ConnectionManager,
-) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+) -> Result<DistinctLogins, Box<dyn std::error::Error>> {
     let logins = 2_000u32;
-    let mut figures = [0.0; 2];
-    for (slot, limits) in [LoginLimits::OFF, LoginLimits::DEFAULT].into_iter().enumerate() {
+    let mut figures = [0.0; 3];
+    let mut sizes = [0u64; 3];
+    let runs = [(LoginLimits::OFF, "4096"), (LoginLimits::DEFAULT, "4096"), (LoginLimits::OFF, "256")];
+    for (slot, (limits, node_bytes)) in runs.into_iter().enumerate() {
         let store = store.clone().with_login_limits(limits);
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("stream-node-max-bytes")
+            .arg(node_bytes)
+            .query_async(admin)
+            .await?;
         let () = redis::cmd("FLUSHDB").query_async(admin).await?;
         let baseline = used_memory(admin).await?;
+        let mut last = None;
         for n in 0..logins {
             let client = std::net::IpAddr::from([198, 18, (n >> 8) as u8, n as u8]);
             let device = session_storage::Device::new("Firefox on Linux", Some(client));
             match store.login(&format!("distinct-{n}"), client, &device, None).await? {
-                session_storage::store::Login::Started(..) => {}
+                session_storage::store::Login::Started(id, session) => last = Some((id, session)),
                 session_storage::store::Login::Throttled(_) => {
                     return Err("a distinct-user login was throttled".into());
                 }
             }
         }
         figures[slot] = used_memory(admin).await?.saturating_sub(baseline) as f64 / f64::from(logins);
+        if slot == 0 {
+            let (id, session) = last.ok_or("no login")?;
+            let keys = store.keys();
+            let named =
+                [keys.session(&id), keys.user_sessions(&session.user_id), keys.user_events(&session.user_id)];
+            for (size, key) in sizes.iter_mut().zip(named) {
+                *size = redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query_async(admin)
+                    .await?;
+            }
+        }
     }
+    let () =
+        redis::cmd("CONFIG").arg("SET").arg("stream-node-max-bytes").arg("4096").query_async(admin).await?;
     let () = redis::cmd("FLUSHDB").query_async(admin).await?;
-    Ok((figures[0], figures[1]))
+    let [session, index, log] = sizes;
+    Ok(DistinctLogins { off: figures[0], on: figures[1], session, index, log, small_nodes: figures[2] })
 }
 
 /// 10,000 sessions through the real login path, into an empty keyspace, and what they cost.
@@ -1401,14 +1459,13 @@ async fn indexed_memory(
         .query_async(admin)
         .await?;
     let () = redis::cmd("FLUSHDB").query_async(admin).await?;
-    let (distinct_off, distinct_on) = distinct_user_logins(store, admin).await?;
+    let distinct = distinct_user_logins(store, admin).await?;
     Ok(IndexedMemory {
         users,
         per_user,
         bytes_per_session: bytes as f64 / (users * per_user) as f64,
         index_bytes,
-        distinct_off,
-        distinct_on,
+        distinct,
     })
 }
 

@@ -34,20 +34,16 @@ pub fn hashed_user_id(name: &str) -> String {
 }
 // ANCHOR_END: user_id
 
-/// `scripts/create.lua`: the service's login writes its session with it (see
-/// `SessionStore::start_session`): the hash, its idle TTL and `created_at` from Redis's clock,
-/// atomically, in the same round trip as the index step that comes before it.
-pub(super) const CREATE_SOURCE: &str = include_str!("scripts/create.lua");
-
 // ANCHOR: create_session
 /// Writes a new session at `key` and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
 ///
 /// `replacing` is the key of a session to delete in the same transaction (lesson 02): on a single
 /// Redis, a login that replaces the browser's previous session this way ends with exactly one
-/// live session for that browser. The service's login passes `None` and deletes the previous
-/// session in a step of its own (see [`SessionStore::start_session`](super::SessionStore::start_session)), because on Redis Cluster
-/// the two session keys usually live in different hash slots, and a transaction may only name
-/// keys of one slot.
+/// live session for that browser. The service's login sends this same transaction (with the
+/// device's fields too) inside its one pipeline, and deletes the previous session in a step of
+/// its own (see [`SessionStore::start_session`](super::SessionStore::start_session)), because on
+/// Redis Cluster the two session keys usually live in different hash slots, and a transaction
+/// may only name keys of one slot.
 pub async fn create_session<C: ConnectionLike>(
     con: &mut C,
     key: &str,

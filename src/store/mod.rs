@@ -6,6 +6,7 @@
 //! | `session.rs` | the session value: [`SessionId`], [`Session`] and its hash fields, [`SessionIds`], [`Lifetimes`] |
 //! | `keys.rs` | the key layout ([`Keys`]): every key the service writes, its bound and its hash slot |
 //! | `username.rs` | [`canonical_username`]: who a username names (RFC 8265), so `Alice` and `alice` are one user |
+//! | `clock.rs` | Redis's clock as its answers tell it: a login's `created_at` with no script and no extra round trip |
 //! | `create.rs` | [`user_id_for`] (a stable id derived from the canonical name) and [`create_session`] (lessons 02, 03) |
 //! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
 //! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
@@ -45,7 +46,7 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (a script that takes `created_at` from Redis's clock) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
+//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`, `created_at` from Redis's clock as the index step's answers told it, see `clock.rs`) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry and log the event (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
 //! | `DELETE /sessions/{handle}` | 4: touch, index, one pipeline reading the device and deleting the session, one script removing its entry and logging `revoked` (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone; a 403 costs 2) |
@@ -73,6 +74,7 @@ use crate::client::client_key;
 use crate::metrics::Metrics;
 use crate::redis::Backend;
 
+mod clock;
 mod create;
 mod destroy;
 mod device;
@@ -104,7 +106,7 @@ pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};
 pub use username::canonical_username;
 
-use create::CREATE_SOURCE;
+use clock::RedisClock;
 use events::UNLIST_SCRIPT;
 use index::{INDEX_ADD_SCRIPT, INDEX_ADD_SOURCE, INDEX_READ_SCRIPT, index_add_args};
 use throttle::THROTTLE_SCRIPT;
@@ -238,6 +240,9 @@ struct StoreInner {
     login_limits: LoginLimits,
     key_hashing: bool,
     privileged_window: Duration,
+    /// Redis's clock as its answers tell it: the login's `created_at` (see `clock.rs`). Shared
+    /// by every copy of the store, like the counters.
+    clock: Arc<RedisClock>,
 }
 
 /// How long after its login (or its last `POST /reauth`) a session may end other sessions
@@ -253,7 +258,8 @@ impl From<StoreInner> for SessionStore {
 impl SessionStore {
     /// Builds the store and loads its scripts into Redis, so the first request already costs one
     /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
-    /// `SCRIPT LOAD` and the `EVALSHA` again, once).
+    /// `SCRIPT LOAD` and the `EVALSHA` again, once), and reads Redis's clock (`TIME`) for the
+    /// first login's `created_at` (see `clock.rs`).
     ///
     /// `timeout` is the deadline of one request's whole conversation with Redis.
     pub async fn new(
@@ -273,14 +279,19 @@ impl SessionStore {
             login_limits: LoginLimits::DEFAULT,
             key_hashing: false,
             privileged_window: PRIVILEGED_WINDOW,
+            clock: Arc::new(RedisClock::new(unix_now().saturating_mul(1000))),
         });
         let mut con = store.connection();
+        let clock = store.inner.clock.clone();
         store
             .within_deadline(async move {
                 THROTTLE_SCRIPT.load_async(&mut con).await?;
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
                 UNLIST_SCRIPT.load_async(&mut con).await?;
+                // Redis's clock, for the first login's `created_at` (every login reads it again).
+                let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;
+                clock.observe(secs.saturating_mul(1000).saturating_add(micros / 1000));
                 Ok(())
             })
             .await?;
@@ -559,12 +570,11 @@ impl SessionStore {
         let event = NewEvent { kind, device, handle: Some(&handle) };
         let mut session = Session { user_id, username: username.to_string(), created_at: 0 };
         let steps = LoginSteps { store: self, index: &index, id: &id, replacing: replacing.as_ref() };
-        let (indexed, created_at, listed) = if self.is_cluster() {
-            steps.in_three_round_trips(con, (&key, &session, device), &event).await?
+        let (indexed, listed) = if self.is_cluster() {
+            steps.in_three_round_trips(con, (&key, &mut session, device), &event).await?
         } else {
-            steps.in_one_round_trip(con, (&key, &session, device), &event).await?
+            steps.in_one_round_trip(con, (&key, &mut session, device), &event).await?
         };
-        session.created_at = created_at;
         if !listed {
             // Newer logins of this user filled the bound while this one was between its index
             // entry and its session, and ended it (its entry is gone): end the session too, as
@@ -622,18 +632,25 @@ impl SessionStore {
 }
 
 /// A login's steps, in order: delete the session it replaces, add the new session to the user's
-/// index ([`INDEX_ADD_SOURCE`]), write the session ([`CREATE_SOURCE`]: hash, TTL and `created_at`
-/// from Redis's clock, atomically), then read whether its index entry is still there, with the
-/// event appended to the user's log and its TTL (one transaction on the user's slot: `MULTI` /
-/// `ZSCORE` / `XADD` / `PEXPIRE` / `EXEC`).
+/// index ([`INDEX_ADD_SOURCE`]), write the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`: the
+/// hash and its TTL together, `created_at` from Redis's clock as [`RedisClock`] knows it), then
+/// read whether its index entry is still there, with the event appended to the user's log and
+/// its TTL (one transaction on the user's slot: `MULTI` / `ZSCORE` / `XADD` / `PEXPIRE` /
+/// `EXEC`).
+///
+/// Why no script for the write: Lua costs Redis more than the write itself (about 6 µs a call
+/// on 7.0), and all a script would add is `TIME` beside the `HSET`. The clock is known anyway.
+/// The index step answers Redis's time, and the store keeps it (`clock.rs`).
+/// So `created_at` is Redis's clock to within a round trip, never ahead of it, in whole seconds.
+/// On a cluster, where the index step is a round trip of its own, it is that step's answer.
 ///
 /// Why check: between this login's index step and its write, newer logins of the same user
 /// may have named this entry as beyond the bound and removed it (they ended a session that
 /// did not exist yet). Reading the entry after the write closes that window: a login that
 /// removes the entry later also deletes the session, which then exists.
 ///
-/// Each step answers `(indexed, created_at, listed)`: what the index step named to end, the
-/// session's `created_at`, and whether its entry was still there.
+/// Each step sets the session's `created_at` and answers `(indexed, listed)`: what the index
+/// step named to end, and whether its entry was still there.
 struct LoginSteps<'a> {
     store: &'a SessionStore,
     index: &'a str,
@@ -641,8 +658,8 @@ struct LoginSteps<'a> {
     replacing: Option<&'a SessionId>,
 }
 
-/// The index step's reply, `created_at`, and whether the entry is still in the index.
-type Created = (Indexed, u64, bool);
+/// The index step's reply, and whether the entry is still in the index.
+type Created = (Indexed, bool);
 
 /// Whether the login's entry, read back with `ZSCORE`, is still its own: present, and not
 /// claimed by a newer login that named it beyond the bound (a claim scores 0, see
@@ -661,10 +678,12 @@ impl LoginSteps<'_> {
         pipe.cmd("EVAL").arg(INDEX_ADD_SOURCE).arg(1).arg(self.index).arg(args);
     }
 
-    /// The session's `EVAL` ([`CREATE_SOURCE`]).
+    /// The session's hash, with `created_at`, and its idle TTL: `HSET` and `EXPIRE`, which the
+    /// caller puts in one transaction (a session key never exists without its TTL).
     fn write(&self, pipe: &mut redis::Pipeline, (key, session, device): (&str, &Session, &Device)) {
-        pipe.cmd("EVAL").arg(CREATE_SOURCE).arg(1).arg(key).arg(ttl_secs(self.store.inner.lifetimes.idle));
-        pipe.arg(&session.user_id).arg(&session.username).arg(device.name()).arg(device.ip_field());
+        pipe.cmd("HSET").arg(key).arg(&session.to_fields()).arg("device").arg(device.name());
+        pipe.arg("ip").arg(device.ip_field()).ignore();
+        pipe.cmd("EXPIRE").arg(key).arg(ttl_secs(self.store.inner.lifetimes.idle)).ignore();
     }
 
     /// The check and the event: `ZSCORE`, then `XADD` + `PEXPIRE` (their answers ignored). Put
@@ -682,23 +701,28 @@ impl LoginSteps<'_> {
     async fn in_one_round_trip(
         &self,
         con: &mut Counted<'_>,
-        session: (&str, &Session, &Device),
+        (key, session, device): (&str, &mut Session, &Device),
         event: &NewEvent<'_>,
     ) -> redis::RedisResult<Created> {
+        session.created_at = self.store.inner.clock.now_secs();
         let mut pipe = redis::pipe();
         if let Some(old) = self.replacing {
             pipe.del(self.store.inner.keys.session(old)).ignore();
         }
         self.index(&mut pipe);
-        self.write(&mut pipe, session);
         pipe.cmd("MULTI").ignore();
-        self.check(&mut pipe, session.1, event);
+        self.write(&mut pipe, (key, session, device));
         pipe.cmd("EXEC");
-        // Read: the index's `{now, over}`, `created_at`, `ZSCORE`'s `QUEUED`, and `EXEC`'s array
-        // of what its transaction's commands answered.
-        type Reply = ((u64, Vec<String>), u64, redis::Value, (Option<f64>, redis::Value, redis::Value));
-        let ((now_ms, evicted), created_at, _, (score, _, _)): Reply = pipe.query_async(con).await?;
-        Ok((Indexed::from_reply(now_ms, &evicted), created_at, listed(score)))
+        pipe.cmd("MULTI").ignore();
+        self.check(&mut pipe, session, event);
+        pipe.cmd("EXEC");
+        // Read: the index's `{now, over}`, the write's `EXEC` (`HSET`'s count of new fields and
+        // `EXPIRE`'s 1: an error there fails the login), `ZSCORE`'s `QUEUED`, and the check's
+        // `EXEC`: what its transaction's commands answered.
+        type Reply = ((u64, Vec<String>), (u64, u8), redis::Value, (Option<f64>, redis::Value, redis::Value));
+        let ((now_ms, evicted), _, _, (score, _, _)): Reply = pipe.query_async(con).await?;
+        self.store.inner.clock.observe(now_ms);
+        Ok((Indexed::from_reply(now_ms, &evicted), listed(score)))
     }
 
     /// On a cluster the session lives in another slot than the user's index and log, and a
@@ -707,7 +731,7 @@ impl LoginSteps<'_> {
     async fn in_three_round_trips(
         &self,
         con: &mut Counted<'_>,
-        session: (&str, &Session, &Device),
+        (key, session, device): (&str, &mut Session, &Device),
         event: &NewEvent<'_>,
     ) -> redis::RedisResult<Created> {
         let store = self.store;
@@ -723,24 +747,25 @@ impl LoginSteps<'_> {
             self.replacing,
         )
         .await?;
-        let mut pipe = redis::pipe();
-        self.write(&mut pipe, session);
-        let (created_at,): (u64,) = pipe.query_async(&mut *con).await?;
+        store.inner.clock.observe(indexed.now_ms);
+        session.created_at = indexed.now_ms / 1000;
         let mut pipe = redis::pipe();
         pipe.atomic();
-        self.check(&mut pipe, session.1, event);
+        self.write(&mut pipe, (key, session, device));
+        pipe.exec_async(&mut *con).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        self.check(&mut pipe, session, event);
         let (score,): (Option<f64>,) = pipe.query_async(con).await?;
-        Ok((indexed, created_at, listed(score)))
+        Ok((indexed, listed(score)))
     }
 }
 
-/// The file of one of the scripts the store sends whole with `EVAL` (the login's), for the
+/// The file of the script the store sends whole with `EVAL` (the login's index step), for the
 /// narration of the lessons: `None` for any other text.
 #[cfg(feature = "workbook")]
 pub(crate) fn script_path(source: &str) -> Option<&'static str> {
-    [(INDEX_ADD_SOURCE, "src/store/scripts/index_add.lua"), (CREATE_SOURCE, "src/store/scripts/create.lua")]
-        .into_iter()
-        .find_map(|(known, path)| (known == source).then_some(path))
+    (source == INDEX_ADD_SOURCE).then_some("src/store/scripts/index_add.lua")
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

@@ -436,8 +436,6 @@ mod tests {
     fn the_store_s_scripts_are_shown_by_their_file() {
         let index_add = include_str!("../store/scripts/index_add.lua");
         assert_eq!(script_word(index_add.as_bytes()), "<src/store/scripts/index_add.lua>");
-        let create = include_str!("../store/scripts/create.lua");
-        assert_eq!(script_word(create.as_bytes()), "<src/store/scripts/create.lua>");
         assert_eq!(script_word(b"local a = 1\nreturn a\n"), "<script, 2 lines>");
         let eval = redis::cmd("EVAL").arg(index_add).arg(1).arg("user:{u}:sessions").clone();
         assert_eq!(words(&eval), ["EVAL", "<src/store/scripts/index_add.lua>", "1", "user:{u}:sessions"]);
