@@ -8,8 +8,8 @@
 //! Run it: `cargo run --example 05_full_server`, then open http://127.0.0.1:8002/ or follow the
 //! curl walkthrough in README.md. `REDIS_CLUSTER=3` runs it on a private Redis Cluster (lesson 07).
 //! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (the login throttle of lesson 09, the
-//! per-user index's scripts of lesson 06); the login's EVAL of the index script and of the
-//! session's script with MULTI/ZSCORE/XADD/PEXPIRE/EXEC; HMGET/EXPIRE/PEXPIRETIME
+//! per-user index's scripts of lesson 06); TIME at start; the login's EVAL of the index script,
+//! MULTI/HSET/EXPIRE/EXEC and MULTI/ZSCORE/XADD/PEXPIRE/EXEC; HMGET/EXPIRE/PEXPIRETIME
 //! (read-and-renew); HGET/DEL, DEL, HMGET, PTTL, ZREM, INFO memory (`/health`; on a cluster also CLUSTER SLOTS).
 //! Test: `tests/05_full_server.rs`. Chapter: `book/src/05-full-server.md`.
 

@@ -12,7 +12,7 @@
 //! deleted at the end.
 //!
 //! Redis commands: the service's SCRIPT LOAD and EVALSHA (login throttle), the login's one
-//! pipeline (EVAL of the index and session scripts, MULTI/ZSCORE/XADD/PEXPIRE/EXEC),
+//! pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC, MULTI/ZSCORE/XADD/PEXPIRE/EXEC),
 //! HMGET/EXPIRE/PEXPIRETIME (read-and-renew), HGET/DEL and ZREM (logout), TTL and DEL, all shown.
 //!
 //! Test: `tests/08_your_app.rs`. Chapter: `book/src/08-your-app.md`.

@@ -383,6 +383,44 @@ async fn bad_input_gets_a_json_4xx_and_never_reaches_redis_when_malformed(kind: 
     assert_eq!(app.session_keys().await.len(), 1);
 }
 
+/// The store estimates Redis's clock from its answers (`src/store/clock.rs`), for `created_at`.
+/// A machine that slept, or a Redis whose clock was set, makes the estimate stale: the login
+/// checks it against its own index step's answer (read before the session was written) and
+/// writes the right `created_at`, one `EVAL` more, only then; and the store learns the clock
+/// again from that answer.
+#[tokio::test]
+async fn a_stale_estimate_of_redis_s_clock_is_corrected_at_login() {
+    let app = TestApp::start().await;
+    let cases = [
+        ("in step", 0, 1),
+        ("behind: this machine slept for 9 hours", -9 * 3600 * 1000, 2),
+        ("ahead: Redis's clock was set back an hour", 3600 * 1000, 2),
+        ("learned again from the last answer", 0, 1),
+    ];
+    for (case, shift_ms, evals) in cases {
+        app.store.shift_redis_clock_estimate(shift_ms);
+        app.reset_stats().await;
+        let (before, _): (u64, u64) = app.cmd(&["TIME"]).await;
+        let (id, session) = app.store.start_session("alice", None).await.expect("login");
+        let (after, _): (u64, u64) = app.cmd(&["TIME"]).await;
+        let key = app.store.keys().session(&id);
+        let stored: u64 = app.cmd(&["HGET", &key, "created_at"]).await;
+        assert!(
+            (before.saturating_sub(1)..=after).contains(&stored),
+            "{case}: created_at {stored} is not Redis's time ({before} to {after})"
+        );
+        assert_eq!(session.created_at, stored, "{case}: the login answers what Redis holds");
+        let calls = app.command_calls().await;
+        assert_eq!(
+            calls.get("eval").copied(),
+            Some(evals),
+            "{case}: the index step, and the correction only if needed"
+        );
+        let ttl: i64 = app.cmd(&["TTL", &key]).await;
+        assert!((1790..=1800).contains(&ttl), "{case}: the session keeps its TTL ({ttl})");
+    }
+}
+
 async fn round_trips_counted_by_redis(kind: Kind) {
     let app = TestApp::start_on(kind).await;
     let client = browser();

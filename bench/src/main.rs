@@ -14,8 +14,8 @@
 //! - `SERVE_THREADS=1`: the same service on this process's multi-threaded runtime (the naive,
 //!   `axum::serve` and key-hashing rows run this way too, and compare with it).
 //! - `GET /profile (naive)`: lesson 03's naive renewal, HGETALL then EXPIRE: two round trips.
-//! - `POST /login`: one pipeline (index script, session script, MULTI/EXEC with the check and the
-//!   event), logins of 100,000 random users; the throttle off, as it would refuse a load
+//! - `POST /login`: one pipeline (index script, the session's MULTI/EXEC, MULTI/EXEC with the
+//!   check and the event), logins of 100,000 random users; the throttle off, as it would refuse a load
 //!   generator (it adds one round trip when on).
 //! - `POST /login, one user`: one user's logins, each past the per-user bound: one round trip
 //!   more to end the oldest session.

@@ -58,7 +58,8 @@ pub(super) const INDEX_ADD_SOURCE: &str = include_str!("scripts/index_add.lua");
 /// What [`index_session`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Indexed {
-    /// Redis's clock when the entry was added, in unix milliseconds: the session's `created_at`.
+    /// Redis's clock when the entry was added, in unix milliseconds: what the store learns
+    /// Redis's clock from (`clock.rs`), and on a cluster the session's `created_at`.
     pub now_ms: u64,
     /// The oldest sessions beyond the size bound, still in the index but claimed (scored 0, so
     /// no other login names them again): the caller ends them (`DEL`) and then takes them out

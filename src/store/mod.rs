@@ -46,7 +46,7 @@
 //! | route | round trips |
 //! |---|---|
 //! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`, `created_at` from Redis's clock as the index step's answers told it, see `clock.rs`) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster); a refused login: the throttle and the `throttled` event, 2 |
+//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`, `created_at` from Redis's clock as the index step's answers told it, see `clock.rs`) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster), and one more, rarely, when the store's estimate of Redis's clock was stale (`restamp.lua`); a refused login: the throttle and the `throttled` event, 2 |
 //! | `POST /logout` | 2: read the owner and delete, then remove the index entry and log the event (1 without a live session) |
 //! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
 //! | `DELETE /sessions/{handle}` | 4: touch, index, one pipeline reading the device and deleting the session, one script removing its entry and logging `revoked` (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone; a 403 costs 2) |
@@ -540,7 +540,9 @@ impl SessionStore {
     ///
     /// The index entry comes before the session, so that a session never exists outside its
     /// index: a "log out everywhere" that reads the index after this session was created always
-    /// finds it. `created_at` is Redis's clock when the session is written.
+    /// finds it. `created_at` is Redis's clock when the session is written, in whole seconds (as
+    /// the store knows it from the index steps' answers, checked against this one's: see
+    /// `LoginSteps`).
     ///
     /// The session's device is [`UNKNOWN_DEVICE`] with no address, and the user's security log
     /// gets a `login` event (in the check's transaction); the service's login uses
@@ -642,7 +644,10 @@ impl SessionStore {
 /// on 7.0), and all a script would add is `TIME` beside the `HSET`. The clock is known anyway.
 /// The index step answers Redis's time, and the store keeps it (`clock.rs`).
 /// So `created_at` is Redis's clock to within a round trip, never ahead of it, in whole seconds.
-/// On a cluster, where the index step is a round trip of its own, it is that step's answer.
+/// The index step's own answer checks it: when the estimate was stale (the machine slept, or
+/// Redis's clock was set), one more round trip writes the right value (`restamp.lua`, only
+/// into a session that still exists). On a cluster, where the index step is a round trip of
+/// its own, `created_at` is that step's answer.
 ///
 /// Why check: between this login's index step and its write, newer logins of the same user
 /// may have named this entry as beyond the bound and removed it (they ended a session that
@@ -657,6 +662,10 @@ struct LoginSteps<'a> {
     id: &'a SessionId,
     replacing: Option<&'a SessionId>,
 }
+
+/// `scripts/restamp.lua`: a new session's `created_at` corrected, only while the session exists
+/// (sent whole: it runs only when the store's estimate of Redis's clock was stale).
+const RESTAMP_SOURCE: &str = include_str!("scripts/restamp.lua");
 
 /// The index step's reply, and whether the entry is still in the index.
 type Created = (Indexed, bool);
@@ -720,9 +729,24 @@ impl LoginSteps<'_> {
         // `EXPIRE`'s 1: an error there fails the login), `ZSCORE`'s `QUEUED`, and the check's
         // `EXEC`: what its transaction's commands answered.
         type Reply = ((u64, Vec<String>), (u64, u8), redis::Value, (Option<f64>, redis::Value, redis::Value));
-        let ((now_ms, evicted), _, _, (score, _, _)): Reply = pipe.query_async(con).await?;
+        let ((now_ms, evicted), _, _, (score, _, _)): Reply = pipe.query_async(&mut *con).await?;
         self.store.inner.clock.observe(now_ms);
-        Ok((Indexed::from_reply(now_ms, &evicted), listed(score)))
+        let listed = listed(score);
+        // The index step read Redis's clock before the session was written: `created_at` is that
+        // second or, at a second's turn, the one before. Anything else means the estimate was
+        // stale (this machine slept, or Redis's clock was set): write the right value, once.
+        let told = now_ms / 1000;
+        if listed && !(told.saturating_sub(1)..=told).contains(&session.created_at) {
+            tracing::warn!(
+                estimated = session.created_at,
+                redis = told,
+                "the store's estimate of Redis's clock was off; this login's created_at is corrected"
+            );
+            let _written: u8 =
+                redis::cmd("EVAL").arg(RESTAMP_SOURCE).arg(1).arg(key).arg(told).query_async(con).await?;
+            session.created_at = told;
+        }
+        Ok((Indexed::from_reply(now_ms, &evicted), listed))
     }
 
     /// On a cluster the session lives in another slot than the user's index and log, and a
@@ -765,7 +789,18 @@ impl LoginSteps<'_> {
 /// narration of the lessons: `None` for any other text.
 #[cfg(feature = "workbook")]
 pub(crate) fn script_path(source: &str) -> Option<&'static str> {
-    (source == INDEX_ADD_SOURCE).then_some("src/store/scripts/index_add.lua")
+    [(INDEX_ADD_SOURCE, "src/store/scripts/index_add.lua"), (RESTAMP_SOURCE, "src/store/scripts/restamp.lua")]
+        .into_iter()
+        .find_map(|(known, path)| (known == source).then_some(path))
+}
+
+impl SessionStore {
+    /// Moves the store's estimate of Redis's clock by `ms` (`clock.rs`): a test's way to play a
+    /// machine that slept, or a Redis whose clock was set.
+    #[cfg(feature = "test-util")]
+    pub fn shift_redis_clock_estimate(&self, ms: i64) {
+        self.inner.clock.shift(ms);
+    }
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

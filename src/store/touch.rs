@@ -47,7 +47,7 @@ pub struct Touched {
 /// is deleted: the absolute lifetime is a hard cap that activity cannot extend.
 ///
 /// `now` is Redis's clock (`TIME`, read inside the script), like `created_at` (stamped at login
-/// from `TIME` too): with several app servers whose clocks disagree, every one of them judges a
+/// on Redis's clock too, see `store/clock.rs`): with several app servers whose clocks disagree, every one of them judges a
 /// session's age by the same clock. The TTL countdown runs on Redis's clock anyway.
 pub async fn touch<C: ConnectionLike>(
     con: &mut C,

@@ -259,7 +259,7 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
 // ANCHOR_END: narrated
 
 /// A command's words, for printing. A script's source (it has line breaks) is shown by its
-/// file when it is one of the store's (the login sends its scripts whole, with `EVAL`), else
+/// file when it is one of the store's (the login sends its index script whole, with `EVAL`), else
 /// by its size: the lesson prints the source itself where it matters.
 fn words(cmd: &Cmd) -> Vec<String> {
     cmd.args_iter()
