@@ -421,6 +421,24 @@ async fn a_stale_estimate_of_redis_s_clock_is_corrected_at_login() {
     }
 }
 
+/// On one Redis a login's steps go in one pipeline, so the session's write runs even when the
+/// index step before it failed. The login answers the error and ends that session: nothing is
+/// left outside its user's index. (The index key is made a string here; Redis answers its
+/// sorted-set commands `WRONGTYPE`.)
+#[tokio::test]
+async fn a_failed_index_step_leaves_no_session_behind() {
+    let app = TestApp::start().await;
+    let index = app.store.keys().user_sessions(&session_storage::store::user_id_for("mallory"));
+    let _: () = app.cmd(&["SET", &index, "not a sorted set", "EX", "60"]).await;
+    let login = app.store.start_session("mallory", None).await;
+    assert!(login.is_err(), "the index step failed, so the login fails: {login:?}");
+    assert_eq!(app.session_keys().await, Vec::<String>::new(), "no session outside the index");
+    let _: () = app.cmd(&["DEL", &index]).await;
+    let (id, _) =
+        app.store.start_session("mallory", None).await.expect("with the index repaired, logins work");
+    assert_eq!(app.session_keys().await, [app.store.keys().session(&id)]);
+}
+
 async fn round_trips_counted_by_redis(kind: Kind) {
     let app = TestApp::start_on(kind).await;
     let client = browser();

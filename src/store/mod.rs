@@ -572,10 +572,20 @@ impl SessionStore {
         let event = NewEvent { kind, device, handle: Some(&handle) };
         let mut session = Session { user_id, username: username.to_string(), created_at: 0 };
         let steps = LoginSteps { store: self, index: &index, id: &id, replacing: replacing.as_ref() };
-        let (indexed, listed) = if self.is_cluster() {
-            steps.in_three_round_trips(con, (&key, &mut session, device), &event).await?
+        let steps = if self.is_cluster() {
+            steps.in_three_round_trips(con, (&key, &mut session, device), &event).await
         } else {
-            steps.in_one_round_trip(con, (&key, &mut session, device), &event).await?
+            steps.in_one_round_trip(con, (&key, &mut session, device), &event).await
+        };
+        let (indexed, listed) = match steps {
+            Ok(done) => done,
+            Err(error) => {
+                // On one Redis the write runs even when an earlier step of its pipeline failed
+                // (the index step, say): end the session, which nobody will ever hold, so that
+                // it does not live outside its index until its idle TTL.
+                let _ = destroy_session(con, &key).await;
+                return Err(error);
+            }
         };
         if !listed {
             // Newer logins of this user filled the bound while this one was between its index
