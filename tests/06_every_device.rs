@@ -740,12 +740,19 @@ async fn a_login_ended_by_the_bound_before_it_wrote_leaves_no_orphan() {
     proxy.hold_next_session_write();
     let login_a = tokio::spawn(async move { held.start_session("alice", None).await });
     proxy.wait_until_holding().await;
+    // The proxy has handed A's index step to the kernel, not to Redis: wait until Redis has
+    // run it (A's entry is listed), or B's step could run first and the race would not happen.
+    let mut admin = connect(&redis.url(), timeout).await.expect("admin");
+    let index = session_storage::store::Keys::default().user_sessions(&user_id_for("alice"));
+    let deadline = tokio::time::Instant::now() + timeout;
+    while query::<u64>(&mut admin, &["ZCARD", &index]).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "login A's index step never reached Redis");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let (b, _) = other.start_session("alice", None).await.expect("login B");
     proxy.release();
     let (a, _) = login_a.await.expect("join").expect("login A");
 
-    let mut admin = connect(&redis.url(), timeout).await.expect("admin");
-    let index = session_storage::store::Keys::default().user_sessions(&user_id_for("alice"));
     let listed: Vec<String> = query(&mut admin, &["ZRANGE", &index, "0", "-1"]).await;
     assert_eq!(listed, [b.to_string()], "B is the one session the bound allows");
     let orphan: bool = query(&mut admin, &["EXISTS", &format!("session:{a}")]).await;
