@@ -20,6 +20,10 @@
 //! - `POST /login, one user`: one user's logins, each past the per-user bound: one round trip
 //!   more to end the oldest session.
 //! - `login-profile-logout mix`: each session logs in, is read once, and logs out.
+//! - `reference`: axum and one round trip per request (`reference.rs`), the design's limit, and
+//!   `floor`, the reference's login writing the service's data for a login (session, index
+//!   entry, security-log event) in one transaction and nothing else; `tower-sessions`
+//!   (`tower.rs`).
 //!
 //! Server CPU is this process's user+system time; Redis CPU is `INFO cpu`; round trips are the
 //! calls the store (and the naive handler) made (`SessionStore::round_trips`); commands are `INFO commandstats` calls,
@@ -40,7 +44,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
 use session_storage::cookies::{read_session_cookies, session_cookie};
-use session_storage::store::{Keys, Limit, LoginLimits, Session, throttle, user_id_for};
+use session_storage::store::{Keys, Limit, LoginLimits, Session, SessionId, throttle, user_id_for};
 use session_storage::workbook::{info_field, parse_commandstats};
 use session_storage::{
     ApiError, AppState, Config, Lifetimes, PrivateCluster, PrivateRedis, Service, SessionStore, Unavailable,
@@ -219,6 +223,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format!("{tower_sessions}/login"),
         vec!["-s".into(), login_lua.display().to_string()],
     ));
+    // The floor under the login (`reference.rs`): the service's data for a login, in one
+    // transaction, without any of its guarantees.
+    scenarios.push((
+        "floor: a login's data in one transaction (session, index, log), POST /login",
+        format!("{reference}/login-floor"),
+        vec!["-s".into(), login_lua.display().to_string()],
+    ));
     let mut admin = manager.clone();
     // BENCH_ONLY=a,b: only the scenarios whose names contain one of these, a table on stdout and
     // nothing written (a quick look while working; the report needs every scenario).
@@ -341,10 +352,11 @@ async fn naive_profile(
 
 /// Logins of 100,000 different users, picked at random: a few sessions per user, as in real
 /// life, rather than one user hitting the per-user bound (`MAX_SESSIONS_PER_USER`) on every login.
+/// Sent to the URL's own path (`nil`): `/login`, or the floor's `/login-floor`.
 const LOGIN_LUA: &str = r#"
 request = function()
   local body = '{"username":"u' .. math.random(1, 100000) .. '","password":"pw"}'
-  return wrk.format("POST", "/login", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
 end
 "#;
 
@@ -877,6 +889,33 @@ fn report(rows: &[Row], memory: &Memory, distinct: &DistinctLogins, seconds: u64
         reference_one_user.redis_cpu_us,
         one_user.rps / reference_one_user.rps,
     );
+    let floor = &rows[16];
+    let floor_vs_reference = floor.rps / reference_login.rps;
+    let verdict = |ok: bool| if ok { "meets it" } else { "**misses it**" };
+    let _ = writeln!(
+        out,
+        "\nThe floor under the login (`POST /login-floor` in `reference.rs`): the same distinct-user logins, answered \
+         like the reference's, writing the data the service writes for a login (the session with its device and \
+         address, its entry in the user's index, a `login` event in the user's capped security log, each with its TTL) in \
+         one `MULTI` ... `EXEC`, with no Lua, no pruning, no per-user bound and no check: {:.0} req/s, p99 {:.2} ms, \
+         server CPU {:.1} µs, Redis CPU {:.1} µs and {:.2} Redis commands per login, {:.0} bytes per login all-in. \
+         Against issue 25's login targets the floor itself: {floor_vs_reference:.2} of the reference (target 0.60, \
+         {}); {:.0} against tower-sessions' {:.0} req/s ({}); {:.0} bytes against 300 ({}). A target the floor misses \
+         cannot be met by any login that stores this data; what lies between the floor and the service is the \
+         service's own work (the bound, the pruning, the check, the device parsing, the HTTP layers).",
+        floor.rps,
+        floor.p99_ms,
+        floor.server_cpu_us,
+        floor.redis_cpu_us,
+        floor.commands,
+        distinct.floor,
+        verdict(floor_vs_reference >= 0.60),
+        floor.rps,
+        tower_login.rps,
+        verdict(floor.rps >= tower_login.rps),
+        distinct.floor,
+        verdict(distinct.floor <= 300.0),
+    );
     let profile_vs_reference = profile.rps / reference_profile.rps;
     let login_vs_reference = login.rps / reference_login.rps;
     let one_user_vs_reference = one_user.rps / reference_one_user.rps;
@@ -1377,6 +1416,9 @@ struct DistinctLogins {
     /// Bytes per login, all-in, throttle off, with `stream-node-max-bytes 256` (Redis's
     /// default is 4096, and 7.0 allocates a new stream's first node at that size).
     small_nodes: f64,
+    /// Bytes per login, all-in, of the floor (`reference::floor_login`): the same keys and
+    /// fields written with nothing else.
+    floor: f64,
 }
 
 /// Bytes per login of a distinct user, all-in: the session, the user's index, the user's
@@ -1433,7 +1475,24 @@ async fn distinct_user_logins(
         redis::cmd("CONFIG").arg("SET").arg("stream-node-max-bytes").arg("4096").query_async(admin).await?;
     let () = redis::cmd("FLUSHDB").query_async(admin).await?;
     let [session, index, log] = sizes;
-    Ok(DistinctLogins { off: figures[0], on: figures[1], session, index, log, small_nodes: figures[2] })
+    let baseline = used_memory(admin).await?;
+    for n in 0..logins {
+        let mut pipe = redis::pipe();
+        let now_ms = session_storage::store::unix_now().saturating_mul(1000);
+        reference::floor_login(&mut pipe, &format!("distinct-{n}"), &SessionId::new(), now_ms);
+        pipe.exec_async(&mut *admin).await?;
+    }
+    let floor = used_memory(admin).await?.saturating_sub(baseline) as f64 / f64::from(logins);
+    let () = redis::cmd("FLUSHDB").query_async(admin).await?;
+    Ok(DistinctLogins {
+        off: figures[0],
+        on: figures[1],
+        session,
+        index,
+        log,
+        small_nodes: figures[2],
+        floor,
+    })
 }
 
 /// 10,000 sessions through the real login path, into an empty keyspace, and what they cost.

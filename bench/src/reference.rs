@@ -6,6 +6,13 @@
 //! no security headers: what a session service built on one round trip per request cannot beat
 //! on this machine. The benchmark reports the service's figures as ratios to these (and to the
 //! bare-axum ceiling), measured in the same run (the learning issue's "reference server").
+//!
+//! `POST /login-floor` is the least a login can send and still store what the service stores
+//! for it: the session with its device and address (issue 24), its entry in the user's index
+//! with the index's TTL (issue 06), and a `login` event in the user's capped log with the log's
+//! TTL (issue 24), the same keys and fields as the service's, all in one `MULTI` ... `EXEC`.
+//! No Lua, no pruning, no per-user bound, no check after the write: none of the guarantees,
+//! only the data. What it costs (req/s, Redis CPU, bytes) is a floor under the service's login.
 
 use axum::extract::State;
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -14,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
+use session_storage::store::{Keys, SessionId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,6 +41,7 @@ pub fn router(con: ConnectionManager, round_trips: Arc<AtomicU64>) -> Router {
     Router::new()
         .route("/profile", get(profile))
         .route("/login", post(login))
+        .route("/login-floor", post(login_floor))
         .with_state(Reference { con, round_trips })
 }
 
@@ -89,6 +98,56 @@ async fn login(
         Ok(()) => {
             let cookie = format!("session_id={id}; HttpOnly; Path=/; Max-Age={TTL_SECS}");
             let body = serde_json::json!({"message": "Login successful", "username": login.username, "session_id": id});
+            ([(SET_COOKIE, cookie)], Json(body)).into_response()
+        }
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// The floor's device: what the benchmark's logins (no `User-Agent` from wrk's script) and an
+/// address give.
+fn floor_device() -> session_storage::Device {
+    session_storage::Device::new("Firefox on Linux", Some(std::net::IpAddr::from([127, 0, 0, 1])))
+}
+
+/// The floor login's one transaction for `username` (see the module's docs): the same keys,
+/// fields, caps and TTLs as the service's login, nothing else. `now_ms` is this process's
+/// clock (the floor reads no Redis clock).
+pub fn floor_login(pipe: &mut redis::Pipeline, username: &str, id: &SessionId, now_ms: u64) {
+    use session_storage::store::{EventKind, Lifetimes, MAX_EVENTS, NewEvent, event_commands, user_id_for};
+    let keys = Keys::default();
+    let lifetimes = Lifetimes::DEFAULT;
+    let user_id = user_id_for(username);
+    let device = floor_device();
+    let session = keys.session(id);
+    let index = keys.user_sessions(&user_id);
+    let expires_ms = now_ms + u64::try_from(lifetimes.absolute.as_millis()).unwrap_or(u64::MAX);
+    let ip = device.ip().map(|ip| ip.to_string()).unwrap_or_default();
+    pipe.atomic();
+    pipe.cmd("HSET").arg(&session).arg("user_id").arg(&user_id).arg("username").arg(username);
+    pipe.arg("created_at").arg(now_ms / 1000).arg("device").arg(device.name()).arg("ip").arg(ip).ignore();
+    pipe.cmd("EXPIRE").arg(&session).arg(lifetimes.idle.as_secs()).ignore();
+    pipe.cmd("ZADD").arg(&index).arg(expires_ms).arg(id.to_string()).ignore();
+    pipe.cmd("PEXPIREAT").arg(&index).arg(expires_ms).ignore();
+    let handle = id.handle();
+    let event = NewEvent { kind: EventKind::Login, device: &device, handle: Some(&handle) };
+    event_commands(pipe, &keys.user_events(&user_id), &event, MAX_EVENTS, lifetimes.absolute);
+}
+
+async fn login_floor(
+    State(Reference { mut con, round_trips }): State<Reference>,
+    Json(login): Json<Login>,
+) -> Response {
+    round_trips.fetch_add(1, Ordering::Relaxed);
+    let id = SessionId::new();
+    let now_ms = session_storage::store::unix_now().saturating_mul(1000);
+    let mut pipe = redis::pipe();
+    floor_login(&mut pipe, &login.username, &id, now_ms);
+    let written: Result<(), _> = pipe.query_async(&mut con).await;
+    match written {
+        Ok(()) => {
+            let cookie = format!("session_id={id}; HttpOnly; Path=/; Max-Age={TTL_SECS}");
+            let body = serde_json::json!({"message": "Login successful", "username": login.username, "session_id": id.to_string()});
             ([(SET_COOKIE, cookie)], Json(body)).into_response()
         }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
