@@ -64,7 +64,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     // ANCHOR: read_fields
     out.step("Reading fields");
     let username: String = con.hget(&hash_key, "username").await?;
+    out.count_from_here();
     let some: Vec<Option<String>> = con.hmget(&hash_key, &["user_id", "nickname"]).await?;
+    out.cost("HMGET of two fields");
     out.say(&format!("HMGET reads several fields at once; as Vec<Option<String>>: {some:?}."));
     out.say(&format!(
         "A field that does not exist reads as (nil), which Rust sees as None. username = {username:?}."
@@ -107,7 +109,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _: u64 = con.hdel(&hash_key, "created_at").await?;
     let partial: HashMap<String, String> = con.hgetall(&hash_key).await?;
     out.say(&format!("Session::from_fields(...) = {:?}", Session::from_fields(&partial)));
-    out.note("A partial hash is never accepted as a session. The service never writes single fields.");
+    out.note("A partial hash is never accepted as a session. The service creates every session");
+    out.note("whole, all its fields in one HSET.");
     let _: u64 = redis::cmd("HSET").arg(&hash_key).arg(&session.to_fields()).query_async(&mut con).await?;
 
     // ANCHOR: memory

@@ -99,6 +99,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("redis::pipe() collects commands and sends them in one write; .atomic() wraps them in");
     out.say("MULTI ... EXEC, so Redis runs them together, with nothing from anyone else in between.");
     out.say("If the connection dies before EXEC arrives, none of them runs.");
+    out.count_from_here();
     let () = redis::pipe()
         .atomic()
         .cmd("HSET")
@@ -109,10 +110,13 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
         .ignore()
         .query_async(&mut con)
         .await?;
+    out.cost("the transaction");
     let _: i64 = con.ttl(&key).await?;
     out.say("store::create_session() is this pipeline (and deletes a replaced session in it too):");
     let other = keys.session(&SessionId::new());
+    out.count_from_here();
     create_session(&mut con, &other, &session, Lifetimes::DEFAULT.idle, None).await?;
+    out.cost("create_session");
     let _: i64 = con.ttl(&other).await?;
     out.note("Atomic is not all-or-nothing: a command that fails while EXEC runs does not undo the");
     out.note("others. It means nothing else runs in between.");

@@ -2,8 +2,9 @@
 //!
 //! What you will learn: how a session stays alive while it is used (renew on every request);
 //! why the obvious two-command renewal is slow and, with one more write, dangerous (it can bring
-//! a logged-out session back); the one-round-trip script the service uses instead; and the
-//! absolute lifetime that no amount of activity can extend.
+//! a logged-out session back); a script that reads and renews in one atomic step, and the
+//! pipeline without Lua that the service sends instead; and the absolute lifetime that no amount
+//! of activity can extend.
 //!
 //! Run it: `cargo run --example 03_sliding_ttl`. Keys it writes start with `lesson03:` and are
 //! deleted at the end.
@@ -53,12 +54,14 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     // ANCHOR: naive
     out.step("The naive renewal: read, then EXPIRE");
+    out.count_from_here();
     let fields: HashMap<String, String> = con.hgetall(&key).await?;
     if Session::from_fields(&fields).is_some() {
         let _: bool = con.expire(&key, idle).await?;
     }
+    out.cost("the naive renewal");
     let _: i64 = con.ttl(&key).await?;
-    out.say("It works, but costs two round trips per request, and a logout can land between them.");
+    out.say("It works, but every request waits for both round trips, and a logout can land between them.");
     // ANCHOR_END: naive
 
     // ANCHOR: resurrection
@@ -77,12 +80,11 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     // ANCHOR_END: resurrection
 
     // ANCHOR: script
-    out.step("Read and renew in one round trip");
-    out.say("The service sends one Lua script. Redis runs it atomically, so nothing can land in");
-    out.say("between. It reads the time from Redis itself (TIME), so every app server uses one clock:");
-    for line in session_storage::store::TOUCH_SOURCE.trim().lines() {
-        out.say(&format!("    {line}"));
-    }
+    out.step("Read and renew in one script");
+    out.say("store::touch() sends one Lua script, src/store/scripts/touch.lua: the read, the check,");
+    out.say("the cap and the renewal. Redis runs it atomically, so nothing can land in between, and");
+    out.say("it reads the time from Redis itself (TIME), so every app server uses one clock. (Its");
+    out.say("source is exercise 03a's answer: write your own first; the book shows it after.)");
     out.say("redis::Script sends it by its SHA-1 (EVALSHA); loading it first stores it in Redis:");
     let _: String = touch_script().load_async(&mut con).await?;
     out.say("The partial session above is not a session: the script deletes it and answers (nil).");
@@ -92,7 +94,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("Now a whole session (created again, aged to 600 s) is read and renewed in one call:");
     create_session(&mut con, &key, &session, IDLE, None).await?;
     let _: bool = con.expire(&key, 600).await?;
+    out.count_from_here();
     let touched = touch(&mut con, &key, IDLE, ABSOLUTE).await?;
+    out.cost("touch");
     let _: i64 = con.ttl(&key).await?;
     out.say(&format!("store::touch(...) = {touched:?}"));
     out.note("Atomic is not all-or-nothing here either: a script that fails half-way keeps the");
@@ -121,11 +125,13 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     // ANCHOR: library
     out.step("The function the server calls");
-    out.say("The script is one round trip, but Lua costs Redis about twice the CPU of plain commands.");
+    out.say("The script is one EVALSHA, but Lua costs Redis about twice the CPU of plain commands.");
     out.say("So the server calls store::renew() on every authenticated request: one pipeline of");
     out.say("HMGET, EXPIRE and PEXPIRETIME, with the script's guarantees. EXPIRE on a missing key does");
     out.say("nothing, so it cannot resurrect; PEXPIRETIME minus the idle TTL is Redis's clock, for the cap:");
+    out.count_from_here();
     let live = renew(&mut con, &key, Lifetimes { idle: IDLE, absolute: ABSOLUTE }).await?;
+    out.cost("renew");
     out.say(&format!("store::renew(...) = {live:?}"));
     out.say("After a logout (DEL) it finds nothing and renews nothing:");
     let _: u64 = con.del(&key).await?;

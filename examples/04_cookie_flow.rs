@@ -7,11 +7,15 @@
 //! Run it: `cargo run --example 04_cookie_flow`. Keys it writes start with `lesson04:` and are
 //! deleted at the end.
 //!
-//! Redis commands: HGETALL, TTL, EXPIRE, EXISTS, DEL, and the service's own SCRIPT LOAD, EVALSHA
-//! (login throttle), the login's one pipeline (EVAL of the index script and of the session's
-//! script, then MULTI/ZSCORE/XADD/PEXPIRE/EXEC: a check of its index entry and the `login`
-//! event), HMGET/EXPIRE/PEXPIRETIME (read-and-renew), HGET/DEL and the unlist script (logout),
-//! all shown in the transcript; then the same login with SESSION_KEY_HASHING, where Redis never sees the cookie.
+//! Redis commands of its own: HGETALL, TTL, EXPIRE, EXISTS, DEL. At start the service sends
+//! SCRIPT LOAD and TIME. Then, all shown in the transcript with what each request cost: for a
+//! login, <!-- sends: 04_cookie_flow | POST /login -->EVALSHA (the login throttle), then one
+//! pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC for the session, then
+//! MULTI/ZSCORE/XADD/PEXPIRE/EXEC: a check of its index entry and the `login` event); for a
+//! read, <!-- sends: 04_cookie_flow | GET /profile -->one pipeline of HMGET, EXPIRE and
+//! PEXPIRETIME (read-and-renew); for a logout, <!-- sends: 04_cookie_flow | POST /logout -->one
+//! pipeline of HGET and DEL, then EVALSHA of the unlist script. Then the same login with
+//! SESSION_KEY_HASHING, where Redis never sees the cookie.
 //!
 //! Test: `tests/04_cookie_flow.rs`. Chapter: `book/src/04-cookie-flow.md`.
 //! Exercises: `lessons/src/ex04_cookie_flow.rs`.
@@ -90,7 +94,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let login = client
         .post(format!("{base}/login"))
         .json(&serde_json::json!({"username": "alice", "password": "secret"}));
+    out.count_from_here();
     let (set_cookie, body) = exchange(out, login).await?;
+    out.cost("POST /login");
     let set_cookie = set_cookie.ok_or_else(|| io_error("login set no cookie"))?;
     out.say("The attributes, one by one:");
     out.say("  session_id=<id>  the only thing the browser stores: a random id, no user data");
@@ -113,7 +119,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _: bool = con.expire(&key, 900).await?;
     out.say("(Aged to 15 minutes, so the renewal shows.) The browser sends only name=value:");
     let profile = client.get(format!("{base}/profile")).header("cookie", &cookie);
+    out.count_from_here();
     exchange(out, profile).await?;
+    out.cost("GET /profile");
     out.say("The server renewed the session in Redis and sent the cookie again with a fresh Max-Age:");
     let _: i64 = con.ttl(&key).await?;
     // ANCHOR_END: profile
@@ -121,7 +129,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     // ANCHOR: logout
     out.step("Log out: the session is deleted and the cookie cleared");
     let logout = client.post(format!("{base}/logout")).header("cookie", &cookie);
+    out.count_from_here();
     exchange(out, logout).await?;
+    out.cost("POST /logout");
     out.say("Max-Age=0 with the same name and Path tells the browser to delete its cookie now.");
     let _: bool = con.exists(&key).await?;
     // ANCHOR_END: logout
@@ -129,7 +139,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("An old cookie is worthless");
     out.say("Someone who copied the cookie before logout tries it:");
     let replay = client.get(format!("{base}/profile")).header("cookie", &cookie);
+    out.count_from_here();
     exchange(out, replay).await?;
+    out.cost("GET /profile with the old cookie");
     out.say("The session is gone from Redis, so the id means nothing: logout is instant and central.");
 
     // ANCHOR: key_hashing

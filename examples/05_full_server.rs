@@ -7,10 +7,15 @@
 //!
 //! Run it: `cargo run --example 05_full_server`, then open http://127.0.0.1:8002/ or follow the
 //! curl walkthrough in README.md. `REDIS_CLUSTER=3` runs it on a private Redis Cluster (lesson 07).
-//! Redis commands it sends: SCRIPT LOAD at start; EVALSHA (the login throttle of lesson 09, the
-//! per-user index's scripts of lesson 06); TIME at start; the login's EVAL of the index script,
-//! MULTI/HSET/EXPIRE/EXEC and MULTI/ZSCORE/XADD/PEXPIRE/EXEC; HMGET/EXPIRE/PEXPIRETIME
-//! (read-and-renew); HGET/DEL, DEL, HMGET, PTTL, ZREM, INFO memory (`/health`; on a cluster also CLUSTER SLOTS).
+//! Redis commands it sends: SCRIPT LOAD and TIME at start, then what each route sends, as the
+//! table `tests/snapshots/route_costs__route_costs.snap` counts it (chapter 05 shows it): the
+//! login's <!-- sends: POST /login | a new session -->EVALSHA (the login throttle of lesson 09;
+//! the per-user index's other scripts of lesson 06 go by EVALSHA too), EVAL of the index script,
+//! MULTI/HSET/EXPIRE/EXEC and MULTI/ZSCORE/XADD/PEXPIRE/EXEC; the
+//! read-and-renew's <!-- sends: GET /sessions | two sessions -->HMGET/EXPIRE/PEXPIRETIME, and the
+//! list of sessions' HMGET/PTTL; the logout's <!-- sends: POST /logout | a live session -->HGET/DEL and
+//! the unlist script, with its ZREM; `/health`'s <!-- sends: GET /health | Redis's memory -->INFO
+//! memory (on a cluster also CLUSTER SLOTS).
 //! Test: `tests/05_full_server.rs`. Chapter: `book/src/05-full-server.md`.
 
 use std::process::ExitCode;

@@ -97,7 +97,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     }
     let _: Vec<(String, f64)> = con.zrange_withscores(&index, 0, -1).await?;
     out.say("Three ways it cannot grow without end, and not one needs a cleanup job:");
-    out.say("  1. every write and read first drops past scores (ZREMRANGEBYSCORE inside the script);");
+    out.say("  1. every login and every listing first drops past scores (ZREMRANGEBYSCORE in the script);");
     out.say(&format!("  2. a bound: at most {MAX} entries here (the service allows 50);"));
     out.say("  3. its own TTL, set to its largest score: untouched, it disappears with its last entry.");
     let _: i64 = con.pttl(&index).await?;
@@ -114,7 +114,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
         end.del(keys.session(old));
     }
     end.zrem(&index, &evicted);
+    out.count_from_here();
     let _: Vec<u64> = end.query_async(&mut con).await?;
+    out.cost("ending the named sessions");
     out.say(&format!("evicted: {evicted:?}"));
     devices.remove(0);
     devices.push(fourth);
@@ -133,7 +135,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("pipeline; the oldest of them has just idled out (a DEL stands in for its TTL):");
     let _: u64 = con.del(keys.session(&devices[0])).await?;
     let ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
+    out.count_from_here();
     let read = read_sessions(&mut con, &keys, &ids).await?;
+    out.cost("read_sessions");
     let gone: Vec<SessionId> =
         ids.iter().zip(&read).filter(|(_, l)| l.user_id.is_none()).map(|(id, _)| *id).collect();
     out.say("A session without its hash is gone: the listing leaves it out and removes its entry.");
@@ -163,7 +167,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("Now \"log out everywhere\" reads the index and deletes every session it names:");
     let (_, entries) = index_entries(&mut con, &index).await?;
     let ids: Vec<SessionId> = entries.iter().map(|entry| entry.id).collect();
+    out.count_from_here();
     let deleted = destroy_sessions(&mut con, &keys, &ids).await?;
+    out.cost("destroy_sessions");
     let ended: Vec<SessionId> = ids.iter().zip(&deleted).filter(|(_, d)| **d).map(|(id, _)| *id).collect();
     unindex(&mut con, &index, &ended).await?;
     out.say("The tablet's DEL found nothing (0), so its entry stays. Its login now writes the session:");

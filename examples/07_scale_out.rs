@@ -10,8 +10,8 @@
 //! `lesson07:`.
 //!
 //! Redis commands: CLUSTER KEYSLOT, HSET, HGETALL, DEL, WAIT, and the service's scripts and
-//! transactions (EVALSHA, MULTI/HSET/EXPIRE/EXEC), through a plain connection and through
-//! redis-rs's cluster connection.
+//! transactions (EVALSHA, MULTI/HSET/EXPIRE/EXEC, MULTI/ZSCORE/XADD/PEXPIRE/EXEC), through a
+//! plain connection and through redis-rs's cluster connection.
 //!
 //! Test: `tests/07_scale_out.rs`. Chapter: `book/src/07-scale-out.md`.
 //! Exercises: `lessons/src/ex07_scale_out.rs`.
@@ -182,10 +182,12 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
         .with_keys(keys.clone());
     let address = client.parse().map_err(io_error)?;
     let device = session_storage::Device::new("Firefox on Linux", Some(address));
+    out.count_from_here();
     let id = match store.login("alice", address, &device, None).await.map_err(io_error)? {
         Login::Started(id, _) => id,
         Login::Throttled(wait) => return Err(io_error(format!("throttled for {wait:?}"))),
     };
+    out.cost("the login on a cluster");
     out.say(&format!(
         "The client's throttle keys are on shard {}, alice's index on shard {}, and the session on",
         shard_of(&keys.login_client(client)) + 1,

@@ -1,19 +1,24 @@
 //! # Lesson 08: sessions in your own axum app
 //!
 //! What you will learn: how an application of your own takes sessions from this crate. Two
-//! routes of the application's own, one `GET` and one `POST`, take an [`Authenticated`]
-//! argument: they run only for a live session, the session is renewed in the same one round
-//! trip as `/profile`, the answer carries the renewed cookie without a line of cookie code, and
-//! the `POST` is refused from another site. `session_storage::run(config, routes)` serves such
-//! routes beside the service's own; this lesson mounts them the same way (`app_with`) on a free
-//! port, so that it can narrate every Redis command.
+//! routes of the application's own, `GET /hello` and `POST /act`, take an [`Authenticated`]
+//! argument: they run only for a live session, the session is renewed as for `/profile`,
+//! in <!-- cost: 08_your_app | GET /hello -->one round trip, the answer carries the renewed
+//! cookie without a line of cookie code, and the `POST` is refused from another site.
+//! `session_storage::run(config, routes)` serves such routes beside the service's own; this
+//! lesson mounts them the same way (`app_with`) on a free port, so that it can narrate every
+//! Redis command.
 //!
 //! Run it: `cargo run --example 08_your_app`. Keys it writes start with `lesson08:` and are
 //! deleted at the end.
 //!
-//! Redis commands: the service's SCRIPT LOAD and EVALSHA (login throttle), the login's one
-//! pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC, MULTI/ZSCORE/XADD/PEXPIRE/EXEC),
-//! HMGET/EXPIRE/PEXPIRETIME (read-and-renew), HGET/DEL and ZREM (logout), TTL and DEL, all shown.
+//! Redis commands of its own: EXPIRE, TTL and DEL. At start the service sends SCRIPT LOAD and
+//! TIME. Then, all shown in the transcript with what each request cost: for the
+//! login, <!-- sends: 08_your_app | POST /login -->EVALSHA (the login throttle), then one
+//! pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC, MULTI/ZSCORE/XADD/PEXPIRE/EXEC);
+//! for each request to your routes, <!-- sends: 08_your_app | GET /hello -->one pipeline of
+//! HMGET, EXPIRE and PEXPIRETIME (read-and-renew); for the logout, <!-- sends: 08_your_app |
+//! POST /logout -->one pipeline of HGET and DEL, then EVALSHA of the unlist script.
 //!
 //! Test: `tests/08_your_app.rs`. Chapter: `book/src/08-your-app.md`.
 //! Exercises: `lessons/src/ex08_your_app.rs`.
@@ -107,13 +112,17 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     out.step("Without a session, your handler never runs");
     out.say("No cookie: Authenticated answers the service's own 401, and Redis is not asked.");
+    out.count_from_here();
     exchange(out, client.get(format!("{base}/hello"))).await?;
+    out.cost("GET /hello without a cookie");
 
     out.step("Log in, and your route runs");
     let login = client
         .post(format!("{base}/login"))
         .json(&serde_json::json!({"username": "alice", "password": "secret"}));
+    out.count_from_here();
     let (set_cookie, body) = exchange(out, login).await?;
+    out.cost("POST /login");
     let set_cookie = set_cookie.ok_or_else(|| io_error("login set no cookie"))?;
     let cookie = set_cookie.split(';').next().unwrap_or_default().to_string();
     let body: serde_json::Value = serde_json::from_str(&body).map_err(io_error)?;
@@ -122,8 +131,10 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let key = keys.session(&id);
     let _: bool = con.expire(&key, 900).await?;
     out.say("(Aged to 15 minutes, so the renewal shows.) The browser sends the cookie back:");
+    out.count_from_here();
     exchange(out, client.get(format!("{base}/hello")).header("cookie", &cookie)).await?;
-    out.say("One EVALSHA read and renewed the session; the answer carries the renewed cookie, though");
+    out.cost("GET /hello");
+    out.say("One pipeline read and renewed the session; the answer carries the renewed cookie, though");
     out.say("hello() wrote no cookie code: the renew_cookie middleware added it.");
     let _: i64 = con.ttl(&key).await?;
 
@@ -131,14 +142,18 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("A browser says where a request comes from; from another site, /act never runs:");
     let forged =
         client.post(format!("{base}/act")).header("cookie", &cookie).header("sec-fetch-site", "cross-site");
+    out.count_from_here();
     exchange(out, forged).await?;
+    out.cost("POST /act from another site");
     out.say("From the page itself it runs:");
     let same =
         client.post(format!("{base}/act")).header("cookie", &cookie).header("sec-fetch-site", "same-origin");
     exchange(out, same).await?;
 
     out.step("After logout, your routes answer 401 again");
+    out.count_from_here();
     exchange(out, client.post(format!("{base}/logout")).header("cookie", &cookie)).await?;
+    out.cost("POST /logout");
     exchange(out, client.get(format!("{base}/hello")).header("cookie", &cookie)).await?;
 
     out.step("Cleaning up");

@@ -10,8 +10,12 @@
 //! Run it: `cargo run --example 09_rate_limit`. Keys it writes start with `lesson09:` and are
 //! deleted at the end.
 //!
-//! Redis commands: the throttle script (EVALSHA), GET, PTTL, and the service's login (the
-//! throttle, the index script, MULTI/HSET/EXPIRE/EXEC), all shown.
+//! Redis commands of its own: the throttle script (EVALSHA), GET, PTTL, DEL. At start the service
+//! sends SCRIPT LOAD and TIME. Then, all shown in the transcript with what each login cost: a
+//! login the throttle allows is <!-- sends: 09_rate_limit | POST /login -->EVALSHA of the
+//! throttle, then one pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC,
+//! MULTI/ZSCORE/XADD/PEXPIRE/EXEC); a refused one is <!-- sends: 09_rate_limit | POST /login
+//! refused -->EVALSHA of the throttle, then an XADD of a `throttled` event.
 //!
 //! Test: `tests/09_rate_limit.rs`. Chapter: `book/src/09-rate-limit.md`.
 //! Exercises: `lessons/src/ex09_rate_limit.rs`.
@@ -130,7 +134,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
         let _ = stopped.await;
     }));
     for _ in 0..4 {
-        login(out, &base, "carol", Some("192.0.2.10")).await?;
+        out.count_from_here();
+        let status = login(out, &base, "carol", Some("192.0.2.10")).await?;
+        out.cost(if status == 429 { "POST /login refused" } else { "POST /login" });
     }
     out.say("No session and no index entry for the refused one: only a `throttled` event in carol's");
     out.say("security log (lesson 10), which exists already; a refusal never creates a log.");

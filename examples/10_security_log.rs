@@ -9,9 +9,9 @@
 //! Run it: `cargo run --example 10_security_log`. Keys it writes start with `lesson10:` and are
 //! deleted at the end.
 //!
-//! Redis commands: XADD, XLEN, XRANGE, XREVRANGE, MULTI/XADD/PEXPIRE/EXEC, LPUSH, LTRIM, LRANGE,
-//! and the service's routes (login, list, revoke, re-authenticate, log out everywhere), all
-//! shown.
+//! Redis commands of its own: XADD, XLEN, XRANGE, XREVRANGE, MULTI/XADD/PEXPIRE/EXEC, LPUSH,
+//! LTRIM, LRANGE, DEL. Then the service's routes (log in, list, re-authenticate, log out
+//! everywhere), each shown with what it cost.
 //!
 //! Test: `tests/10_security_log.rs`. Chapter: `book/src/10-security-log.md`.
 //! Exercises: `lessons/src/ex10_security_log.rs`.
@@ -137,12 +137,15 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _: u64 = redis::cmd("XLEN").arg(rough).query_async(&mut con).await?;
     out.say("All 5 are still there: no whole node is beyond the cap yet. The service writes `MAXLEN ~ 200`,");
     out.say("so a user's log holds at least 200 entries and less than 300 once it is full.");
-    out.say("And a log must end: the service appends and sets the TTL in one transaction (exercise 10a),");
-    out.say("the TTL as long as a session can live, so the log ends with the last session it describes:");
+    out.say("And a log must end: at login the service appends and sets the TTL in one transaction");
+    out.say("(exercise 10a), and every later event of the user's own sets the TTL again. It is as long");
+    out.say("as a session can live, so the log outlives the last session it describes by at most that:");
     let log = keys.user_events(&user_id_for("alice"));
     let laptop = Device::new("Firefox on Linux", "203.0.113.9".parse().ok());
     let event = NewEvent { kind: EventKind::Login, device: &laptop, handle: Some("0123456789abcdef") };
+    out.count_from_here();
     append_event(&mut con, &log, &event, MAX_EVENTS, Lifetimes::DEFAULT.absolute).await?;
+    out.cost("append_event");
     let _: i64 = con.pttl(&log).await?;
     // ANCHOR_END: cap
 
@@ -191,17 +194,25 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let login = serde_json::json!({"username": "bob", "password": "secret"});
     let laptop = Browser::new(FIREFOX_LINUX, "203.0.113.9")?;
     let phone = Browser::new(SAFARI_IPHONE, "198.51.100.23")?;
+    out.count_from_here();
     laptop.send(out, (reqwest::Method::POST, &base, "/login"), Some(login.clone())).await?;
+    out.cost("POST /login with the throttle off");
     phone.send(out, (reqwest::Method::POST, &base, "/login"), Some(login)).await?;
+    out.cost("POST /login with the throttle off");
     phone.send(out, (reqwest::Method::GET, &base, "/sessions"), None).await?;
+    out.cost("GET /sessions");
     out.say(
         "Two seconds later, the phone is no longer privileged: ending other sessions needs the password.",
     );
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    out.count_from_here();
     phone.send(out, (reqwest::Method::POST, &base, "/logout-everywhere"), None).await?;
+    out.cost("POST /logout-everywhere past the privileged window");
     let password = serde_json::json!({"password": "secret"});
     phone.send(out, (reqwest::Method::POST, &base, "/reauth"), Some(password)).await?;
+    out.cost("POST /reauth with the throttle off");
     phone.send(out, (reqwest::Method::POST, &base, "/logout-everywhere"), None).await?;
+    out.cost("POST /logout-everywhere");
     out.say("The log outlives the sessions it describes, until its TTL. Its newest events:");
     let bob_log = keys.user_events(&user_id_for("bob"));
     for event in latest_events(&mut con, &bob_log, 10).await? {

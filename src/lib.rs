@@ -5,8 +5,8 @@
 //!
 //! ## Use it in your own axum app
 //!
-//! Take [`Authenticated`] in a handler and it runs only for a live session, renewed in one
-//! Redis round trip, with the renewed cookie on its answer; a state-changing route is also
+//! Take [`Authenticated`] in a handler and it runs only for a live session, renewed
+//! in <!-- cost: 08_your_app | GET /hello -->one Redis round trip, with the renewed cookie on its answer; a state-changing route is also
 //! refused from another site (403). [`run`] serves your routes beside the service's own
 //! (`/login`, `/profile`, `/logout`, ..., `/docs`):
 //!

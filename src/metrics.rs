@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `session_logins_total{outcome}` | counter | `POST /login` answers: `ok`, `throttled` (429), `invalid` (any 4xx for the body or the username), `cross_site` (403), `unavailable` (503) |
 //! | `session_authenticated_requests_total{outcome}` | counter | requests that needed a session ([`Authenticated`](crate::Authenticated)): `ok`, `unauthorized` (401), `unavailable` (503) |
-//! | `session_redis_call_seconds` | histogram | one round trip to Redis (a command, a script or a pipeline), from write to reply |
+//! | `session_redis_call_seconds` | histogram | each round trip to Redis (a command, a script or a pipeline), from write to reply |
 //! | `session_redis_errors_total` | counter | round trips that failed (an error reply, a broken connection) |
 //! | `session_connections` | gauge | HTTP connections open now |
 //! | `session_redis_used_memory_bytes` | gauge | Redis's `used_memory` at the last `GET /health` (on a cluster, the fullest master's) |
@@ -19,7 +19,7 @@
 //! registered once, at start: a request increments an atomic through a handle it already holds,
 //! with no lookup by name and no lock.
 //!
-//! Nothing here talks to Redis: serving `/metrics` costs no round trip.
+//! Nothing here talks to Redis: serving `/metrics` asks Redis nothing.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -168,7 +168,7 @@ impl Metrics {
         self.inner.authenticated[outcome as usize].increment(1);
     }
 
-    /// Records one round trip to Redis.
+    /// Records a round trip to Redis.
     pub fn redis_call(&self, took: Duration, failed: bool) {
         self.inner.redis_call.record(took.as_secs_f64());
         if failed {

@@ -445,3 +445,140 @@ fn the_section_link_check_catches_a_moved_section() {
         "authenticated-what-every-session-route-takes-first"
     );
 }
+
+/// The lines of exercise `id`'s answer worth looking for elsewhere: the code of its answer hint
+/// (`lessons/hints/<id>/answer.md`, the code the learner is to write), trimmed, at least 16
+/// characters long, and not lines the starter shows anyway (its signature, its imports).
+fn answer_lines(id: &str) -> BTreeSet<String> {
+    let root = root();
+    let mut code = Vec::new();
+    let hint = fs::read_to_string(root.join(format!("lessons/hints/{id}/answer.md"))).unwrap_or_default();
+    let mut inside = false;
+    for line in hint.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside;
+        } else if inside {
+            code.push(line.to_string());
+        }
+    }
+    let starter = fs::read_dir(root.join("lessons/src"))
+        .expect("lessons/src")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("ex{}", &id[..2])))
+        })
+        .map(|path| fs::read_to_string(path).unwrap_or_default())
+        .collect::<String>();
+    let shown: BTreeSet<&str> = starter.lines().map(str::trim).collect();
+    code.iter()
+        .map(|line| line.trim().to_string())
+        .filter(|line| line.len() >= 16 && !line.starts_with("//") && !line.starts_with("--"))
+        .filter(|line| !shown.contains(line.as_str()))
+        .collect()
+}
+
+/// Runs of at least `shortest` consecutive lines of `lines` (blank lines aside) that are all
+/// lines of `answer`: a listing of the answer, not an idiom it shares with other code.
+fn answer_runs<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    answer: &BTreeSet<String>,
+    shortest: usize,
+) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for line in lines.into_iter().map(str::trim).filter(|line| !line.is_empty()).chain([""]) {
+        if !line.is_empty() && answer.contains(line) {
+            run.push(line);
+            continue;
+        }
+        if run.len() >= shortest {
+            runs.push(run.join(" / "));
+        }
+        run.clear();
+    }
+    runs
+}
+
+/// How many consecutive answer lines make a listing of the answer.
+const ANSWER_RUN: usize = 3;
+
+/// Every exercise id, from the lessons' list.
+fn exercise_ids() -> Vec<String> {
+    let list = fs::read_to_string(root().join("lessons/src/lib.rs")).expect("lessons/src/lib.rs");
+    let id = regex::Regex::new(r#"ex\("(\d\d[a-z])""#).expect("regex");
+    id.captures_iter(&list).map(|c| c[1].to_string()).collect()
+}
+
+/// Listings of an exercise's answer that a reader meets before the exercise: in the output of
+/// a lesson program they run first (the chapter's own lesson and every earlier one print all
+/// their steps, whatever the chapter includes where), or in anything a chapter shows before the
+/// exercise's heading. "id: where: the lines".
+fn answers_shown_early(book_src: &Path, snapshots: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let chapters = chapters_in_order(book_src);
+    for id in exercise_ids() {
+        let answer = answer_lines(&id);
+        if answer.is_empty() {
+            problems.push(format!("{id}: its answer hint has no listing to look for"));
+            continue;
+        }
+        // A short answer is found whole; a longer one by any three of its lines in a row.
+        let shortest = ANSWER_RUN.min(answer.len());
+        let lesson: u32 = id[..2].parse().expect("lesson number");
+        let mut transcripts: Vec<PathBuf> = fs::read_dir(snapshots)
+            .expect("snapshots")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.contains("__step_") && name[..2].parse::<u32>().is_ok_and(|n| n <= lesson)
+            })
+            .collect();
+        transcripts.sort();
+        for transcript in transcripts {
+            let text = fs::read_to_string(&transcript).expect("transcript");
+            let name = transcript.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            for run in answer_runs(text.lines(), &answer, shortest) {
+                problems.push(format!("{id}: the output of a program run before it, {name}: {run}"));
+            }
+        }
+        let heading = format!("### Exercise {id}");
+        for (name, text) in &chapters {
+            let before = match text.find(&heading) {
+                Some(at) => &text[..at],
+                None => text.as_str(),
+            };
+            let shown = expanded(before, book_src);
+            for run in answer_runs(shown.iter().map(String::as_str), &answer, shortest) {
+                problems.push(format!("{id}: {name}, before the exercise: {run}"));
+            }
+            if text.contains(&heading) {
+                break;
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn no_program_output_or_page_shows_an_answer_before_its_exercise() {
+    let problems = answers_shown_early(&root().join("book/src"), &root().join("tests/snapshots"));
+    assert!(problems.is_empty(), "answers shown before their exercise:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_early_answer_check_finds_a_listing_not_an_idiom() {
+    let answer: BTreeSet<String> = [
+        "local now = tonumber(redis.call('TIME')[1])",
+        "local ttl = math.min(tonumber(ARGV[1]), left)",
+        "redis.call('EXPIRE', KEYS[1], ttl)",
+    ]
+    .map(String::from)
+    .into();
+    let printed = "  Step 4\n    local now = tonumber(redis.call('TIME')[1])\n\n    local ttl = math.min(tonumber(ARGV[1]), left)\n    redis.call('EXPIRE', KEYS[1], ttl)\n  done";
+    assert_eq!(answer_runs(printed.lines(), &answer, 3).len(), 1, "a listing of three lines is found");
+    let idiom = "    local now = tonumber(redis.call('TIME')[1])\n    local other = 1\n    redis.call('EXPIRE', KEYS[1], ttl)";
+    assert!(answer_runs(idiom.lines(), &answer, 3).is_empty(), "lines apart are idioms, not the answer");
+    assert_eq!(answer_runs(idiom.lines(), &answer, 1).len(), 2, "a one-line answer is found whole");
+}

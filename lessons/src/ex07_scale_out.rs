@@ -21,9 +21,9 @@ pub fn hash_slot(key: &str) -> u16 {
 /// Exercise 07b: delete every key in `keys` from a cluster, and return how many existed.
 ///
 /// The keys are session keys, spread over every shard. `DEL k1 k2 k3` names keys of several
-/// slots, which a cluster refuses (`CROSSSLOT`), and redis-rs's cluster connection refuses a
+/// slots, which a cluster node refuses (`CROSSSLOT`), and redis-rs's cluster connection refuses a
 /// pipeline whose commands name several slots too. Send one `DEL` per key, all at once, so the
-/// whole deletion still costs one round trip of waiting.
+/// whole deletion still costs one round trip of waiting. No keys: answer 0.
 pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::RedisResult<u64> {
     // TODO: one DEL per key on a clone of the connection each, joined with
     // futures_util::future::try_join_all, then add up the replies.

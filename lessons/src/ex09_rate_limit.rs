@@ -1,4 +1,4 @@
-//! Exercises for lesson 09, rate limiting (`book/src/09-rate-limit.md`).
+//! Exercises for lesson 09, rate limiting (`book/src/09-rate-limit-2.md`).
 //!
 //! Check it with `cargo exercise 09a`; `cargo exercise hint 09a` helps.
 

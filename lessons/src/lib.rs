@@ -22,112 +22,180 @@
 //!
 //! With `--features solutions` every starter is swapped for its reference solution: the real
 //! code of the service in `src/`, or (for exercises the service has no function for) the code in
-//! `src/solutions/`. With `--features wrong` every starter is swapped for a plausible wrong
-//! answer (`src/wrong/`, one mistake per exercise that a learner would make, named in a
-//! `// WRONG` comment). CI checks that every solution passes, every untouched starter fails,
-//! and every wrong answer fails (`.ci/check-exercises`).
+//! `src/solutions/`. With `--features hints` every starter is the one in `src/` with each
+//! exercise's answer hint (the listing in `hints/<id>/answer.md`) put in its place, so the
+//! hints compile against today's API and pass their checks (`build.rs` writes those files).
+//! With `--features wrong` every starter is swapped for plausible wrong answers (`src/wrong/`):
+//! at least three per exercise, each one mistake a learner would make (or one the chapter warns
+//! about), named in a `// WRONG (03a/2): ...` comment and run with `LESSONS_WRONG=2`. CI checks
+//! that every solution and every answer hint passes, every untouched starter fails, and every
+//! wrong answer fails (`.ci/check-exercises`).
 
 use std::time::Duration;
 
-#[cfg(all(feature = "l01", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l01", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex01_hash_basics;
-#[cfg(all(feature = "l01", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l01", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex01_hash_basics.rs"]
 pub mod ex01_hash_basics;
-#[cfg(all(feature = "l01", feature = "wrong"))]
+#[cfg(all(feature = "l01", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex01_hash_basics.rs"]
 pub mod ex01_hash_basics;
+#[cfg(all(feature = "l01", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex01_hash_basics {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex01_hash_basics.rs"));
+}
 
-#[cfg(all(feature = "l02", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l02", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex02_expire;
-#[cfg(all(feature = "l02", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l02", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex02_expire.rs"]
 pub mod ex02_expire;
-#[cfg(all(feature = "l02", feature = "wrong"))]
+#[cfg(all(feature = "l02", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex02_expire.rs"]
 pub mod ex02_expire;
+#[cfg(all(feature = "l02", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex02_expire {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex02_expire.rs"));
+}
 
-#[cfg(all(feature = "l03", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l03", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex03_sliding_ttl;
-#[cfg(all(feature = "l03", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l03", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex03_sliding_ttl.rs"]
 pub mod ex03_sliding_ttl;
-#[cfg(all(feature = "l03", feature = "wrong"))]
+#[cfg(all(feature = "l03", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex03_sliding_ttl.rs"]
 pub mod ex03_sliding_ttl;
+#[cfg(all(feature = "l03", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex03_sliding_ttl {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex03_sliding_ttl.rs"));
+}
 
-#[cfg(all(feature = "l04", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l04", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex04_cookie_flow;
-#[cfg(all(feature = "l04", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l04", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex04_cookie_flow.rs"]
 pub mod ex04_cookie_flow;
-#[cfg(all(feature = "l04", feature = "wrong"))]
+#[cfg(all(feature = "l04", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex04_cookie_flow.rs"]
 pub mod ex04_cookie_flow;
+#[cfg(all(feature = "l04", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex04_cookie_flow {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex04_cookie_flow.rs"));
+}
 
-#[cfg(all(feature = "l05", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l05", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex05_full_server;
-#[cfg(all(feature = "l05", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l05", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex05_full_server.rs"]
 pub mod ex05_full_server;
-#[cfg(all(feature = "l05", feature = "wrong"))]
+#[cfg(all(feature = "l05", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex05_full_server.rs"]
 pub mod ex05_full_server;
+#[cfg(all(feature = "l05", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex05_full_server {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex05_full_server.rs"));
+}
 
-#[cfg(all(feature = "l06", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l06", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex06_every_device;
-#[cfg(all(feature = "l06", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l06", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex06_every_device.rs"]
 pub mod ex06_every_device;
-#[cfg(all(feature = "l06", feature = "wrong"))]
+#[cfg(all(feature = "l06", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex06_every_device.rs"]
 pub mod ex06_every_device;
+#[cfg(all(feature = "l06", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex06_every_device {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex06_every_device.rs"));
+}
 
-#[cfg(all(feature = "l07", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l07", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex07_scale_out;
-#[cfg(all(feature = "l07", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l07", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
-#[cfg(all(feature = "l07", feature = "wrong"))]
+#[cfg(all(feature = "l07", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex07_scale_out.rs"]
 pub mod ex07_scale_out;
+#[cfg(all(feature = "l07", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex07_scale_out {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex07_scale_out.rs"));
+}
 
-#[cfg(all(feature = "l08", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l08", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex08_your_app;
-#[cfg(all(feature = "l08", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l08", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex08_your_app.rs"]
 pub mod ex08_your_app;
-#[cfg(all(feature = "l08", feature = "wrong"))]
+#[cfg(all(feature = "l08", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex08_your_app.rs"]
 pub mod ex08_your_app;
+#[cfg(all(feature = "l08", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex08_your_app {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex08_your_app.rs"));
+}
 
-#[cfg(all(feature = "l09", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l09", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex09_rate_limit;
-#[cfg(all(feature = "l09", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l09", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
-#[cfg(all(feature = "l09", feature = "wrong"))]
+#[cfg(all(feature = "l09", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex09_rate_limit.rs"]
 pub mod ex09_rate_limit;
+#[cfg(all(feature = "l09", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex09_rate_limit {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex09_rate_limit.rs"));
+}
 
-#[cfg(all(feature = "l10", not(any(feature = "solutions", feature = "wrong"))))]
+#[cfg(all(feature = "l10", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
 #[allow(unused_variables)]
 pub mod ex10_security_log;
-#[cfg(all(feature = "l10", feature = "solutions", not(feature = "wrong")))]
+#[cfg(all(feature = "l10", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
 #[path = "solutions/ex10_security_log.rs"]
 pub mod ex10_security_log;
-#[cfg(all(feature = "l10", feature = "wrong"))]
+#[cfg(all(feature = "l10", feature = "wrong", not(feature = "hints")))]
 #[path = "wrong/ex10_security_log.rs"]
 pub mod ex10_security_log;
+#[cfg(all(feature = "l10", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex10_security_log {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex10_security_log.rs"));
+}
+
+/// Which of its wrong answers each exercise runs under `--features wrong`: `LESSONS_WRONG=2` runs
+/// every exercise's second one (`// WRONG (03a/2)`); the first when unset.
+#[cfg(feature = "wrong")]
+pub fn wrong_variant() -> u32 {
+    std::env::var("LESSONS_WRONG").ok().and_then(|n| n.parse().ok()).unwrap_or(1)
+}
+
+/// What an exercise does under `LESSONS_WRONG=n` when it has no `n`th wrong answer: it fails
+/// (`.ci/check-exercises` never asks it to pass).
+#[cfg(feature = "wrong")]
+pub fn no_wrong_answer(id: &str, n: u32) -> ! {
+    panic!("exercise {id} has no wrong answer {n}")
+}
 
 // ANCHOR: ttl_state
 /// What `TTL` says about a key, as a type instead of a number with special values (exercise 02a).

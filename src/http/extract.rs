@@ -1,5 +1,5 @@
-//! What a handler needs, as extractors: [`Authenticated`] (a live session, read and renewed in
-//! one round trip), [`SameOrigin`] (no cross-site request), [`ClientAddr`] (who is asking) and
+//! What a handler needs, as extractors: [`Authenticated`] (a live session, read and renewed
+//! in <!-- cost: GET /profile | a live session -->one round trip), [`SameOrigin`] (no cross-site request), [`ClientAddr`] (who is asking) and
 //! [`ClientDevice`] (on what device), and the layer that gives every answer the renewed cookie ([`renew_cookie`]).
 //!
 //! ## Why a layer writes the renewed cookie
@@ -37,8 +37,8 @@ use super::AppState;
 
 // ANCHOR: authenticated
 /// A live session: put it in a handler's arguments and the handler runs only for a caller with
-/// one. Extracting it reads and renews the session in one round trip (every well-formed
-/// `session_id` cookie is tried in order, the first live one wins), and the answer carries the
+/// one. Extracting it reads and renews the session with one pipeline (`store::renew`) per
+/// well-formed `session_id` cookie, tried in order until one is live, and the answer carries the
 /// renewed cookie through [`renew_cookie`].
 ///
 /// It refuses, with the service's own answers and before the handler runs:

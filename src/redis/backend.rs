@@ -45,8 +45,8 @@ impl From<ClusterConnection> for Backend {
 /// pipeline to one shard only and refuses one whose commands name keys of several slots
 /// (`CROSSSLOT`). The store's pipelines are lists of single-key commands about different
 /// sessions, so on a cluster each command is sent on its own, all at once, each to its shard,
-/// and the replies are put back in order: still one round trip in time. A transaction
-/// (`MULTI`) names one key and goes as it is, and so does a pipeline whose commands all name
+/// and the replies are put back in order: the commands wait together, as one pipeline's would.
+/// A transaction (`MULTI`) names keys of one slot and goes as it is, and so does a pipeline whose commands all name
 /// the same key ([`one_key`]): sent one by one, its commands could run out of order, while as
 /// one pipeline they run in order on the key's node.
 fn split_pipeline<'a>(

@@ -53,8 +53,8 @@ pub(crate) const INSTALL_HELP: &str = "redis-server was not found on PATH. Insta
 /// itself when Redis comes back after an outage.
 ///
 /// `timeout` bounds each connection attempt. Responses are bounded one level up, by the
-/// store's one deadline per request ([`SessionStore`](crate::SessionStore)), which also covers
-/// the time a request waits for a reconnect; a second timer here would only cost a timer per
+/// store's deadline on each of its calls ([`SessionStore`](crate::SessionStore)), which also
+/// covers the time a call waits for a reconnect; a second timer here would only cost a timer per
 /// command. (A timed-out response does not make redis-rs reconnect either way: only a dropped
 /// connection does.)
 pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<ConnectionManager> {

@@ -14,7 +14,7 @@
 //! ## How close
 //! Redis read its clock somewhere between the request's send and its answer's arrival, and the
 //! offset is taken at the arrival (the elapsed time rounded up, the estimate rounded down): the
-//! estimate is *behind* Redis's clock by at most one round trip (well under a millisecond
+//! estimate is *behind* Redis's clock by at most a round trip's time (well under a millisecond
 //! here), never ahead, as long as both clocks run on. `created_at` is in whole seconds, so it
 //! is the same second as `TIME` would give, or the one before.
 //!
@@ -61,7 +61,7 @@ impl RedisClock {
         self.offset_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
-    /// Redis's clock now, in unix milliseconds: at most one round trip behind it.
+    /// Redis's clock now, in unix milliseconds: behind it by at most a round trip's time.
     pub(crate) fn now_ms(&self) -> u64 {
         let now = self.elapsed_ms().saturating_add(self.offset_ms.load(Ordering::Relaxed));
         u64::try_from(now).unwrap_or(0)

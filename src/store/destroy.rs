@@ -16,15 +16,16 @@ pub async fn destroy_session<C: ConnectionLike>(con: &mut C, key: &str) -> redis
 // ANCHOR_END: destroy_session
 
 impl SessionStore {
-    /// Logout of every session id the request carries, under one deadline. For each: one
-    /// pipeline reads the owner (`HGET`) and deletes the session (`DEL`), then one script takes
-    /// it out of its owner's index and appends a `logout` event on `device` (the request's) to
-    /// the owner's log (two steps: on a cluster the session and the index live in different
-    /// slots). Returns how many existed.
+    /// Logout of every session id the request carries, under one deadline. For each id,
+    /// first <!-- sends: POST /logout | a live session -->one pipeline reads the owner (`HGET`)
+    /// and deletes the session (`DEL`), then one script takes it out of its owner's index and
+    /// appends a `logout` event on `device` (the request's) to the owner's log (two steps: on a
+    /// cluster the session and the index live in different slots). Returns how many existed.
     ///
-    /// Why a plain pipeline and not `MULTI`: at `maxmemory` under `noeviction` Redis refuses
-    /// every command queued in a transaction, even `DEL`, which frees memory; outside one, `HGET`,
-    /// `DEL` and `ZREM` all run, so logout works when Redis is full. Nothing is lost without the
+    /// Why a plain pipeline and not a transaction: at `maxmemory` under `noeviction` Redis refuses
+    /// every command queued after a `MULTI`, even `DEL`, which frees memory. Outside a
+    /// transaction <!-- sends: POST /logout | a live session -->`HGET`, `DEL` and `ZREM` all run,
+    /// so logout works when Redis is full. Nothing is lost without the
     /// transaction: an id is never reused, so the owner read just before the `DEL` is the owner of
     /// what it deleted, and a session deleted in between by someone else only makes `DEL` count 0.
     pub async fn destroy_cookie_sessions(

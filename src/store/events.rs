@@ -13,7 +13,7 @@
 //! ## What bounds it
 //! - At most about [`MAX_EVENTS`] entries (`MAXLEN ~`).
 //! - A TTL as long as a session can live (the absolute lifetime), set again by every write of
-//!   the user's own: the log ends with the last session it describes.
+//!   the user's own: the log outlives the last session it describes, by at most that.
 //! - A refused login (`throttled`) is written only into a log that exists (`NOMKSTREAM`) and
 //!   does not extend its TTL: an anonymous client hammering a name creates no key and keeps none
 //!   alive.
@@ -138,8 +138,8 @@ pub fn event_commands(pipe: &mut Pipeline, key: &str, event: &NewEvent<'_>, cap:
 
 // ANCHOR: append_event
 /// Appends `event` to the log at `key`, capped at about `cap` entries, and sets the log's TTL to
-/// `ttl`: one transaction (`MULTI` / `XADD` / `PEXPIRE` / `EXEC`), one round trip, so the log
-/// never exists without its TTL.
+/// `ttl`: one transaction (`MULTI` / `XADD` / `PEXPIRE` / `EXEC`), sent as one pipeline, so the
+/// log never exists without its TTL.
 pub async fn append_event<C: ConnectionLike>(
     con: &mut C,
     key: &str,
@@ -219,7 +219,9 @@ pub(super) async fn unlist_and_log<C: ConnectionLike>(
 
 impl SessionStore {
     // ANCHOR: security_events
-    /// The user's newest events, at most [`EVENTS_SHOWN`], newest first: one round trip.
+    /// The user's newest events, at most [`EVENTS_SHOWN`], newest first:
+    /// just <!-- cost: GET /security-events | the user's log minus GET /profile | a live session -->one
+    /// round trip (after the caller's own read of its session).
     pub async fn security_events(&self, user_id: &str) -> Result<Vec<SecurityEvent>, Unavailable> {
         let mut con = self.connection();
         let log = self.inner.keys.user_events(user_id);

@@ -6,8 +6,8 @@
 //! over the whole keyspace, so each user has an index: a sorted set whose members are session
 //! ids and whose scores are their absolute expiry times. It cannot grow without bound, by
 //! construction and without any cleanup job:
-//! - Every write and every read first removes the scores already past (`ZREMRANGEBYSCORE`), so an
-//!   entry never outlives its session's absolute lifetime.
+//! - Every login's index step and every read of the index first removes the scores already
+//!   past (`ZREMRANGEBYSCORE`), so an entry never outlives its session's absolute lifetime.
 //! - A login beyond [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) has the oldest entries named, ends those sessions
 //!   and then removes their entries, so the set has a size bound. The script that names them
 //!   also *claims* them, rescoring them 0 (the prune only drops scores above 0, and the bound
@@ -62,8 +62,9 @@ pub struct Indexed {
     /// Redis's clock from (`clock.rs`), and on a cluster the session's `created_at`.
     pub now_ms: u64,
     /// The oldest sessions beyond the size bound, still in the index but claimed (scored 0, so
-    /// no other login names them again): the caller ends them (`DEL`) and then takes them out
-    /// of the index (`ZREM`), in that order, so that a session is never alive outside its index.
+    /// no other login names them again): the caller ends them
+    /// (<!-- sends: POST /login | past MAX_SESSIONS_PER_USER: the oldest sessions end -->`DEL`)
+    /// and then takes them out of the index (`ZREM`), in that order, so that a session is never alive outside its index.
     /// A claimed entry whose caller never got that far (it timed out) stays, scored 0: the
     /// listing and "log out everywhere" still see it, and remove it once its session is gone.
     pub evicted: Vec<SessionId>,
@@ -136,7 +137,8 @@ pub struct IndexEntry {
 }
 
 /// Reads a user's index, newest first, after dropping the entries whose absolute expiry has
-/// passed. One round trip; also returns Redis's clock (unix milliseconds).
+/// passed, in just <!-- cost: DELETE /sessions/{handle} | a handle not among the user's sessions (404) minus DELETE /sessions/{handle} | a malformed handle (404) -->one
+/// round trip; also returns Redis's clock (unix milliseconds).
 pub async fn index_entries<C: ConnectionLike>(
     con: &mut C,
     index_key: &str,
@@ -171,8 +173,8 @@ pub struct Liveness {
 
 // ANCHOR: read_sessions
 /// Reads `user_id`, `created_at`, `device`, `ip` and the TTL of every session in `ids`: one
-/// pipeline, one round trip (each command names one key, so on a cluster each goes to its own
-/// shard).
+/// pipeline, <!-- cost: 06_every_device | read_sessions -->one round trip (each command names one
+/// key, so on a cluster each goes to its own shard).
 pub async fn read_sessions<C: ConnectionLike>(
     con: &mut C,
     keys: &Keys,
@@ -203,8 +205,9 @@ pub async fn read_sessions<C: ConnectionLike>(
 }
 // ANCHOR_END: read_sessions
 
-/// Deletes every session in `ids`: one pipeline of single-key `DEL`s (one round trip), never one
-/// `DEL` naming several keys, which Redis Cluster refuses when they live in different slots.
+/// Deletes every session in `ids`: one pipeline of single-key `DEL`s
+/// (<!-- cost: 06_every_device | destroy_sessions -->one round trip), never one `DEL` naming
+/// several keys, which Redis Cluster refuses when they live in different slots.
 /// Returns, for each id, whether it existed.
 pub async fn destroy_sessions<C: ConnectionLike>(
     con: &mut C,
@@ -279,8 +282,8 @@ impl SessionStore {
     }
 
     /// How long an index entry may lack its session before it counts as stale: a login adds the
-    /// entry one round trip before it creates the session, and gives up after the store's
-    /// deadline, so an entry younger than that (plus a second of clock granularity) may belong
+    /// entry before it creates the session (in the same pipeline on one Redis, in the round trip
+    /// before on a cluster), and gives up after the store's deadline, so an entry younger than that (plus a second of clock granularity) may belong
     /// to a login still on its way and is kept.
     fn in_flight_ms(&self) -> u64 {
         millis(self.inner.timeout) + 1000
@@ -307,10 +310,10 @@ impl SessionStore {
     // ANCHOR_END: is_privileged
 
     // ANCHOR: list_sessions
-    /// Every live session of `user_id`, newest first, in two round trips after the caller's own
-    /// touch: the index (expired entries dropped on the way), then one pipeline reading each
-    /// listed session's owner, `created_at` and TTL. A third removes index entries whose
-    /// session is gone (idle expiry, logout), once they are older than a login in flight.
+    /// Every live session of `user_id`, newest first, after the caller's own touch: the index
+    /// (expired entries dropped on the way), then one pipeline reading each listed session's
+    /// owner, `created_at` and TTL; then, only when some are gone (idle expiry, logout), the
+    /// removal of their index entries, once they are older than a login in flight.
     ///
     /// `current` (the caller's session) is always included, even when it predates the index.
     ///
@@ -359,7 +362,8 @@ impl SessionStore {
     // ANCHOR_END: list_sessions
 
     // ANCHOR: revoke
-    /// Ends the session of `user_id` whose handle is `handle`: the index read (one round trip),
+    /// Ends the session of `user_id` whose handle is `handle`: the index read
+    /// (<!-- cost: DELETE /sessions/{handle} | a handle not among the user's sessions (404) minus DELETE /sessions/{handle} | a malformed handle (404) -->one round trip),
     /// one pipeline reading the session's device and deleting it, then one script taking it out
     /// of the index and appending a `revoked` event with that device to the user's log.
     /// `Done(None)` when no live session of that user has this handle; nothing is deleted then.
@@ -430,8 +434,8 @@ impl SessionStore {
     }
 
     // ANCHOR: destroy_user_sessions
-    /// "Log out everywhere": ends every session in the user's index, and `current`. Three round
-    /// trips: the index read, one pipeline of `DEL`s, one script taking what it ended out of the
+    /// "Log out everywhere": ends every session in the user's index, and `current`, in three
+    /// steps: the index read, one pipeline of `DEL`s, one script taking what it ended out of the
     /// index and appending a `logout_everywhere` event (on `device`, the caller's) to the log.
     /// It needs a privileged session (`authenticated_at`, the caller's `created_at`, inside the
     /// privileged window), else nothing is ended and the answer is [`Privileged::ReauthRequired`].

@@ -11,8 +11,10 @@
 //! Nothing else is ever written, and every key has a TTL. There is no user registry: a user's
 //! id is derived from the name ([`user_id_for`](super::user_id_for)), so no key grows with the
 //! users and no login touches a key every other login touches. What one user leaves in Redis
-//! ends with that user's sessions: the index goes with its last entry (a logout removes it; an
-//! index nobody touches again expires at its newest session's absolute deadline).
+//! ends at most an absolute lifetime after that user's last session: the index goes with its
+//! last entry (a logout removes it; an index nobody touches again expires at its newest session's
+//! absolute deadline), and the security log an absolute lifetime after the last event that set
+//! its TTL (every event of the user's own does; the last is often the logout).
 //!
 //! Every command, script and transaction names the keys of one slot only (Redis Cluster,
 //! lesson 07): a session key alone, an index alone, an index with its user's log (one slot,

@@ -2,13 +2,13 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `mod.rs` | [`SessionStore`]: the connection, the [`Lifetimes`], one deadline per request, login and the authenticated read |
+//! | `mod.rs` | [`SessionStore`]: the connection, the [`Lifetimes`], a deadline on each call, login and the authenticated read |
 //! | `session.rs` | the session value: [`SessionId`], [`Session`] and its hash fields, [`SessionIds`], [`Lifetimes`] |
 //! | `keys.rs` | the key layout ([`Keys`]): every key the service writes, its bound and its hash slot |
 //! | `username.rs` | [`canonical_username`]: who a username names (RFC 8265), so `Alice` and `alice` are one user |
-//! | `clock.rs` | Redis's clock as its answers tell it: a login's `created_at` with no script and no extra round trip |
+//! | `clock.rs` | Redis's clock as its answers tell it: a login's `created_at` with no script, and nothing to wait for |
 //! | `create.rs` | [`user_id_for`] (a stable id derived from the canonical name) and [`create_session`] (lessons 02, 03) |
-//! | `touch.rs` | [`touch`]: read and renew in one round trip, capped by the absolute lifetime (lesson 03) |
+//! | `touch.rs` | [`touch`]: read and renew in <!-- cost: 03_sliding_ttl \| touch -->one round trip, capped by the absolute lifetime (lesson 03); [`renew`], its twin without Lua |
 //! | `destroy.rs` | [`destroy_session`] and logout of every id a request carries |
 //! | `device.rs` | [`Device`]: the name and address a session was started from, bounded (lesson 06) |
 //! | `index.rs` | each user's index: list, revoke, log out everywhere, the privileged window (lesson 06) |
@@ -24,42 +24,36 @@
 //! command it forwards.
 //!
 //! ## Round trips per request
-//! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC` in one round trip, so no session key
-//!   can ever exist without its TTL, even if the process dies between the two commands.
+//! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC`
+//!   in <!-- cost: 02_expire | create_session -->one round trip, so no session key can ever exist
+//!   without its TTL, even if the process dies between the two commands.
 //! - Reading and renewing, with [`renew`]: one pipeline (`HMGET`, `EXPIRE`, `PEXPIRETIME`) that
 //!   reads the hash and renews its TTL, with the guarantees of lesson 03's script, [`touch`]. It
 //!   never writes a hash field: `HSET` on a key that a logout just deleted would recreate a
 //!   partial session with no TTL. The TTL is capped by the absolute lifetime, counted from
-//!   `created_at`, on Redis's clock. Every authenticated request makes this one round trip (one
-//!   more in a session's last idle period, to bring its expiry back to the deadline), and
-//!   listing or revoking starts with it.
+//!   `created_at`, on Redis's clock. Every authenticated request makes
+//!   this <!-- cost: GET /profile | a live session -->one round trip (and, in a session's last
+//!   idle period, <!-- cost: GET /profile | in the session's last idle period minus GET /profile | a live session -->one
+//!   more round trip, to bring its expiry back to the deadline), and listing or revoking starts
+//!   with it.
 //! - Logging out, with [`destroy_session`]: one `DEL` (the service also reads the owner in the same
 //!   pipeline, then removes the index entry and records the logout in the user's security log in
-//!   one script: two round trips).
+//!   one script: <!-- cost: POST /logout | a live session -->two round trips).
 //! - Recording what happened, in the user's security log (`events.rs`): inside a round trip the
 //!   route makes anyway wherever it can (the login's index check, the index removal of logout,
 //!   revoke and "log out everywhere").
 //!
-//! What the service's routes cost, in round trips (checked from Redis's own counters in
-//! `tests/06_every_device.rs`):
-//!
-//! | route | round trips |
-//! |---|---|
-//! | `GET /profile`, `GET /session` | 1 |
-//! | `POST /login` | 2: the throttle, then one pipeline: the browser's previous session's `DEL` (when it held one), the index step, the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`, `created_at` from Redis's clock as the index step's answers told it, see `clock.rs`) and the check of the index entry with the `login` event (1 with throttling off). On a cluster each step of that pipeline is a round trip of its own: 4 (3 with throttling off, one more with a previous session). One more last when the bound names older sessions to end (two on a cluster), and one more, rarely, when the store's estimate of Redis's clock was stale (`restamp.lua`); a refused login: the throttle and the `throttled` event, 2 |
-//! | `POST /logout` | 2: read the owner and delete, then remove the index entry and log the event (1 without a live session) |
-//! | `GET /sessions` | 3: touch, index, one pipeline reading every listed session; 4 when it prunes entries |
-//! | `DELETE /sessions/{handle}` | 4: touch, index, one pipeline reading the device and deleting the session, one script removing its entry and logging `revoked` (a 404 costs 1 for a malformed handle, 2 for one not in the index, 3 for one whose session is already gone; a 403 costs 2) |
-//! | `POST /logout-everywhere` | 4: touch, index, one pipeline deleting every session, one script removing their entries and logging the event (a 403 costs 2) |
-//! | `POST /reauth` | a login's, after the caller's touch, with the caller's session as the one it replaces: 3 (6 on a cluster) |
-//! | `GET /security-events` | 2: touch, one `XREVRANGE` |
+//! What every route of the service costs, case by case, on one Redis and on a cluster, is counted
+//! over HTTP by `tests/route_costs.rs`, whose snapshot (`tests/snapshots/route_costs__route_costs.snap`)
+//! is the table of the book's chapter 05 (`book/src/05-full-server-3.md`, "Round trips"); every
+//! count stated in these docs is checked against it by `tests/book_facts.rs`.
 //!
 //! None of them grows with the number of users; the listing's pipeline grows with the user's own
 //! sessions, at most [`MAX_SESSIONS_PER_USER`].
 //!
 //! The free functions take any async connection so the lessons can call them directly; the
-//! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], one deadline per
-//! request however many round trips it makes, and one error type, [`Unavailable`].
+//! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], a deadline on each
+//! of its calls however many round trips the call makes, and one error type, [`Unavailable`].
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -196,7 +190,7 @@ impl ConnectionLike for Counted<'_> {
     }
 }
 
-/// One round trip, timed into the `session_redis_call_seconds` histogram. A round trip cut off
+/// Times a round trip into the `session_redis_call_seconds` histogram. A round trip cut off
 /// by the request's deadline is not recorded (the deadline's 503 is counted where it answers).
 fn timed<'b, T: Send + 'b>(
     metrics: &'b Metrics,
@@ -215,7 +209,8 @@ fn timed<'b, T: Send + 'b>(
 pub enum Login {
     /// A new session.
     Started(SessionId, Session),
-    /// Over a login limit: nothing was written; try again after this long.
+    /// Over a login limit: no session was created (only a `throttled` event in the user's log); try
+    /// again after this long.
     Throttled(Duration),
 }
 
@@ -256,12 +251,15 @@ impl From<StoreInner> for SessionStore {
 }
 
 impl SessionStore {
-    /// Builds the store and loads its scripts into Redis, so the first request already costs one
-    /// `EVALSHA` (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends
-    /// `SCRIPT LOAD` and the `EVALSHA` again, once), and reads Redis's clock (`TIME`) for the
-    /// first login's `created_at` (see `clock.rs`).
+    /// Builds the store and loads its scripts into Redis, so the first request that runs one
+    /// already sends it <!-- sends: POST /login | a new session -->by its SHA-1, one `EVALSHA`
+    /// (after a Redis restart the scripts are gone; on `NOSCRIPT` redis-rs sends `SCRIPT LOAD`
+    /// and the `EVALSHA` again, once), and reads Redis's clock (`TIME`) for the first login's
+    /// `created_at` (see `clock.rs`).
     ///
-    /// `timeout` is the deadline of one request's whole conversation with Redis.
+    /// `timeout` is the deadline of each of the store's calls: its whole conversation with Redis
+    /// for that call. A request may make more than one call (a login: the throttle, then the
+    /// session), each with a deadline of its own.
     pub async fn new(
         con: impl Into<StoreConnection>,
         lifetimes: Lifetimes,
@@ -406,9 +404,11 @@ impl SessionStore {
         }
     }
 
-    /// Runs one request's Redis work under one deadline. This is the only timer on the call: it
+    /// Runs one call's Redis work under one deadline. This is the only timer on the call: it
     /// covers the wait for replies and the wait for a reconnect alike, so a stalled or absent
-    /// Redis becomes [`Unavailable`] in bounded time, however many round trips the request needs.
+    /// Redis becomes [`Unavailable`] in bounded time, however many round trips the call needs. A
+    /// request that makes several calls (a login: the throttle, then the session) has a deadline
+    /// for each.
     async fn within_deadline<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
@@ -426,8 +426,9 @@ impl SessionStore {
     }
 
     // ANCHOR: login
-    /// The service's login, under one deadline: the throttle first ([`throttle_login`](Self::throttle_login),
-    /// one round trip, skipped when both limits are off), and only when it allows,
+    /// The login in one call, under one deadline: the throttle first
+    /// ([`throttle_login`](Self::throttle_login): one script, skipped when both limits are off),
+    /// and only when it allows,
     /// [`open_session`](Self::open_session)'s work, recording `device` in the session and a
     /// `login` event in the user's security log. A throttled login writes no session.
     ///
@@ -457,7 +458,8 @@ impl SessionStore {
     // ANCHOR_END: login
 
     /// The login throttle alone, under one deadline: `Some(wait)` when this attempt of
-    /// `username` from `client` is over a limit (see `throttle.rs`). A refused attempt costs one
+    /// `username` from `client` is over a limit (see `throttle.rs`). A refused attempt
+    /// costs <!-- cost: POST /login | refused by the throttle (429) minus POST /login | a wrong password (401) -->one
     /// more round trip: a `throttled` event on `device`, appended to the user's security log if
     /// the user has one (see `events.rs`).
     pub async fn throttle_login(
@@ -530,12 +532,15 @@ impl SessionStore {
     // ANCHOR_END: open_session
 
     // ANCHOR: start_session
-    /// A new session for `username`, in one round trip under one deadline on one Redis: one
-    /// pipeline deletes the session the browser held (`replacing`, the fixation defence), adds
-    /// the new session's entry to the user's index, writes the session, and checks that its
-    /// entry is still there, in that order (see `LoginSteps`; on a cluster each is a round trip
-    /// of its own). One more comes last when the size bound names older sessions to end (each
-    /// deleted, taken out of the index and deleted again, in one pipeline; two on a cluster).
+    /// A new session for `username`, in <!-- cost: POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0) -->one
+    /// round trip under one deadline on one Redis: one pipeline deletes the session the browser
+    /// held (`replacing`, the fixation defence), adds the new session's entry to the user's
+    /// index, writes the session, and checks that its entry is still there, in that order (see
+    /// `LoginSteps`; on a cluster each is a round trip of its own). It
+    /// costs <!-- cost: POST /login | past MAX_SESSIONS_PER_USER: the oldest sessions end minus POST /login | a new session -->one
+    /// more round trip, last, when the size bound names older sessions to end (each deleted,
+    /// taken out of the index and deleted again, in one pipeline; <!-- cost: POST /login | past MAX_SESSIONS_PER_USER: the oldest sessions end | cluster minus POST /login | a new session | cluster -->two
+    /// round trips on a cluster).
     /// No throttle: that is [`login`](Self::login)'s.
     ///
     /// The index entry comes before the session, so that a session never exists outside its
@@ -598,7 +603,9 @@ impl SessionStore {
             );
         }
         if !indexed.evicted.is_empty() {
-            // Delete, unlist, and delete again: a login still on its way may write its session
+            // Delete, unlist, and delete again, as the route table's row "past
+            // MAX_SESSIONS_PER_USER" shows (<!-- sends: POST /login | past MAX_SESSIONS_PER_USER: the oldest sessions end -->DEL ZREM DEL): a login still
+            // on its way may write its session
             // after the first DEL; it then either finds its entry gone (and ends itself, see
             // `LoginSteps`) or wrote before the ZREM, so the second DEL ends it. On a cluster
             // a pipeline's commands run on their nodes in no set order, so the second DEL is a
@@ -624,8 +631,9 @@ impl SessionStore {
     }
     // ANCHOR_END: start_session
 
-    /// An authenticated request: read and renew the session ([`renew`]), one round trip per id
-    /// (one more in a session's last idle period). A request usually carries one id; when it
+    /// An authenticated request: read and renew the session ([`renew`]), in
+    /// just <!-- cost: GET /profile | a live session -->one round trip per id (one more in a
+    /// session's last idle period). A request usually carries one id; when it
     /// carries several (see `cookies::read_session_cookies`), each is tried in order, all under
     /// one deadline, and the first live one is returned, renewed.
     pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
@@ -643,7 +651,8 @@ impl SessionStore {
     }
 }
 
-/// A login's steps, in order: delete the session it replaces, add the new session to the user's
+/// A login's steps, in order: <!-- sends: POST /login | from a browser that holds a session -->delete
+/// the session it replaces, add the new session to the user's
 /// index ([`INDEX_ADD_SOURCE`]), write the session (`MULTI` / `HSET` / `EXPIRE` / `EXEC`: the
 /// hash and its TTL together, `created_at` from Redis's clock as [`RedisClock`] knows it), then
 /// read whether its index entry is still there, with the event appended to the user's log and
@@ -655,8 +664,8 @@ impl SessionStore {
 /// The index step answers Redis's time, and the store keeps it (`clock.rs`).
 /// So `created_at` is Redis's clock to within a round trip, never ahead of it, in whole seconds.
 /// The index step's own answer checks it: when the estimate was stale (the machine slept, or
-/// Redis's clock was set), one more round trip writes the right value (`restamp.lua`, only
-/// into a session that still exists). On a cluster, where the index step is a round trip of
+/// Redis's clock was set), one more command, sent on its own, writes the right value
+/// (`restamp.lua`, only into a session that still exists). On a cluster, where the index step is a round trip of
 /// its own, `created_at` is that step's answer.
 ///
 /// Why check: between this login's index step and its write, newer logins of the same user
@@ -714,7 +723,9 @@ impl LoginSteps<'_> {
         event_commands(pipe, &log, event, MAX_EVENTS, store.inner.lifetimes.absolute);
     }
 
-    /// On one Redis: every step in one pipeline, one round trip. One connection runs them in
+    /// On one Redis: every step in one pipeline, in
+    /// just <!-- cost: POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0) -->one
+    /// round trip. One connection runs them in
     /// the order they were sent, which is all the guarantees need (other clients' commands may
     /// run between them, as between round trips).
     async fn in_one_round_trip(
@@ -735,8 +746,9 @@ impl LoginSteps<'_> {
         pipe.cmd("MULTI").ignore();
         self.check(&mut pipe, session, event);
         pipe.cmd("EXEC");
-        // Read: the index's `{now, over}`, the write's `EXEC` (`HSET`'s count of new fields and
-        // `EXPIRE`'s 1: an error there fails the login), `ZSCORE`'s `QUEUED`, and the check's
+        // Read what <!-- sends: POST /login | a new session -->the pipeline answers: the index's
+        // `{now, over}`, the write's `EXEC` (`HSET`'s count of new fields and `EXPIRE`'s 1: an error there fails the
+        // login), `ZSCORE`'s `QUEUED`, and the check's
         // `EXEC`: what its transaction's commands answered.
         type Reply = ((u64, Vec<String>), (u64, u8), redis::Value, (Option<f64>, redis::Value, redis::Value));
         let ((now_ms, evicted), _, _, (score, _, _)): Reply = pipe.query_async(&mut *con).await?;

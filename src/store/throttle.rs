@@ -18,7 +18,7 @@
 //! - Per client: a spray of many usernames from one place stops at the client's cap.
 //!
 //! Both keys carry the client in a hash tag (`login:{198.51.100.7}` and
-//! `login:{198.51.100.7}:user_...`), so one script can check both in one round trip, atomically,
+//! `login:{198.51.100.7}:user_...`), so one script can check both in <!-- cost: POST /login | a wrong password (401) -->one round trip, atomically,
 //! on a single Redis and on a cluster alike: either both budgets are spent or neither is.
 //! Different clients hash to different slots, so no slot sees every login.
 

@@ -1,4 +1,5 @@
-//! Reading and renewing a session in one round trip: the sliding TTL (lesson 03). The renew
+//! Reading and renewing a session in <!-- cost: GET /profile | a live session -->one round trip:
+//! the sliding TTL (lesson 03). The renew
 //! path never writes a hash field, so it can never resurrect a deleted session.
 //!
 //! Two ways, with the same guarantees: [`touch`], one Lua script (lesson 03, exercise 03a), and
@@ -35,10 +36,10 @@ pub struct Touched {
     pub ttl_secs: u64,
 }
 
-/// Reads a session and renews its TTL in one round trip: the sliding window.
+/// Reads a session and renews its TTL with one script: the sliding window.
 ///
-/// Why a script and not `HGETALL` then `EXPIRE`: one round trip instead of two, and it is atomic,
-/// so a logout cannot land between the read and the renewal. It only ever calls `EXPIRE` on a key
+/// Why a script and not a read, then `EXPIRE`: one wait instead of two, and it is atomic, so a
+/// logout cannot land between the read and the renewal. It only ever calls `EXPIRE` on a key
 /// it has just seen whole, and never writes a field, so it cannot resurrect a deleted session.
 /// A partial hash (left by some other, buggy, writer) is deleted and reported as no session;
 /// for a missing key that `DEL` is a no-op.
@@ -65,21 +66,21 @@ pub async fn touch<C: ConnectionLike>(
 // ANCHOR_END: touch
 
 // ANCHOR: renew
-/// Reads a session and renews its TTL in one round trip, without a script: one pipeline of
+/// Reads a session and renews its TTL without a script: one pipeline of
 /// `HMGET key user_id username created_at`, `EXPIRE key <idle>` and `PEXPIRETIME key`. The
 /// service's renewal; the same answers and guarantees as [`touch`]:
 ///
 /// - **No resurrection.** Nothing writes a field, and `EXPIRE` on a missing key does nothing
-///   (it answers 0, and then so does this: `None`). A logout landing between the three commands
-///   makes `EXPIRE` or `PEXPIRETIME` see no key, and the answer is `None` too.
+///   (it answers 0, and then so does this: `None`). Should another client delete the key
+///   between the three commands, `EXPIRE` or `PEXPIRETIME` sees no key, and the answer is
+///   `None` too.
 /// - **Redis's clock.** `PEXPIRETIME` right after `EXPIRE <idle>` is Redis's time plus the idle
 ///   lifetime, so `now` is read from Redis (the key's own node, on a cluster), never from ours.
 /// - **The absolute cap, on every read.** With `now` and `created_at` the session's time left is
-///   known: none, and the session is deleted and refused (one more round trip, a `DEL`); less
-///   than the idle lifetime (its last idle period), and the expiry is brought back to the
-///   deadline (one more, `EXPIREAT`). A session past its deadline is never answered, whatever
-///   its TTL says.
-/// - **A partial hash is not a session**: it is deleted (one more round trip) and refused.
+///   known: none, and the session is deleted and refused (then a `DEL`); less than the idle
+///   lifetime (its last idle period), and the expiry is brought back to the deadline (then an
+///   `EXPIREAT`). A session past its deadline is never answered, whatever its TTL says.
+/// - **A partial hash is not a session**: it is deleted (a `DEL`) and refused.
 ///
 /// The three run in order: on one connection, and on a cluster as one pipeline to the key's
 /// node (a pipeline of one key is not split, see `src/redis/backend.rs`).

@@ -48,6 +48,9 @@ struct Transcript {
     print: bool,
     preamble: String,
     steps: Vec<Step>,
+    /// The round trips sent since [`Narrator::count_from_here`]: each one's command names
+    /// (`None` when not counting, so that a long-running narrated server keeps nothing).
+    round_trips: Option<Vec<Vec<String>>>,
 }
 
 /// Prints a lesson (or records it, for tests).
@@ -72,7 +75,8 @@ impl Narrator {
     }
 
     fn new(color: bool, print: bool) -> Narrator {
-        let transcript = Transcript { color, print, preamble: String::new(), steps: Vec::new() };
+        let transcript =
+            Transcript { color, print, preamble: String::new(), steps: Vec::new(), round_trips: None };
         Narrator { transcript: Arc::new(Mutex::new(transcript)) }
     }
 
@@ -165,6 +169,36 @@ impl Narrator {
         self.emit(&line, line.red().to_string());
     }
 
+    /// Starts counting round trips afresh: the next [`cost`](Self::cost) reports what was sent
+    /// from here on.
+    pub fn count_from_here(&self) {
+        self.lock().round_trips = Some(Vec::new());
+    }
+
+    /// Prints what was sent through narrated connections since [`count_from_here`](Self::count_from_here)
+    /// (or the last `cost`), counted, not typed: `[label: N round trips: CMD CMD | CMD]`, each
+    /// round trip's command names, one `|` between round trips (lesson 08 prints one for its
+    /// `GET /hello`). The book states a route's cost by including such a line, and `tests/book_facts.rs` checks every sentence that states one against it.
+    /// Answers the number of round trips, and counts afresh.
+    pub fn cost(&self, label: &str) -> usize {
+        let trips = self.take_round_trips();
+        let line = cost_line(label, &trips);
+        self.emit(&line, line.magenta().to_string());
+        trips.len()
+    }
+
+    /// The round trips sent since [`count_from_here`](Self::count_from_here) (or the last
+    /// `cost`), each one's command names, without printing them; counts afresh.
+    pub fn take_round_trips(&self) -> Vec<Vec<String>> {
+        self.lock().round_trips.replace(Vec::new()).unwrap_or_default()
+    }
+
+    fn record_round_trip(&self, commands: Vec<String>) {
+        if let Some(trips) = &mut self.lock().round_trips {
+            trips.push(commands);
+        }
+    }
+
     /// The closing block: commands to try by hand in redis-cli.
     pub fn try_it_yourself(&self, lines: &[&str]) {
         if self.lock().print {
@@ -201,6 +235,7 @@ impl<C> Narrated<C> {
 impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
+            self.out.record_round_trip(vec![command_name(cmd)]);
             self.out.show_command(&words(cmd));
             let reply = self.inner.req_packed_command(cmd).await;
             match &reply {
@@ -221,6 +256,12 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
             // A transaction is shown as redis-cli shows one typed by hand; a plain pipeline as
             // its commands, one after another, with their replies.
             let transaction = pipeline.is_transaction();
+            let mut names: Vec<String> = pipeline.cmd_iter().map(command_name).collect();
+            if transaction {
+                names.insert(0, "MULTI".into());
+                names.push("EXEC".into());
+            }
+            self.out.record_round_trip(names);
             if transaction {
                 self.out.show_command(&["MULTI"]);
                 self.out.show_reply(&Value::Okay);
@@ -257,6 +298,27 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
     }
 }
 // ANCHOR_END: narrated
+
+/// `  [label: N round trips: CMD CMD | CMD]` (`round trip`, singular, when N is 1).
+fn cost_line(label: &str, trips: &[Vec<String>]) -> String {
+    let count = match trips.len() {
+        1 => "1 round trip".to_string(),
+        n => format!("{n} round trips"),
+    };
+    if trips.is_empty() {
+        return format!("  [{label}: {count}]");
+    }
+    let sent: Vec<String> = trips.iter().map(|commands| commands.join(" ")).collect();
+    format!("  [{label}: {count}: {}]", sent.join(" | "))
+}
+
+/// A command's name, upper case: `EVALSHA`.
+fn command_name(cmd: &Cmd) -> String {
+    match cmd.args_iter().next() {
+        Some(Arg::Simple(name)) => String::from_utf8_lossy(name).to_uppercase(),
+        _ => String::new(),
+    }
+}
 
 /// A command's words, for printing. A script's source (it has line breaks) is shown by its
 /// file when it is one of the store's (the login sends its index script whole, with `EVAL`), else
@@ -439,6 +501,26 @@ mod tests {
         assert_eq!(script_word(b"local a = 1\nreturn a\n"), "<script, 2 lines>");
         let eval = redis::cmd("EVAL").arg(index_add).arg(1).arg("user:{u}:sessions").clone();
         assert_eq!(words(&eval), ["EVAL", "<src/store/scripts/index_add.lua>", "1", "user:{u}:sessions"]);
+    }
+
+    #[tokio::test]
+    async fn costs_are_counted_from_what_was_sent() {
+        let narrator = Narrator::capture();
+        narrator.step("Costs");
+        narrator.record_round_trip(vec!["GET".into()]);
+        assert_eq!(narrator.cost("nothing"), 0, "nothing is counted before count_from_here");
+        narrator.record_round_trip(vec!["EVALSHA".into()]);
+        narrator.record_round_trip(vec!["DEL".into(), "MULTI".into(), "HSET".into(), "EXEC".into()]);
+        assert_eq!(narrator.cost("POST /login"), 2);
+        narrator.record_round_trip(vec!["HMGET".into()]);
+        narrator.count_from_here();
+        narrator.record_round_trip(vec!["HMGET".into(), "EXPIRE".into()]);
+        assert_eq!(narrator.cost("GET /profile"), 1);
+        assert_eq!(
+            narrator.steps()[0].text,
+            "Step 1: Costs\n  [nothing: 0 round trips]\n  [POST /login: 2 round trips: EVALSHA | DEL MULTI HSET EXEC]\n  \
+             [GET /profile: 1 round trip: HMGET EXPIRE]\n"
+        );
     }
 
     #[test]
