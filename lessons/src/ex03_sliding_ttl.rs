@@ -11,8 +11,9 @@ use session_storage::store::Touched;
 // ANCHOR: ex03a
 /// Exercise 03a: read the session at `key` and renew its TTL, in one round trip.
 ///
-/// Return the session and the TTL you set; return `None` for a missing key or a partial hash,
-/// and never bring a deleted session back: no `HSET` here, ever. Never let the TTL run past
+/// Return the session and the TTL you set; return `None` for a missing key, and for a partial
+/// hash, which you delete (`DEL`): it is never a session. Never bring a deleted session back: no
+/// `HSET` here, ever. Never let the TTL run past
 /// `created_at + absolute_ttl` by Redis's clock: set `min(idle_ttl, created_at + absolute_ttl -
 /// now)`, and when nothing is left, delete the key and return `None`.
 pub async fn touch<C: ConnectionLike>(

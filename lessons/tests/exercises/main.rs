@@ -122,7 +122,8 @@ fn with_the_app_clock_ahead(test: &str) -> bool {
             .collect();
         println!("{}", report.join("\n"));
         panic!(
-            "this check ran with the application's clock {APP_CLOCK_AHEAD} s ahead of Redis's, and failed"
+            "not right yet (this check ran your code with the application's clock {APP_CLOCK_AHEAD} s ahead \
+             of Redis's; the difference above is what it did then, whatever its cause)"
         );
     }
     false
