@@ -86,7 +86,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _: u64 = con.del(&[&key, string_key]).await?;
 
     // ANCHOR: two_commands
-    out.step("Creating a session in two commands");
+    out.step("Creating a session with HSET, then EXPIRE");
     let () = redis::cmd("HSET").arg(&key).arg(&fields).query_async(&mut con).await?;
     out.note("Suppose the server crashes here, before it sends EXPIRE.");
     let _: i64 = con.ttl(&key).await?;

@@ -61,7 +61,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     }
     out.cost("the naive renewal");
     let _: i64 = con.ttl(&key).await?;
-    out.say("It works, but every request waits for both round trips, and a logout can land between them.");
+    out.say("It works, but every request waits for each round trip counted above, and a logout can land between them.");
     // ANCHOR_END: naive
 
     // ANCHOR: resurrection

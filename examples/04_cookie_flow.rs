@@ -75,10 +75,12 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     // ANCHOR: start_server
     out.step("Start the service on a free port");
     out.say("SessionStore::new() loads the four scripts the service uses:");
+    out.count_from_here();
     let store = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
         .await
         .map_err(io_error)?
         .with_keys(keys.clone());
+    out.cost("SessionStore::new");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -36,6 +36,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default)]
 struct Cost {
     round_trips: i64,
+    /// How many commands were sent (a transaction's `MULTI` and `EXEC` included).
+    sent: i64,
     /// On a cluster (route table only).
     cluster: Option<i64>,
     /// Every command sent, and every command run inside a script.
@@ -95,7 +97,8 @@ const COMMANDS: &[&str] = &[
 /// The route table's rows and every lesson's cost lines.
 fn facts(snapshots: &Path) -> Facts {
     let mut facts = Facts::new();
-    let table = fs::read_to_string(snapshots.join("route_costs__route_costs.snap")).unwrap_or_default();
+    let table = fs::read_to_string(snapshots.join("route_costs__route_costs.snap"))
+        .expect("tests/snapshots/route_costs__route_costs.snap (tests/route_costs.rs writes it)");
     for line in table.lines().filter(|line| line.starts_with("| `")) {
         let cells: Vec<String> =
             line.replace("\\|", "\u{1}").split('|').map(|cell| cell.trim().replace('\u{1}', "|")).collect();
@@ -106,14 +109,15 @@ fn facts(snapshots: &Path) -> Facts {
             .chain(inside.split(' '))
             .filter(|w| COMMANDS.contains(w))
             .map(str::to_string);
-        facts.insert(
-            format!("{} | {case}", route.trim_matches('`')),
-            Cost {
-                round_trips: trips.parse().unwrap_or(-1),
-                cluster: cluster.parse().ok(),
-                commands: commands.collect(),
-            },
-        );
+        let sent_count = sent.split(['|', ' ']).filter(|w| COMMANDS.contains(w) || w == &"CLUSTER").count();
+        let key = format!("{} | {case}", route.trim_matches('`'));
+        let cost = Cost {
+            round_trips: trips.parse().unwrap_or(-1),
+            sent: sent_count as i64,
+            cluster: cluster.parse().ok(),
+            commands: commands.collect(),
+        };
+        assert!(facts.insert(key.clone(), cost).is_none(), "two rows of the route table are `{key}`");
     }
     let line =
         regex::Regex::new(r"^\s*\[(?P<label>[^\]]+?): (?P<n>\d+) round trips?(?:: (?P<sent>[^\]]*))?\]$")
@@ -125,21 +129,31 @@ fn facts(snapshots: &Path) -> Facts {
         if !lesson.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        for text in fs::read_to_string(&path).unwrap_or_default().lines() {
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for text in text.lines() {
             if let Some(found) = line.captures(text) {
-                let commands = found.name("sent").map_or("", |m| m.as_str());
-                facts.insert(
-                    format!("{lesson} | {}", &found["label"]),
-                    Cost {
-                        round_trips: found["n"].parse().unwrap_or(-1),
-                        cluster: None,
-                        commands: commands
-                            .split([' ', '|'])
-                            .filter(|w| !w.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                    },
-                );
+                let commands: Vec<String> = found
+                    .name("sent")
+                    .map_or("", |m| m.as_str())
+                    .split([' ', '|'])
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let key = format!("{lesson} | {}", &found["label"]);
+                let cost = Cost {
+                    round_trips: found["n"].parse().unwrap_or(-1),
+                    sent: commands.len() as i64,
+                    cluster: None,
+                    commands: commands.into_iter().collect(),
+                };
+                // The same label twice must have counted the same (a lesson may log in twice).
+                if let Some(before) = facts.insert(key.clone(), cost.clone()) {
+                    assert_eq!(
+                        (before.round_trips, &before.commands),
+                        (cost.round_trips, &cost.commands),
+                        "two cost lines `{key}` disagree"
+                    );
+                }
             }
         }
     }
@@ -180,10 +194,8 @@ fn markdown_prose(name: &str, text: &str) -> Vec<Prose> {
             flush(&mut current, start, &mut units);
             continue;
         }
-        if trimmed.starts_with("### Exercise") {
-            exercise = true;
-        } else if trimmed.starts_with("## ") || trimmed.starts_with("# ") {
-            exercise = false;
+        if trimmed.starts_with('#') {
+            exercise = trimmed.starts_with("### Exercise");
         }
         if fenced || exercise || trimmed.starts_with("{{#") {
             flush(&mut current, start, &mut units);
@@ -253,20 +265,57 @@ fn rust_prose(name: &str, text: &str, lesson_program: bool) -> Vec<Prose> {
     units
 }
 
-/// A count phrase: `two round trips`, `2 Redis round trips`, `a single round trip`, `one more
-/// round trip`: (the whole match, its number, whether it says "more").
-fn counts(text: &str) -> Vec<(usize, i64, bool)> {
-    let phrase = regex::Regex::new(
-        r"(?i)\b(?P<n>no|zero|one|a single|two|three|four|five|six|seven|eight|nine|ten|\d+)(?P<more>\s+more)?(?:\s+(?:redis|login|extra|separate|further|other))?\s+round[- ]trips?\b",
+/// What a count phrase counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counted {
+    RoundTrips,
+    Commands,
+}
+
+/// One count phrase: where it starts, its number, whether it says "more", what it counts.
+#[derive(Clone, Copy, Debug)]
+struct Phrase {
+    at: usize,
+    n: i64,
+    more: bool,
+    what: Counted,
+}
+
+/// `two round trips`, `**2** Redis round trips`, `one pipelined round trip`, `a single round
+/// trip`, `both round trips`, `one more round trip`, `1 extra round trip`, `a round trip more`,
+/// `ten commands`. "One command" and "a round trip" alone are left out: they name the idea
+/// ("Redis runs one command at a time", "a round trip is one request and its reply"), not a
+/// count of what the code sends.
+static PHRASE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)(?:\*\*|\b)(?P<n>no|zero|one|a single|both|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)(?:\*\*)?(?P<more>\s+(?:more|extra))?(?:\s+[\w-]+)?\s+(?P<what>round[- ]trips?|commands?)\b(?P<after>\s+more\b)?|\ba\s+(?P<single>round[- ]trip)\s+more\b",
     )
-    .expect("regex");
-    phrase
+    .expect("regex")
+});
+
+fn counts(text: &str) -> Vec<Phrase> {
+    PHRASE
         .captures_iter(text)
-        .map(|found| {
-            let n = match found["n"].to_lowercase().as_str() {
+        .filter_map(|found| {
+            let at = found.get(0).map_or(0, |m| m.start());
+            if found.name("single").is_some() {
+                return Some(Phrase { at, n: 1, more: true, what: Counted::RoundTrips });
+            }
+            let word = found["n"].to_lowercase();
+            let what = if found["what"].to_lowercase().starts_with("command") {
+                Counted::Commands
+            } else {
+                Counted::RoundTrips
+            };
+            // "No command", "one command", "a single command", "both commands": the idea.
+            if what == Counted::Commands && ["no", "zero", "one", "a single", "both"].contains(&word.as_str())
+            {
+                return None;
+            }
+            let n = match word.as_str() {
                 "no" | "zero" => 0,
                 "one" | "a single" => 1,
-                "two" => 2,
+                "two" | "both" => 2,
                 "three" => 3,
                 "four" => 4,
                 "five" => 5,
@@ -275,18 +324,21 @@ fn counts(text: &str) -> Vec<(usize, i64, bool)> {
                 "eight" => 8,
                 "nine" => 9,
                 "ten" => 10,
-                digits => digits.parse().unwrap_or(-1),
+                "eleven" => 11,
+                "twelve" => 12,
+                digits => digits.parse().ok()?,
             };
-            (found.get(0).map_or(0, |m| m.start()), n, found.name("more").is_some())
+            let more = found.name("more").is_some() || found.name("after").is_some();
+            Some(Phrase { at, n, more, what })
         })
         .collect()
 }
 
 /// What a tag's key says: a row, a row on a cluster, or a difference of two.
-fn value_of(key: &str, facts: &Facts) -> Result<(i64, BTreeSet<String>), String> {
+fn value_of(key: &str, facts: &Facts, what: Counted) -> Result<(i64, BTreeSet<String>), String> {
     if let Some((minuend, subtrahend)) = key.split_once(" minus ") {
-        let (a, commands) = value_of(minuend, facts)?;
-        let (b, _) = value_of(subtrahend, facts)?;
+        let (a, commands) = value_of(minuend, facts, what)?;
+        let (b, _) = value_of(subtrahend, facts, what)?;
         return Ok((a - b, commands));
     }
     let (key, cluster) = match key.strip_suffix(" | cluster") {
@@ -294,12 +346,15 @@ fn value_of(key: &str, facts: &Facts) -> Result<(i64, BTreeSet<String>), String>
         None => (key, false),
     };
     let cost = facts.get(key.trim()).ok_or_else(|| format!("no snapshot has the fact `{key}`"))?;
-    let trips = if cluster {
-        cost.cluster.ok_or_else(|| format!("`{key}` has no cluster figure"))?
-    } else {
-        cost.round_trips
+    let value = match (what, cluster) {
+        (Counted::RoundTrips, false) => cost.round_trips,
+        (Counted::RoundTrips, true) => {
+            cost.cluster.ok_or_else(|| format!("`{key}` has no cluster figure"))?
+        }
+        (Counted::Commands, false) => cost.sent,
+        (Counted::Commands, true) => return Err(format!("`{key}`: commands are counted on one Redis only")),
     };
-    Ok((trips, cost.commands.clone()))
+    Ok((value, cost.commands.clone()))
 }
 
 /// Every problem in `units`.
@@ -319,10 +374,19 @@ fn problems(units: &[Prose], facts: &Facts) -> Vec<String> {
                 (whole.start(), whole.end(), c["kind"].to_string(), c["key"].replace("\\|", "|"))
             })
             .collect();
-        for (at, n, more) in counts(&unit.text) {
+        for Phrase { at, n, more, what } in counts(&unit.text) {
+            // A heading names a step ("Step 6: ..."): the lesson's own words, checked where its
+            // program prints them.
+            if unit.text.trim_start().starts_with('#') {
+                continue;
+            }
+            let counted = match what {
+                Counted::RoundTrips => "round trip(s)",
+                Counted::Commands => "command(s)",
+            };
             if unit.printed {
                 found.push(format!(
-                    "{}: a lesson program prints a typed count ({n} round trip(s)): print Narrator::cost instead",
+                    "{}: a lesson program prints a typed count ({n} {counted}): print Narrator::cost instead",
                     unit.place
                 ));
                 continue;
@@ -339,10 +403,19 @@ fn problems(units: &[Prose], facts: &Facts) -> Vec<String> {
                 ));
                 continue;
             };
-            match value_of(key, facts) {
+            // "One more" is a difference: its tag must be one (`A minus B`). A difference may
+            // also be stated without "more" (the index read: one of a route's round trips).
+            if more && !key.contains(" minus ") {
+                found.push(format!(
+                    "{}: `{key}`: a count that says \"more\" needs a tag `A minus B`",
+                    unit.place
+                ));
+                continue;
+            }
+            match value_of(key, facts, what) {
                 Ok((value, _)) if value == n => {}
                 Ok((value, _)) => found.push(format!(
-                    "{}: says {n}{} round trip(s) where `{key}` says {value}",
+                    "{}: says {n}{} {counted} where `{key}` says {value}",
                     unit.place,
                     if more { " more" } else { "" }
                 )),
@@ -374,7 +447,7 @@ fn problems(units: &[Prose], facts: &Facts) -> Vec<String> {
             }
             let allowed: BTreeSet<String> = tagged
                 .iter()
-                .filter_map(|key| value_of(key, facts).ok())
+                .filter_map(|key| value_of(key, facts, Counted::RoundTrips).ok())
                 .flat_map(|(_, commands)| commands)
                 .collect();
             for word in named {
@@ -388,7 +461,7 @@ fn problems(units: &[Prose], facts: &Facts) -> Vec<String> {
                 }
             }
             for key in tagged {
-                if let Err(why) = value_of(key, facts) {
+                if let Err(why) = value_of(key, facts, Counted::RoundTrips) {
                     found.push(format!("{}: {why}", unit.place));
                 }
             }
@@ -446,6 +519,7 @@ fn the_fact_check_catches_a_wrong_count_an_untagged_one_and_a_wrong_command() {
     let mut facts = Facts::new();
     let profile = Cost {
         round_trips: 1,
+        sent: 3,
         cluster: Some(1),
         commands: ["HMGET", "EXPIRE", "PEXPIRETIME"].map(String::from).into(),
     };
@@ -463,7 +537,12 @@ In its last idle period, <!-- cost: GET /profile | last idle period minus GET /p
 Logout sends `MULTI`, `DEL` and `EXEC`.\n\n\
 | `GET /profile` | <!-- cost: GET /profile \\| a live session -->1 round trip: `HMGET`, `EXPIRE` |\n\n\
 <!-- cost: POST /nowhere | never -->one round trip.\n\n\
-### Exercise 02c: many TTLs\n\nIn one round trip, with `TTL` and `PTTL` for the logout.\n";
+Reading costs <!-- cost: GET /profile | a live session -->**two** round trips.\n\n\
+It is one pipelined round trip, and both round trips of the login.\n\n\
+It sends <!-- cost: GET /profile | a live session -->four commands, and a round trip more.\n\n\
+Then <!-- cost: GET /profile | last idle period -->one more round trip.\n\n\
+### Exercise 02c: many TTLs\n\nIn one round trip, with `TTL` and `PTTL` for the logout.\n\n\
+### Not an exercise\n\nLogin costs three round trips.\n";
     let units = markdown_prose("page.md", page);
     let program = rust_prose("lesson.rs", "    out.say(\"/hello costs 2 round trips\");\n", true);
     let found = problems(&units.into_iter().chain(program).collect::<Vec<_>>(), &facts);
@@ -472,6 +551,13 @@ Logout sends `MULTI`, `DEL` and `EXEC`.\n\n\
         "page.md:13: names EVALSHA",
         "page.md:15: names {\"DEL\", \"EXEC\", \"MULTI\"} for a route with no",
         "page.md:19: no snapshot has the fact `POST /nowhere | never`",
+        "page.md:21: says 2 round trip(s) where `GET /profile | a live session` says 1",
+        "page.md:23: a count with no `<!-- cost: ... -->` tag: \"both round trips",
+        "page.md:23: a count with no `<!-- cost: ... -->` tag: \"one pipelined round trip",
+        "page.md:25: a count with no `<!-- cost: ... -->` tag: \"a round trip more",
+        "page.md:25: says 4 command(s) where `GET /profile | a live session` says 3",
+        "page.md:27: `GET /profile | last idle period`: a count that says \"more\" needs a tag",
+        "page.md:35: a count with no `<!-- cost: ... -->` tag: \"three round trips",
         "page.md:3: says 2 round trip(s) where `GET /profile | a live session` says 1",
         "page.md:5: a count with no `<!-- cost: ... -->` tag",
     ];

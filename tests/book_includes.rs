@@ -469,7 +469,7 @@ fn answer_lines(id: &str) -> BTreeSet<String> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with(&format!("ex{}", &id[..2])))
         })
-        .map(|path| fs::read_to_string(path).unwrap_or_default())
+        .map(|path| committed(&path))
         .collect::<String>();
     let shown: BTreeSet<&str> = starter.lines().map(str::trim).collect();
     code.iter()
@@ -477,6 +477,22 @@ fn answer_lines(id: &str) -> BTreeSet<String> {
         .filter(|line| line.len() >= 16 && !line.starts_with("//") && !line.starts_with("--"))
         .filter(|line| !shown.contains(line.as_str()))
         .collect()
+}
+
+/// A starter as committed (`git show HEAD:<path>`), not as a learner may have filled it in: a
+/// solved starter holds the answer's lines, which must not be taken for the starter's own. The
+/// file as it is when git cannot say (no repository).
+fn committed(path: &Path) -> String {
+    let relative = path.strip_prefix(root()).unwrap_or(path);
+    let shown = std::process::Command::new("git")
+        .current_dir(root())
+        .arg("show")
+        .arg(format!("HEAD:{}", relative.display()))
+        .output();
+    match shown {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).into_owned(),
+        _ => fs::read_to_string(path).unwrap_or_default(),
+    }
 }
 
 /// Runs of at least `shortest` consecutive lines of `lines` (blank lines aside) that are all

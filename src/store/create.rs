@@ -35,7 +35,7 @@ pub fn hashed_user_id(name: &str) -> String {
 // ANCHOR_END: user_id
 
 // ANCHOR: create_session
-/// Writes a new session at `key` and its idle TTL in one atomic round trip (`MULTI` … `EXEC`).
+/// Writes a new session at `key` and its idle TTL in <!-- cost: 02_expire | create_session -->one atomic round trip (`MULTI` … `EXEC`).
 ///
 /// `replacing` is the key of a session to delete in the same transaction (lesson 02): on a single
 /// Redis, a login that replaces the browser's previous session this way ends with exactly one

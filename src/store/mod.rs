@@ -26,7 +26,7 @@
 //! ## Round trips per request
 //! - Creating, with [`create_session`]: `MULTI` / `HSET` / `EXPIRE` / `EXEC`
 //!   in <!-- cost: 02_expire | create_session -->one round trip, so no session key can ever exist
-//!   without its TTL, even if the process dies between the two commands.
+//!   without its TTL, even if the process dies between the `HSET` and the `EXPIRE`.
 //! - Reading and renewing, with [`renew`]: one pipeline (`HMGET`, `EXPIRE`, `PEXPIRETIME`) that
 //!   reads the hash and renews its TTL, with the guarantees of lesson 03's script, [`touch`]. It
 //!   never writes a hash field: `HSET` on a key that a logout just deleted would recreate a

@@ -85,7 +85,7 @@ impl LoginLimits {
     /// The period both limits count over.
     pub const PERIOD: Duration = Duration::from_secs(60);
 
-    /// True when neither limit is on: then a login costs no throttle round trip.
+    /// True when neither limit is on: then a login does not ask the throttle at all.
     pub fn is_off(&self) -> bool {
         self.per_user_and_client == 0 && self.per_client == 0
     }

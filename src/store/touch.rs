@@ -3,7 +3,7 @@
 //! path never writes a hash field, so it can never resurrect a deleted session.
 //!
 //! Two ways, with the same guarantees: [`touch`], one Lua script (lesson 03, exercise 03a), and
-//! [`renew`], one pipeline of three plain commands, which the service calls on every
+//! [`renew`], one pipeline of <!-- cost: 03_sliding_ttl | renew -->three plain commands, which the service calls on every
 //! authenticated request because it costs Redis about half the CPU (see the Performance
 //! chapter).
 
@@ -72,7 +72,7 @@ pub async fn touch<C: ConnectionLike>(
 ///
 /// - **No resurrection.** Nothing writes a field, and `EXPIRE` on a missing key does nothing
 ///   (it answers 0, and then so does this: `None`). Should another client delete the key
-///   between the three commands, `EXPIRE` or `PEXPIRETIME` sees no key, and the answer is
+///   between `HMGET`, `EXPIRE` and `PEXPIRETIME`, `EXPIRE` or `PEXPIRETIME` sees no key, and the answer is
 ///   `None` too.
 /// - **Redis's clock.** `PEXPIRETIME` right after `EXPIRE <idle>` is Redis's time plus the idle
 ///   lifetime, so `now` is read from Redis (the key's own node, on a cluster), never from ours.
