@@ -9,7 +9,8 @@ use session_storage::store::{NewEvent, SecurityEvent};
 
 // ANCHOR: ex10a
 /// Exercise 10a: append `event` to the stream at `key`, capped at about `cap` entries, and give
-/// the stream the TTL `ttl`, in one atomic round trip, so the log never exists without its TTL.
+/// the stream the TTL `ttl`, in one `MULTI`/`EXEC` transaction (a `redis::pipe()` made atomic),
+/// so the log never exists without its TTL.
 ///
 /// The entry's fields are `event.fields()`, in order (`type`, `device`, `ip`, `handle`); its id is
 /// Redis's clock (`*`). The cap is the cheap one, which trims whole nodes only.

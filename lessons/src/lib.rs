@@ -27,9 +27,10 @@
 //! hints compile against today's API and pass their checks (`build.rs` writes those files).
 //! With `--features wrong` every starter is swapped for plausible wrong answers (`src/wrong/`):
 //! at least three per exercise, each one mistake a learner would make (or one the chapter warns
-//! about), named in a `// WRONG (03a/2): ...` comment and run with `LESSONS_WRONG=2`. CI checks
-//! that every solution and every answer hint passes, every untouched starter fails, and every
-//! wrong answer fails (`.ci/check-exercises`).
+//! about), named in a `// WRONG (03a/2): ... Shows: key.` comment and run with `LESSONS_WRONG=2`.
+//! CI checks that every solution and every answer hint passes, every untouched starter fails,
+//! and every wrong answer fails with a snapshot diff that changes a key its comment names
+//! (`.ci/check-exercises`).
 
 use std::time::Duration;
 
@@ -210,8 +211,8 @@ pub enum TtlState {
 }
 // ANCHOR_END: ttl_state
 
-/// One exercise: its short name, its check (a test in `tests/exercises.rs`), its file, and what
-/// it asks for.
+/// One exercise: its short name, its check (a test in `tests/exercises/`: `main.rs` and the
+/// lesson's `lNN.rs`), its file, and what it asks for.
 #[derive(Clone, Copy, Debug)]
 pub struct Exercise {
     /// `02b`.

@@ -5,12 +5,13 @@
 //! cargo exercise 02b        check one exercise; say what is missing or what differs
 //! cargo exercise hint 02b   a nudge (level 1)
 //! cargo exercise hint 02b more     the commands, API and shape, without code (level 2)
-//! cargo exercise hint 02b answer   the answer, in words and fragments (level 3)
+//! cargo exercise hint 02b answer   the answer: a few words and the whole listing (level 3)
 //! ```
 //!
-//! A check runs the exercise's test (`lessons/tests/exercises.rs`) with `INSTA_UPDATE=no`, so a
-//! wrong answer never writes a snapshot, and shows only what matters: the `TODO` still to do, or
-//! the difference from the expected answer, or the compiler's errors.
+//! A check runs the exercise's test (in `lessons/tests/exercises/`: `main.rs` and the lesson's
+//! `lNN.rs`) with `INSTA_UPDATE=no`, so a wrong answer never writes a snapshot, and shows only
+//! what matters: the `TODO` still to do, or the difference from the expected answer, or the
+//! compiler's errors.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -284,7 +285,7 @@ enum Level {
     Nudge,
     /// `more.md`: which commands, API and types, and the shape of the answer, without code.
     More,
-    /// `answer.md`: the answer itself, in words and fragments.
+    /// `answer.md`: the answer itself, a few words and the whole listing (which CI compiles and checks).
     Answer,
 }
 

@@ -13,25 +13,25 @@ use crate::{no_wrong_answer, wrong_variant};
 /// Exercise 01a: the hash fields of a session, for one `HSET`.
 pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
     match wrong_variant() {
-        // WRONG (01a/1): a copy-paste slip writes `session.user_id` as the value of the `username` field: the check records `username: user_1` in the pairs and in `HGETALL`, and the hash no longer reads back as the same session.
+        // WRONG (01a/1): a copy-paste slip writes `session.user_id` as the value of the `username` field: the check records `username: user_1` in the pairs and in `HGETALL`, and the hash no longer reads back as the same session. Shows: username, reads_back_as_the_same_session.
         1 => [
             ("user_id", session.user_id.clone()),
             ("username", session.user_id.clone()),
             ("created_at", session.created_at.to_string()),
         ],
-        // WRONG (01a/2): the pairs in the order `redis-cli` printed `HGETALL`'s answer (alphabetical, `created_at` first) instead of the struct's order that the exercise asks for: the check records the pairs in that order.
+        // WRONG (01a/2): the pairs in the order `redis-cli` printed `HGETALL`'s answer (alphabetical, `created_at` first) instead of the struct's order that the exercise asks for: the check records the pairs in that order. Shows: created_at.
         2 => [
             ("created_at", session.created_at.to_string()),
             ("user_id", session.user_id.clone()),
             ("username", session.username.clone()),
         ],
-        // WRONG (01a/3): `created_at` is "now" by the application's clock (`unix_now()`) instead of the session's own `created_at`, as if the fields were written at login: the check records today's time instead of the session's 1700000000 and 1234567890.
+        // WRONG (01a/3): `created_at` is "now" by the application's clock (`unix_now()`) instead of the session's own `created_at`, as if the fields were written at login: the check records today's time instead of the session's 1700000000 and 1234567890. Shows: created_at.
         3 => [
             ("user_id", session.user_id.clone()),
             ("username", session.username.clone()),
             ("created_at", unix_now().to_string()),
         ],
-        // WRONG (01a/4): `created_at` in milliseconds (`* 1000`, as JavaScript's `Date.now()` counts), where the session holds unix seconds: the check records `1700000000000`.
+        // WRONG (01a/4): `created_at` in milliseconds (`* 1000`, as JavaScript's `Date.now()` counts), where the session holds unix seconds: the check records `1700000000000`. Shows: created_at.
         4 => [
             ("user_id", session.user_id.clone()),
             ("username", session.username.clone()),
@@ -44,19 +44,19 @@ pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
 /// Exercise 01b: rebuild a session from what `HGETALL` returned.
 pub fn session_from_fields(fields: &HashMap<String, String>) -> Option<Session> {
     match wrong_variant() {
-        // WRONG (01b/1): a `created_at` that does not parse is read as 0 (`unwrap_or_default()`) instead of making the whole session `None`: the check records a session with `created_at: 0` for "created_at not a number".
+        // WRONG (01b/1): a `created_at` that does not parse is read as 0 (`unwrap_or_default()`) instead of making the whole session `None`: the check records a session with `created_at: 0` for "created_at not a number". Shows: created_at.
         1 => Some(Session {
             user_id: fields.get("user_id")?.clone(),
             username: fields.get("username")?.clone(),
             created_at: fields.get("created_at")?.parse().unwrap_or_default(),
         }),
-        // WRONG (01b/2): a missing text field is read as an empty string (`cloned().unwrap_or_default()`), the partial hash the chapter warns about: the check records sessions with `user_id: ""` and `username: ""`.
+        // WRONG (01b/2): a missing text field is read as an empty string (`cloned().unwrap_or_default()`), the partial hash the chapter warns about: the check records sessions with `user_id: ""` and `username: ""`. Shows: user_id, username.
         2 => Some(Session {
             user_id: fields.get("user_id").cloned().unwrap_or_default(),
             username: fields.get("username").cloned().unwrap_or_default(),
             created_at: fields.get("created_at")?.parse().ok()?,
         }),
-        // WRONG (01b/3): a hash with any other number of fields than three is refused (`fields.len() != 3`), so a field added later (a `last_seen`, lesson 06's device fields) logs everyone out: the check records `~` for "an extra field".
+        // WRONG (01b/3): a hash with any other number of fields than three is refused (`fields.len() != 3`), so a field added later (a `last_seen`, lesson 06's device fields) logs everyone out: the check records `~` for "an extra field". Shows: session.
         3 => {
             if fields.len() != 3 {
                 return None;
@@ -67,13 +67,13 @@ pub fn session_from_fields(fields: &HashMap<String, String>) -> Option<Session> 
                 created_at: fields.get("created_at")?.parse().ok()?,
             })
         }
-        // WRONG (01b/4): a missing `created_at` is taken as "just now" by the application's clock (`unwrap_or_else(unix_now)`), which hands a partial hash a fresh lifetime: the check records a session made "now" for "no created_at" (and for a `created_at` that does not parse).
+        // WRONG (01b/4): a missing `created_at` is taken as "just now" by the application's clock (`unwrap_or_else(unix_now)`), which hands a partial hash a fresh lifetime: the check records a session made "now" for "no created_at" (and for a `created_at` that does not parse). Shows: created_at.
         4 => Some(Session {
             user_id: fields.get("user_id")?.clone(),
             username: fields.get("username")?.clone(),
             created_at: fields.get("created_at").and_then(|text| text.parse().ok()).unwrap_or_else(unix_now),
         }),
-        // WRONG (01b/5): `created_at` is parsed as an `i64` (as the chapter reads `TTL`) and cast with `as u64`, so "-5" wraps around to a time far in the future: the check records a session with `created_at: 18446744073709551611` for "created_at negative".
+        // WRONG (01b/5): `created_at` is parsed as an `i64` (as the chapter reads `TTL`) and cast with `as u64`, so "-5" wraps around to a time far in the future: the check records a session with `created_at: 18446744073709551611` for "created_at negative". Shows: created_at.
         5 => Some(Session {
             user_id: fields.get("user_id")?.clone(),
             username: fields.get("username")?.clone(),
@@ -90,17 +90,17 @@ pub async fn username_of<C: ConnectionLike + Send + Sync>(
     key: &str,
 ) -> redis::RedisResult<Option<String>> {
     match wrong_variant() {
-        // WRONG (01c/1): the reply is read as `String` and wrapped in `Some`, so a nil reply (no field, no key) is a type error instead of `None`: the check records the error for "a hash without the field" and "no such key".
+        // WRONG (01c/1): the reply is read as `String` and wrapped in `Some`, so a nil reply (no field, no key) is a type error instead of `None`: the check records the error for "a hash without the field" and "no such key". Shows: Err.
         1 => {
             let username: String = con.hget(key, "username").await?;
             Ok(Some(username))
         }
-        // WRONG (01c/2): the whole hash is read with `HGETALL` and the field picked out in Rust, which sends every field over the wire to use one: the check records `HGETALL` instead of `HGET` as the command sent.
+        // WRONG (01c/2): the whole hash is read with `HGETALL` and the field picked out in Rust, which sends every field over the wire to use one: the check records `HGETALL` instead of `HGET` as the command sent. Shows: HGETALL.
         2 => {
             let fields: HashMap<String, String> = con.hgetall(key).await?;
             Ok(fields.get("username").cloned())
         }
-        // WRONG (01c/3): `EXISTS` first, then `HGET`: two round trips where one says it all (and the key may expire between them): the check records `EXISTS` and `HGET` for each call.
+        // WRONG (01c/3): `EXISTS` first, then `HGET`: two round trips where one says it all (and the key may expire between them): the check records `EXISTS` and `HGET` for each call. Shows: EXISTS.
         3 => {
             let exists: bool = con.exists(key).await?;
             if !exists {
@@ -108,7 +108,7 @@ pub async fn username_of<C: ConnectionLike + Send + Sync>(
             }
             con.hget(key, "username").await
         }
-        // WRONG (01c/4): a missing field is read as an empty name (`unwrap_or_default()`), so "no such field" and "a user named nothing" look alike: the check records `""` instead of `~` for the hash without the field and the missing key.
+        // WRONG (01c/4): a missing field is read as an empty name (`unwrap_or_default()`), so "no such field" and "a user named nothing" look alike: the check records `""` instead of `~` for the hash without the field and the missing key. Shows: Ok.
         4 => {
             let username: Option<String> = con.hget(key, "username").await?;
             Ok(Some(username.unwrap_or_default()))

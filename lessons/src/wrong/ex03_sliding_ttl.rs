@@ -40,7 +40,7 @@ fn touched((user_id, username, created_at, ttl_secs): (String, String, u64, u64)
     Touched { session: Session { user_id, username, created_at }, ttl_secs }
 }
 
-// WRONG (03a/1): the script caps the TTL with `math.max(idle_ttl, left)` instead of `math.min`, so it renews to whatever is longer, the time left of the absolute lifetime: the check records the whole lifetime left as the TTL of a new session, and the idle TTL for the one with five seconds left.
+// WRONG (03a/1): the script caps the TTL with `math.max(idle_ttl, left)` instead of `math.min`, so it renews to whatever is longer, the time left of the absolute lifetime: the check records the whole lifetime left as the TTL of a new session, and the idle TTL for the one with five seconds left. Shows: ttl_set, ttl_in_redis, ttl_secs.
 static LONGER_OF_THE_TWO: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -63,7 +63,7 @@ return {f[1], f[2], f[3], ttl}
     )
 });
 
-// WRONG (03a/2): the script takes "now" from the application's clock (`SystemTime::now()`, passed as a third argument) instead of Redis's `TIME`: the check runs with the application's clock an hour ahead of Redis's, and the session with five seconds left, or 100 s under the idle TTL, comes back deleted.
+// WRONG (03a/2): the script takes "now" from the application's clock (`SystemTime::now()`, passed as a third argument) instead of Redis's `TIME`: the check runs with the application's clock an hour ahead of Redis's, and the session with five seconds left, or 100 s under the idle TTL, comes back deleted. Shows: ttl_in_redis, ttl_set.
 static NOW_FROM_THE_APP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -104,7 +104,7 @@ async fn app_clock<C: ConnectionLike>(
     Ok(reply.map(touched))
 }
 
-// WRONG (03a/3): the script renews to the idle TTL and forgets the absolute cap (the lesson's step 5), so a session is never older than its idle TTL but lives for ever while it is used: the check records the idle TTL for the session with five seconds of its lifetime left, and keeps the one whose lifetime is used up.
+// WRONG (03a/3): the script renews to the idle TTL and forgets the absolute cap (the lesson's step 5), so a session is never older than its idle TTL but lives for ever while it is used: the check records the idle TTL for the session with five seconds of its lifetime left, and keeps the one whose lifetime is used up. Shows: ttl_set, ttl_in_redis.
 static NO_CAP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -120,7 +120,7 @@ return {f[1], f[2], f[3], ttl}
     )
 });
 
-// WRONG (03a/4): the script records a `last_seen` field with `HSET` before it looks at the hash, the resurrection bug of step 3: the check records a `last_seen` field on the live session, and a key left behind (without a TTL) where there was no session at all.
+// WRONG (03a/4): the script records a `last_seen` field with `HSET` before it looks at the hash, the resurrection bug of step 3: the check records a `last_seen` field on the live session, and a key left behind (without a TTL) where there was no session at all. Shows: last_seen, missing_exists_afterwards.
 static LAST_SEEN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -143,7 +143,7 @@ return {f[1], f[2], f[3], ttl}
     )
 });
 
-// WRONG (03a/5): no script: `TIME` and `HMGET` in one pipeline, the cap worked out in Rust, then `EXPIRE` (step 2's naive renewal, with the cap): two round trips, and a logout between them is renewed, which the check catches because `one_atomic_step` records false.
+// WRONG (03a/5): no script: `TIME` and `HMGET` in one pipeline, the cap worked out in Rust, then `EXPIRE` (step 2's naive renewal, with the cap): two round trips, and a logout between them is renewed, which the check catches because `one_atomic_step` records false. Shows: live_in_one_atomic_step.
 async fn read_then_expire<C: ConnectionLike>(
     con: &mut C,
     key: &str,
@@ -176,28 +176,28 @@ async fn read_then_expire<C: ConnectionLike>(
 pub fn user_id_for(username: &str) -> String {
     use sha2::{Digest, Sha256};
     match wrong_variant() {
-        // WRONG (03b/1): the 12 digest bytes are copied to the start of the `[u8; 16]` (`high[..12]`) instead of its end, so the number is the 96 bits shifted up by 32: every recorded `user_id` differs and `every_id_fits_96_bits` is false.
+        // WRONG (03b/1): the 12 digest bytes are copied to the start of the `[u8; 16]` (`high[..12]`) instead of its end, so the number is the 96 bits shifted up by 32: every recorded `user_id` differs and `every_id_fits_96_bits` is false. Shows: every_id_fits_96_bits, user_id.
         1 => {
             let digest = Sha256::digest(username.as_bytes());
             let mut high = [0u8; 16];
             high[..12].copy_from_slice(&digest[..12]);
             format!("user_{}", u128::from_be_bytes(high))
         }
-        // WRONG (03b/2): the number is read little-endian (`u128::from_le_bytes`), so the same name gives another id than on a server that reads it as the chapter says: every recorded `user_id` differs.
+        // WRONG (03b/2): the number is read little-endian (`u128::from_le_bytes`), so the same name gives another id than on a server that reads it as the chapter says: every recorded `user_id` differs. Shows: user_id.
         2 => {
             let digest = Sha256::digest(username.as_bytes());
             let mut low = [0u8; 16];
             low[..12].copy_from_slice(&digest[..12]);
             format!("user_{}", u128::from_le_bytes(low))
         }
-        // WRONG (03b/3): the name is lower-cased before hashing ("Alice and alice are one user"), which the exercise leaves to the service's canonical form: `Alice` and `Zoë Ångström` record the id of another spelling.
+        // WRONG (03b/3): the name is lower-cased before hashing ("Alice and alice are one user"), which the exercise leaves to the service's canonical form: `Alice` and `Zoë Ångström` record the id of another spelling. Shows: user_id.
         3 => {
             let digest = Sha256::digest(username.to_lowercase().as_bytes());
             let mut bytes = [0u8; 16];
             bytes[4..].copy_from_slice(&digest[..12]);
             format!("user_{}", u128::from_be_bytes(bytes))
         }
-        // WRONG (03b/4): Rust's `DefaultHasher` instead of SHA-256 ("any hash will do"): its algorithm is not promised to stay the same between Rust releases, so ids would change on an upgrade; every recorded `user_id` differs.
+        // WRONG (03b/4): Rust's `DefaultHasher` instead of SHA-256 ("any hash will do"): its algorithm is not promised to stay the same between Rust releases, so ids would change on an upgrade; every recorded `user_id` differs. Shows: user_id.
         4 => {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();

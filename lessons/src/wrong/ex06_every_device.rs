@@ -51,7 +51,7 @@ fn indexed(now_ms: u64, evicted: &[String]) -> Indexed {
     Indexed { now_ms, evicted: evicted.iter().filter_map(|id| SessionId::parse(id)).collect() }
 }
 
-// WRONG (06a/1): the index's `PEXPIREAT` is the new entry's score (`now + absolute`) instead of the largest score in the set, so an entry that lives longer outlives its index: the check records `index_expires_with_the_longer_entry: false` beside an entry scored twice the lifetime ahead.
+// WRONG (06a/1): the index's `PEXPIREAT` is the new entry's score (`now + absolute`) instead of the largest score in the set, so an entry that lives longer outlives its index: the check records `index_expires_with_the_longer_entry: false` beside an entry scored twice the lifetime ahead. Shows: index_expires_with_the_longer_entry.
 static EXPIRES_WITH_THE_NEW_ENTRY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -72,7 +72,7 @@ return {now, named}
     )
 });
 
-// WRONG (06a/2): "now" is the application's clock (`SystemTime::now()` in ms, passed as a fifth argument) instead of Redis's `TIME`: the check runs with the application's clock an hour ahead of Redis's, and records `now_ms_by_redis_clock: false`, the entry with a minute left dropped as if expired, and every named list shifted.
+// WRONG (06a/2): "now" is the application's clock (`SystemTime::now()` in ms, passed as a fifth argument) instead of Redis's `TIME`: the check runs with the application's clock an hour ahead of Redis's, and records `now_ms_by_redis_clock: false`, the entry with a minute left dropped as if expired, and every named list shifted. Shows: now_ms_by_redis_clock.
 static NOW_FROM_THE_APP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -113,7 +113,7 @@ async fn app_clock<C: ConnectionLike>(
     Ok(indexed(now_ms, &evicted))
 }
 
-// WRONG (06a/3): no script: `TIME`, then one pipeline that prunes and reads the set, the bound worked out in Rust, then `ZADD` and `PEXPIREAT` in a `MULTI`: three round trips, and two logins of one user can both find room: the check records `each_in_one_atomic_step: false`, and of 20 logins at once with a bound of 3, none named and 20 entries left.
+// WRONG (06a/3): no script: `TIME`, then one pipeline that prunes and reads the set, the bound worked out in Rust, then `ZADD` and `PEXPIREAT` in a `MULTI`: three round trips, and two logins of one user can both find room: the check records `each_in_one_atomic_step: false`, and of 20 logins at once with a bound of 3, none named and 20 entries left. Shows: each_in_one_atomic_step, left_when_the_caller_has_ended_the_named, named.
 async fn step_by_step<C: ConnectionLike>(
     con: &mut C,
     index_key: &str,
@@ -143,7 +143,7 @@ async fn step_by_step<C: ConnectionLike>(
     Ok(indexed(now_ms, &evicted))
 }
 
-// WRONG (06a/4): the bound is off by one (`ZCARD - max` instead of `ZCARD - max + 1`), so the set keeps `max` entries and then adds one: the check records nothing named at the third login, which finds three entries, and one more entry than the bound.
+// WRONG (06a/4): the bound is off by one (`ZCARD - max` instead of `ZCARD - max + 1`), so the set keeps `max` entries and then adds one: the check records nothing named at the third login, which finds three entries, and one more entry than the bound. Shows: named, left_when_the_caller_has_ended_the_named.
 static OFF_BY_ONE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -164,7 +164,7 @@ return {now, named}
     )
 });
 
-// WRONG (06a/5): the expired entries are never removed (no `ZREMRANGEBYSCORE`, "the bound removes old entries anyway"): the check records the entry that expired a second ago still in the index after the first login, and named by the bound as if it were a live session.
+// WRONG (06a/5): the expired entries are never removed (no `ZREMRANGEBYSCORE`, "the bound removes old entries anyway"): the check records the entry that expired a second ago still in the index after the first login, and named by the bound as if it were a live session. Shows: named.
 static EXPIRED_KEPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -184,7 +184,7 @@ return {now, named}
     )
 });
 
-// WRONG (06a/6): the largest score goes to `PEXPIREAT` as `ZRANGE` answered it (`last[2]`, no `string.format('%d', ...)`), which the chapter warns about: beside an entry with a fractional score Redis refuses `1...000.5` ("value is not an integer"), the script fails, and the check records that error as the answer.
+// WRONG (06a/6): the largest score goes to `PEXPIREAT` as `ZRANGE` answered it (`last[2]`, no `string.format('%d', ...)`), which the chapter warns about: beside an entry with a fractional score Redis refuses `1...000.5` ("value is not an integer"), the script fails, and the check records that error as the answer. Shows: Err.
 static UNFORMATTED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -210,17 +210,17 @@ return {now, named}
 pub fn handle(id: &SessionId) -> String {
     use sha2::{Digest, Sha256};
     match wrong_variant() {
-        // WRONG (06b/1): each byte is written with `{byte:x}` instead of `{byte:02x}`, so a byte below 0x10 loses its leading zero: the check records `e79acd97ac88866` (15 characters) for `...000000000002`, and a handle that is not 16 characters.
+        // WRONG (06b/1): each byte is written with `{byte:x}` instead of `{byte:02x}`, so a byte below 0x10 loses its leading zero: the check records `e79acd97ac88866` (15 characters) for `...000000000002`, and a handle that is not 16 characters. Shows: 00000000-0000-4000-8000-000000000002, lowercase_hex_of_16.
         1 => {
             let digest = Sha256::digest(id.to_string().as_bytes());
             digest[..8].iter().map(|byte| format!("{byte:x}")).collect()
         }
-        // WRONG (06b/2): uppercase hex (`{byte:02X}`): the same hash written differently, so a handle computed by the service never matches: the check records `11E594F481958C10` and `lowercase_hex_of_16: false`.
+        // WRONG (06b/2): uppercase hex (`{byte:02X}`): the same hash written differently, so a handle computed by the service never matches: the check records `11E594F481958C10` and `lowercase_hex_of_16: false`. Shows: lowercase_hex_of_16.
         2 => {
             let digest = Sha256::digest(id.to_string().as_bytes());
             digest[..8].iter().map(|byte| format!("{byte:02X}")).collect()
         }
-        // WRONG (06b/3): the id's 16 raw bytes are hashed (what `Uuid::as_bytes` gives) instead of its text: the check records another handle for every id.
+        // WRONG (06b/3): the id's 16 raw bytes are hashed (what `Uuid::as_bytes` gives) instead of its text: the check records another handle for every id. Shows: 00000000-0000-4000-8000-000000000001, 00000000-0000-4000-8000-000000000002, 0f8fad5b-d9cb-469f-a165-70867728950e.
         3 => {
             let hex: String = id.to_string().chars().filter(|c| *c != '-').collect();
             let raw: Vec<u8> =
@@ -228,7 +228,7 @@ pub fn handle(id: &SessionId) -> String {
             let digest = Sha256::digest(&raw);
             digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
         }
-        // WRONG (06b/4): the first 16 *bytes* of the hash are written out (32 hex characters) where the handle is the first 16 *characters*: the check records handles twice as long.
+        // WRONG (06b/4): the first 16 *bytes* of the hash are written out (32 hex characters) where the handle is the first 16 *characters*: the check records handles twice as long. Shows: lowercase_hex_of_16.
         4 => {
             let digest = Sha256::digest(id.to_string().as_bytes());
             digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()

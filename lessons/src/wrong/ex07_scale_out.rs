@@ -34,7 +34,7 @@ fn tag(key: &str) -> &[u8] {
 /// Exercise 07a: the hash slot Redis Cluster assigns `key` to, as `CLUSTER KEYSLOT` answers.
 pub fn hash_slot(key: &str) -> u16 {
     match wrong_variant() {
-        // WRONG (07a/1): an empty hash tag `{}` is taken as the tag (the "at least one character in between" rule is forgotten), so `{}empty-tag` hashes the empty string: the check records slot 0 instead of 16021, and `every_slot_matches_cluster_keyslot: false`.
+        // WRONG (07a/1): an empty hash tag `{}` is taken as the tag (the "at least one character in between" rule is forgotten), so `{}empty-tag` hashes the empty string: the check records slot 0 instead of 16021, and `every_slot_matches_cluster_keyslot: false`. Shows: slot, every_slot_matches_cluster_keyslot.
         1 => {
             let bytes = key.as_bytes();
             let hashed = match bytes.iter().position(|&b| b == b'{') {
@@ -46,7 +46,7 @@ pub fn hash_slot(key: &str) -> u16 {
             };
             crc16(hashed, 0) % 16384
         }
-        // WRONG (07a/2): the closing brace is the *last* `}` (`rfind`), not the first after the `{`: `a{b}{c}` hashes `b}{c` instead of `b`, and the check records another slot than `CLUSTER KEYSLOT` for it.
+        // WRONG (07a/2): the closing brace is the *last* `}` (`rfind`), not the first after the `{`: `a{b}{c}` hashes `b}{c` instead of `b`, and the check records another slot than `CLUSTER KEYSLOT` for it. Shows: slot, every_slot_matches_cluster_keyslot.
         2 => {
             let hashed = match key.find('{') {
                 Some(open) => match key.rfind('}') {
@@ -57,9 +57,9 @@ pub fn hash_slot(key: &str) -> u16 {
             };
             crc16(hashed, 0) % 16384
         }
-        // WRONG (07a/3): the CRC starts at 0xFFFF (CRC-16/CCITT-FALSE, the variant most CRC16 snippets use) instead of 0 (XMODEM): every slot the check records differs from `CLUSTER KEYSLOT`, except by chance.
+        // WRONG (07a/3): the CRC starts at 0xFFFF (CRC-16/CCITT-FALSE, the variant most CRC16 snippets use) instead of 0 (XMODEM): every slot the check records differs from `CLUSTER KEYSLOT`, except by chance. Shows: slot, every_slot_matches_cluster_keyslot.
         3 => crc16(tag(key), 0xFFFF) % 16384,
-        // WRONG (07a/4): the `}` is searched from the start of the key (`key.find('}')`) instead of after the `{`: in `a}b{c}` it comes first, the tag is not found, and the check records the slot of the whole key instead of the slot of `c`.
+        // WRONG (07a/4): the `}` is searched from the start of the key (`key.find('}')`) instead of after the `{`: in `a}b{c}` it comes first, the tag is not found, and the check records the slot of the whole key instead of the slot of `c`. Shows: slot, every_slot_matches_cluster_keyslot.
         4 => {
             let hashed = match (key.find('{'), key.find('}')) {
                 (Some(open), Some(close)) if close > open + 1 => &key.as_bytes()[open + 1..close],
@@ -67,7 +67,7 @@ pub fn hash_slot(key: &str) -> u16 {
             };
             crc16(hashed, 0) % 16384
         }
-        // WRONG (07a/5): the key is hashed by `char`s, each cut to a byte (`c as u8`), instead of by its UTF-8 bytes: ASCII keys come out right, and the check records another slot for `zoë:{ångström}`.
+        // WRONG (07a/5): the key is hashed by `char`s, each cut to a byte (`c as u8`), instead of by its UTF-8 bytes: ASCII keys come out right, and the check records another slot for `zoë:{ångström}`. Shows: slot, every_slot_matches_cluster_keyslot.
         5 => {
             let chars: Vec<char> = key.chars().collect();
             let hashed = match chars.iter().position(|&c| c == '{') {
@@ -87,7 +87,7 @@ pub fn hash_slot(key: &str) -> u16 {
 /// Exercise 07b: delete every key in `keys` from a cluster, and return how many existed.
 pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::RedisResult<u64> {
     match wrong_variant() {
-        // WRONG (07b/1): the `DEL`s go in one pipeline (one round trip, as on a single Redis), which redis-rs's cluster connection refuses because the keys live in several slots: the check records the error as `deleted`, and 20 keys left.
+        // WRONG (07b/1): the `DEL`s go in one pipeline (one round trip, as on a single Redis), which redis-rs's cluster connection refuses because the keys live in several slots: the check records the error as `deleted`, and 20 keys left. Shows: Err, left.
         1 => {
             if keys.is_empty() {
                 return Ok(0);
@@ -100,12 +100,19 @@ pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::Redi
             let deleted: Vec<u64> = pipe.query_async(&mut con).await?;
             Ok(deleted.into_iter().sum())
         }
-        // WRONG (07b/2): one `DEL` naming every key, as on a single Redis: redis-rs's cluster connection splits it by slot and adds up the answers, but for no keys at all it sends a `DEL` with no key, which Redis refuses: the check records that error for the empty list where 0 was due.
+        // WRONG (07b/2): one Lua script that deletes every key and adds up the replies, "atomic, as lesson 03's scripts": a script runs on one shard, so a cluster refuses one whose keys live in several slots (`CROSSSLOT`), which the chapter warns about: the check records the error as `deleted`, and 20 keys left. Shows: Err, left.
         2 => {
+            let script = redis::Script::new(
+                "local n = 0 for _, key in ipairs(KEYS) do n = n + redis.call('DEL', key) end return n",
+            );
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
             let mut con = con.clone();
-            redis::cmd("DEL").arg(keys).query_async(&mut con).await
+            invocation.invoke_async(&mut con).await
         }
-        // WRONG (07b/3): the answer counts the `DEL`s sent (`keys.len()`) instead of adding up their replies (1 for a key that existed, 0 for one that did not): the check records 30 deleted where 20 existed.
+        // WRONG (07b/3): the answer counts the `DEL`s sent (`keys.len()`) instead of adding up their replies (1 for a key that existed, 0 for one that did not): the check records 30 deleted where 20 existed. Shows: Ok.
         3 => {
             let deletes = keys.iter().map(|key| {
                 let mut con = con.clone();
@@ -114,7 +121,7 @@ pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::Redi
             let replies = futures_util::future::try_join_all(deletes).await?;
             Ok(replies.len() as u64)
         }
-        // WRONG (07b/4): one pipeline per shard (slot / 5461, three masters), all at once: but a cluster pipeline must name one slot, not one shard, and keys of one shard are in many slots, so redis-rs refuses each: the check records the error, and 20 keys left.
+        // WRONG (07b/4): one pipeline per shard (slot / 5461, three masters), all at once: but a cluster pipeline must name one slot, not one shard, and keys of one shard are in many slots, so redis-rs refuses each: the check records the error, and 20 keys left. Shows: Err, left.
         4 => {
             let mut shards: std::collections::BTreeMap<u16, redis::Pipeline> =
                 std::collections::BTreeMap::new();

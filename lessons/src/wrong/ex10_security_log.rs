@@ -22,33 +22,33 @@ pub async fn append_event<C: ConnectionLike>(
     let mut pipe = redis::pipe();
     pipe.atomic();
     match wrong_variant() {
-        // WRONG (10a/1): the stream is capped but never given its TTL ("MAXLEN bounds it already"), so a user's log outlives every session it describes: the check records no `PEXPIRE` sent and a PTTL of -1.
+        // WRONG (10a/1): the stream is capped but never given its TTL ("MAXLEN bounds it already"), so a user's log outlives every session it describes: the check records no `PEXPIRE` sent and a PTTL of -1. Shows: pexpire, pttl_ms.
         1 => {
             pipe.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(cap).arg("*").arg(&event.fields()).ignore();
         }
-        // WRONG (10a/2): `PEXPIRE` before `XADD` in the transaction, the exact bug the chapter names: the first `PEXPIRE` finds no key and does nothing, and `XADD` then creates the log without a TTL: the check records a PTTL of -1 right after the first append (later appends find the key and renew it, so after 437 the TTL looks right).
+        // WRONG (10a/2): `PEXPIRE` before `XADD` in the transaction, the exact bug the chapter names: the first `PEXPIRE` finds no key and does nothing, and `XADD` then creates the log without a TTL: the check records a PTTL of -1 right after the first append (later appends find the key and renew it, so after 437 the TTL looks right). Shows: pttl_ms.
         2 => {
             pipe.cmd("PEXPIRE").arg(key).arg(ttl_ms).ignore();
             pipe.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(cap).arg("*").arg(&event.fields()).ignore();
         }
-        // WRONG (10a/3): no `MAXLEN` ("the TTL ends it anyway"): while the user is active the TTL never comes, and the log grows with every event: the check records a length of 437.
+        // WRONG (10a/3): no `MAXLEN` ("the TTL ends it anyway"): while the user is active the TTL never comes, and the log grows with every event: the check records a length of 437. Shows: length, XADD.
         3 => {
             pipe.cmd("XADD").arg(key).arg("*").arg(&event.fields()).ignore();
             pipe.cmd("PEXPIRE").arg(key).arg(ttl_ms).ignore();
         }
-        // WRONG (10a/4): the exact cap, `MAXLEN 150` without `~`, which the chapter warns about: every append past the cap cuts into the oldest node and rewrites it: the check records the `XADD` sent without the `~`.
+        // WRONG (10a/4): the exact cap, `MAXLEN 150` without `~`, which the chapter warns about: every append past the cap cuts into the oldest node and rewrites it: the check records the `XADD` sent without the `~`. Shows: XADD.
         4 => {
             pipe.cmd("XADD").arg(key).arg("MAXLEN").arg(cap).arg("*").arg(&event.fields()).ignore();
             pipe.cmd("PEXPIRE").arg(key).arg(ttl_ms).ignore();
         }
-        // WRONG (10a/5): a plain pipeline without `atomic()`: one round trip, but no `MULTI`/`EXEC`, so a failure between the two commands leaves the log without its TTL: the check records `transaction: false` and no `multi` or `exec` run.
+        // WRONG (10a/5): a plain pipeline without `atomic()`: one round trip, but no `MULTI`/`EXEC`, so a failure between the two commands leaves the log without its TTL: the check records `transaction: false` and no `multi` or `exec` run. Shows: transaction, multi, exec.
         5 => {
             let mut plain = redis::pipe();
             plain.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(cap).arg("*").arg(&event.fields()).ignore();
             plain.cmd("PEXPIRE").arg(key).arg(ttl_ms).ignore();
             return plain.exec_async(con).await;
         }
-        // WRONG (10a/6): the TTL in seconds given to `PEXPIRE`, which counts milliseconds (`ttl.as_secs()`): the log expires after 4.3 s instead of 72 minutes: the check records `PEXPIRE ... 4321` and a PTTL far below the lifetime.
+        // WRONG (10a/6): the TTL in seconds given to `PEXPIRE`, which counts milliseconds (`ttl.as_secs()`): the log expires after 4.3 s instead of 72 minutes: the check records `PEXPIRE ... 4321` and a PTTL far below the lifetime. Shows: PEXPIRE, pttl_ms.
         6 => {
             pipe.cmd("XADD").arg(key).arg("MAXLEN").arg("~").arg(cap).arg("*").arg(&event.fields()).ignore();
             pipe.cmd("PEXPIRE").arg(key).arg(ttl.as_secs()).ignore();
@@ -90,7 +90,7 @@ pub async fn latest_events<C: ConnectionLike>(
     count: usize,
 ) -> redis::RedisResult<Vec<SecurityEvent>> {
     match wrong_variant() {
-        // WRONG (10b/1): `XRANGE` with `COUNT` reads the *oldest* entries first, so the "newest first" list shows the first events appended: the check records the two logins and the revocation, oldest first, instead of the logout, the throttled login and the revocation.
+        // WRONG (10b/1): `XRANGE` with `COUNT` reads the *oldest* entries first, so the "newest first" list shows the first events appended: the check records the two logins and the revocation, oldest first, instead of the logout, the throttled login and the revocation. Shows: at, type.
         1 => {
             let entries: Entries = redis::cmd("XRANGE")
                 .arg(key)
@@ -102,7 +102,7 @@ pub async fn latest_events<C: ConnectionLike>(
                 .await?;
             Ok(entries.iter().filter_map(|(id, fields)| event(id, fields)).collect())
         }
-        // WRONG (10b/2): `at` is the id's milliseconds as they are, not divided by 1000 (the docstring says whole seconds): the check records `at: 1700000060000`.
+        // WRONG (10b/2): `at` is the id's milliseconds as they are, not divided by 1000 (the docstring says whole seconds): the check records `at: 1700000060000`. Shows: at.
         2 => {
             let entries = newest_first(con, key, count).await?;
             Ok(entries
@@ -114,7 +114,7 @@ pub async fn latest_events<C: ConnectionLike>(
                 })
                 .collect())
         }
-        // WRONG (10b/3): an empty `ip` or `handle` is kept as `Some("")` instead of `None`, so the page shows an empty address: the check records `ip: ""` for the logout and `handle: ""` for the throttled login.
+        // WRONG (10b/3): an empty `ip` or `handle` is kept as `Some("")` instead of `None`, so the page shows an empty address: the check records `ip: ""` for the logout and `handle: ""` for the throttled login. Shows: ip, handle.
         3 => {
             let entries = newest_first(con, key, count).await?;
             Ok(entries
@@ -129,7 +129,7 @@ pub async fn latest_events<C: ConnectionLike>(
                 })
                 .collect())
         }
-        // WRONG (10b/4): the fields are taken by position (`type` first, then `device`, `ip`, `handle`, the order `NewEvent::fields` writes) instead of by name: the check's entry written with its fields in another order (`handle`, `ip`, `device`, `type`) comes back with the type `""`, the handle `throttled` and the device `192.0.2.7`.
+        // WRONG (10b/4): the fields are taken by position (`type` first, then `device`, `ip`, `handle`, the order `NewEvent::fields` writes) instead of by name: the check's entry written with its fields in another order (`handle`, `ip`, `device`, `type`) comes back with the type `""`, the handle `throttled` and the device `192.0.2.7`. Shows: type, handle, device.
         4 => {
             let entries = newest_first(con, key, count).await?;
             Ok(entries
@@ -147,7 +147,7 @@ pub async fn latest_events<C: ConnectionLike>(
                 })
                 .collect())
         }
-        // WRONG (10b/5): `XREVRANGE key - + COUNT n`, the bounds in `XRANGE`'s order: read backwards, from `-` down to `+` is an empty range: the check records no events at all.
+        // WRONG (10b/5): `XREVRANGE key - + COUNT n`, the bounds in `XRANGE`'s order: read backwards, from `-` down to `+` is an empty range: the check records no events at all. Shows: Ok.
         5 => {
             let entries: Entries = redis::cmd("XREVRANGE")
                 .arg(key)

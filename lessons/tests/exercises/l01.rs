@@ -96,7 +96,7 @@ async fn ex01c_username_of() {
         ("a hash without the field", "ex01:nameless"),
         ("no such key", "ex01:missing"),
     ] {
-        let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+        let mut recorder = Recorder::new(con.clone());
         let answer = ex01_hash_basics::username_of(&mut recorder, key).await.map_err(|e| e.to_string());
         let commands: Vec<Vec<String>> = recorder.trips.iter().map(|t| t.commands.clone()).collect();
         outcome.push(json!({ "case": case, "answer": answer, "round_trips": commands }));

@@ -41,7 +41,7 @@ async fn ex02b_create_session_atomically() {
         [("replacing_an_old_session", "ex02:new", Some("ex02:old")), ("replacing_none", "ex02:second", None)]
     {
         let session = alice(1_700_000_000);
-        let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+        let mut recorder = Recorder::new(con.clone());
         let answer = ex02_expire::create_session(&mut recorder, key, &session, idle, replacing)
             .await
             .map_err(|e| e.to_string());
@@ -65,8 +65,8 @@ async fn ex02b_create_session_atomically() {
 }
 
 /// `ttls` of four keys (missing, no TTL, 1234 s and 77 s left), then of none, each through a
-/// connection that records every round trip: the answers (or the error, as text), and the
-/// commands of each round trip.
+/// connection that records every round trip: the answers, each beside its key (or the error, as
+/// text), and the commands of each round trip.
 #[tokio::test]
 async fn ex02c_ttls_in_one_round_trip() {
     let _settings = settings();
@@ -79,13 +79,23 @@ async fn ex02c_ttls_in_one_round_trip() {
         ["ex02:missing", "ex02:forever", "ex02:expiring", "ex02:session"].map(String::from).to_vec();
     let mut outcome = serde_json::Map::new();
     for (case, keys) in [("four_keys", &keys[..]), ("no_keys", &[][..])] {
-        let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+        let mut recorder = Recorder::new(con.clone());
         let ttls = ex02_expire::ttls(&mut recorder, keys).await.map_err(|e| e.to_string());
+        // Each answer beside the key it is for, so that a missing or extra one shows.
+        let ttls = ttls.map(|ttls| {
+            (0..keys.len().max(ttls.len()))
+                .map(|i| match (keys.get(i), ttls.get(i)) {
+                    (Some(key), Some(ttl)) => json!({ key.trim_start_matches("ex02:"): ttl }),
+                    (Some(key), None) => json!({ key.trim_start_matches("ex02:"): "no answer" }),
+                    (None, ttl) => json!({ "an answer for no key": ttl }),
+                })
+                .collect::<Vec<_>>()
+        });
         let trips: Vec<Vec<String>> = recorder.trips.iter().map(|t| t.commands.clone()).collect();
         outcome.insert(case.to_string(), json!({ "ttls": ttls, "round_trips": trips }));
     }
     insta::assert_yaml_snapshot!("ex02c_ttls", outcome, {
-        ".four_keys.ttls.Ok[2]" => ttl_range_redaction(1224, 1234),
-        ".four_keys.ttls.Ok[3]" => ttl_range_redaction(67, 77),
+        ".four_keys.ttls.Ok[2].expiring" => ttl_range_redaction(1224, 1234),
+        ".four_keys.ttls.Ok[3].session" => ttl_range_redaction(67, 77),
     });
 }

@@ -16,7 +16,7 @@ async fn ex03a_touch() {
     let now = redis_now(&mut con).await;
     create_session(&mut con, "ex03:live", &alice(now), idle, None).await.expect("create");
     let _: () = cmd(&mut con, &["PEXPIRE", "ex03:live", "5000"]).await;
-    let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+    let mut recorder = Recorder::new(con.clone());
     let renewed = ex03_sliding_ttl::touch(&mut recorder, "ex03:live", idle, absolute).await;
     let one_step = one_atomic_step(&recorder.trips);
     let live_ttl: i64 = cmd(&mut con, &["TTL", "ex03:live"]).await;

@@ -194,7 +194,7 @@ async fn ex04c_read_session_cookies() {
                 })
                 .collect();
             let found = if found.is_empty() { "none".to_string() } else { found.join("; ") };
-            json!(format!("{case} → {found}"))
+            json!({ case: found })
         })
         .collect();
     insta::assert_yaml_snapshot!("ex04c_read_session_cookies", results);

@@ -56,7 +56,7 @@ async fn ex06a_index_session() {
     let mut after_fourth = Vec::new();
     for n in 1..=4 {
         let before = redis_now_ms(&mut con).await;
-        let mut recorder = Recorder { inner: con.clone(), trips: Vec::new() };
+        let mut recorder = Recorder::new(con.clone());
         let result =
             ex06_every_device::index_session(&mut recorder, index, &fixed_id(n), absolute, 3, None).await;
         let after = redis_now_ms(&mut con).await;

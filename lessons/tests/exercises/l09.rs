@@ -1,30 +1,35 @@
-/// A limit key's TAT (unix ms) and when it expires (`PEXPIRETIME`: -2 when there is no key).
-async fn tat_of(con: &mut ConnectionManager, key: &str) -> (Option<u64>, i64) {
-    let tat: Option<u64> = cmd(con, &["GET", key]).await;
+/// A limit key's TAT as stored (text, so that a TAT that is not whole milliseconds, `8571.43`,
+/// shows as it is) and when it expires (`PEXPIRETIME`: -2 when there is no key).
+async fn tat_of(con: &mut ConnectionManager, key: &str) -> (Option<String>, i64) {
+    let tat: Option<String> = cmd(con, &["GET", key]).await;
     let expires_at: i64 = cmd(con, &["PEXPIRETIME", key]).await;
     (tat, expires_at)
 }
 
+/// A stored TAT in unix ms, or what it is instead, as text for the answer key.
+fn tat_ms(tat: &str) -> Result<i64, Value> {
+    tat.parse().map_err(|_| json!(format!("{tat} (not whole milliseconds)")))
+}
+
 /// Plants a TAT `ahead_ms` after Redis's clock (before it, if negative), with a TTL that ends
-/// there, as a throttle would have written it; answers Redis's clock and the TAT.
-async fn plant_tat(con: &mut ConnectionManager, key: &str, ahead_ms: i64) -> u64 {
-    let now = redis_now_ms(con).await;
-    let tat = now.saturating_add_signed(ahead_ms);
+/// there, as a throttle would have written it; answers the TAT.
+async fn plant_tat(con: &mut ConnectionManager, key: &str, ahead_ms: i64) -> i64 {
+    let tat = redis_now_ms(con).await as i64 + ahead_ms;
     let ttl = ahead_ms.max(60_000).to_string();
     let _: () = cmd(con, &["SET", key, &tat.to_string(), "PX", &ttl]).await;
     tat
 }
 
-/// One `throttle` call, between two readings of Redis's clock: the answer (`None` when allowed,
-/// or the wait in ms), or its error as text.
+/// One `throttle` call, between two readings of Redis's clock (unix ms): the answer (`None` when
+/// allowed, or the wait in ms), or its error as text.
 async fn attempt(
     con: &mut ConnectionManager,
     limits: &[session_storage::store::Limit],
     period: Duration,
-) -> (Result<Option<u64>, String>, (u64, u64)) {
-    let before = redis_now_ms(con).await;
+) -> (Result<Option<u64>, String>, (i64, i64)) {
+    let before = redis_now_ms(con).await as i64;
     let wait = ex09_rate_limit::throttle(con, limits, period).await;
-    let after = redis_now_ms(con).await;
+    let after = redis_now_ms(con).await as i64;
     (
         wait.map(|wait| wait.map(|wait| wait.as_millis() as u64)).map_err(|e| format!("error: {e}")),
         (before, after),
@@ -41,38 +46,73 @@ fn verdict(wait: &Result<Option<u64>, String>) -> Value {
 }
 
 /// Whether a wait is exactly `due - now - period` for a `now` read by the script between the
-/// check's two readings, `before` and `after`.
+/// check's two readings, `before` and `after` (signed: a `due` that would allow gives a range
+/// below 0, which no wait is in).
 fn wait_is(
     wait: &Result<Option<u64>, String>,
-    due: u64,
-    period_ms: u64,
-    (before, after): (u64, u64),
+    due: i64,
+    period_ms: i64,
+    (before, after): (i64, i64),
 ) -> Value {
     match wait {
-        Ok(Some(wait)) => json!((due - period_ms - after..=due - period_ms - before).contains(wait)),
+        Ok(Some(wait)) => {
+            let expected = due - period_ms - after..=due - period_ms - before;
+            json!(i64::try_from(*wait).is_ok_and(|wait| expected.contains(&wait)))
+        }
         Ok(None) => json!("allowed"),
         Err(error) => json!(error),
     }
 }
 
+/// [`wait_is`] for a limit of `step` ms whose TAT was `tat` before the attempt (none: now).
+fn wait_is_after(
+    wait: &Result<Option<u64>, String>,
+    tat: &Option<String>,
+    step: i64,
+    period_ms: i64,
+    clock: (i64, i64),
+) -> Value {
+    match tat.as_deref().map(tat_ms) {
+        Some(Err(shown)) => shown,
+        Some(Ok(tat)) => wait_is(wait, tat.max(clock.0) + step, period_ms, clock),
+        None => wait_is(wait, clock.0 + step, period_ms, clock),
+    }
+}
+
 /// Whether a key now holds the TAT `now + step` for a `now` between `before` and `after`, with a
 /// TTL that ends at it.
-fn fresh_tat(stored: (Option<u64>, i64), step: u64, (before, after): (u64, u64)) -> Value {
+fn fresh_tat(stored: (Option<String>, i64), step: i64, (before, after): (i64, i64)) -> Value {
     match stored {
-        (Some(tat), expires_at) => json!({
-            "tat_is_now_plus_ms": if (before + step..=after + step).contains(&tat) { json!(step) } else { json!("another TAT") },
-            "ttl_ends_at_the_tat": expires_at.abs_diff(tat as i64) <= 5,
-        }),
+        (Some(tat), expires_at) => match tat_ms(&tat) {
+            Ok(tat) => json!({
+                "tat_is_now_plus_ms": if (before + step..=after + step).contains(&tat) { json!(step) } else { json!("another TAT") },
+                "ttl_ends_at_the_tat": expires_at.abs_diff(tat) <= 5,
+            }),
+            Err(shown) => json!({ "tat_is_now_plus_ms": shown }),
+        },
         (None, _) => json!("no key"),
     }
 }
 
+/// How far a TAT moved, in ms, and whether the key's TTL ends at the moved TAT.
+fn moved_tat(before: &str, stored: (Option<String>, i64)) -> Value {
+    match (tat_ms(before), stored.0.as_deref().map(tat_ms)) {
+        (Ok(before), Some(Ok(tat))) => json!({
+            "tat_moved_by_ms": tat.saturating_sub(before),
+            "ttl_ends_at_the_tat": stored.1.abs_diff(tat) <= 5,
+        }),
+        (Err(shown), _) | (_, Some(Err(shown))) => json!({ "tat_moved_by_ms": shown }),
+        (Ok(_), None) => json!({ "tat_moved_by_ms": "no key" }),
+    }
+}
+
 /// The GCRA limiter, run with the application's clock an hour ahead of Redis's. The service's
-/// keys under "4 per client, 3 per user" (alice four times, then bob and carol); 7 per minute
-/// (a step of 60000 / 7 = 8571.43 ms, rounded down to 8571), eight attempts, the TAT's every
-/// step in ms; both sides of the bound, and a TAT in the past; two limits that refuse at once,
-/// in both orders, and one that would allow beside one that refuses; limits of 0; and 20
-/// attempts at once against a limit of 3.
+/// keys under "4 per client, 3 per user" (alice four times, then bob and carol), each refusal's
+/// wait compared with each limit's; 7 per minute (a step of 60000 / 7 = 8571.43 ms, rounded down
+/// to 8571), eight attempts, the TAT's every step in ms; both sides of the bound, and a TAT in
+/// the past; two limits that refuse at once, in both orders, and one that would allow beside one
+/// that refuses; limits of 0; and 20 attempts at once against a limit of 3. Every margin of time
+/// is seconds wide, or does not depend on how long the check takes.
 #[tokio::test]
 async fn ex09a_throttle() {
     use session_storage::store::Limit;
@@ -82,7 +122,7 @@ async fn ex09a_throttle() {
     let _settings = settings();
     let (_redis, mut con) = lesson_redis().await;
     let period = Duration::from_secs(60);
-    let period_ms = 60_000;
+    let period_ms: i64 = 60_000;
     let limit = |key: &str, limit: u32| Limit { key: key.to_string(), limit };
     let mut refusals_wrote = Vec::new();
 
@@ -95,59 +135,60 @@ async fn ex09a_throttle() {
     for user in ["alice", "alice", "alice", "alice", "bob", "carol"] {
         let [per_client, per_user] = limits(user);
         let before = (tat_of(&mut con, &per_client.key).await, tat_of(&mut con, &per_user.key).await);
-        let (wait, _) = attempt(&mut con, &limits(user), period).await;
+        let (wait, clock) = attempt(&mut con, &limits(user), period).await;
         let after = (tat_of(&mut con, &per_client.key).await, tat_of(&mut con, &per_user.key).await);
-        if matches!(wait, Ok(Some(_))) {
+        let answer = if matches!(wait, Ok(Some(_))) {
             refusals_wrote.push(before != after);
-        }
-        let wait_s = wait.map(|wait| wait.map(|ms| ms.div_ceil(1000)));
-        answers.push(json!({ "user": user, "wait_s": wait_s }));
+            json!({
+                "user": user,
+                "answer": "refused",
+                "wait_ms_is_the_per_client_wait": wait_is_after(&wait, &before.0.0, 15_000, period_ms, clock),
+                "wait_ms_is_the_per_user_wait": wait_is_after(&wait, &before.1.0, 20_000, period_ms, clock),
+            })
+        } else {
+            json!({ "user": user, "answer": verdict(&wait) })
+        };
+        answers.push(answer);
     }
 
     // 7 per minute: the step is 8571 ms, and the 8th attempt is refused.
     let seven = "ex09:{seven}";
-    let step = 8571;
+    let step: i64 = 8571;
     let mut seven_per_minute = Vec::new();
     for n in 1..=8 {
         let (tat_before, expiry_before) = tat_of(&mut con, seven).await;
         let (wait, clock) = attempt(&mut con, &[limit(seven, 7)], period).await;
         let stored = tat_of(&mut con, seven).await;
-        let facts = match (&wait, tat_before) {
+        let facts = match (&wait, &tat_before) {
             (Ok(None), None) => fresh_tat(stored, step, clock),
-            (Ok(None), Some(before)) => json!({
-                "tat_moved_by_ms": stored.0.map(|tat| tat as i64 - before as i64),
-                "ttl_ends_at_the_tat": stored.0.is_some_and(|tat| stored.1.abs_diff(tat as i64) <= 5),
-            }),
+            (Ok(None), Some(before)) => moved_tat(before, stored),
             (Ok(Some(_)), _) => {
+                let wait_is = wait_is_after(&wait, &tat_before, step, period_ms, clock);
                 refusals_wrote.push(stored != (tat_before, expiry_before));
-                json!({ "wait_ms_is_the_moved_tat_less_now_less_the_period":
-                    wait_is(&wait, tat_before.unwrap_or(0) + step, period_ms, clock) })
+                json!({ "wait_ms_is_the_moved_tat_less_now_less_the_period": wait_is })
             }
             (Err(error), _) => json!(error),
         };
         seven_per_minute.push(json!({ "attempt": n, "answer": verdict(&wait), "then": facts }));
     }
 
-    // Both sides of the bound: a TAT that moves to 500 ms inside one period of now, one that
-    // moves to 500 ms beyond it, and one a little in the past (it counts as now).
+    // Both sides of the bound: a TAT that moves to 500 ms inside one period of now (the time
+    // the check takes only moves it further inside), one that moves to 5 s beyond it (the check
+    // may take up to 5 s between planting it and the attempt), and one in the past (it counts
+    // as now).
     let mut bound = BTreeMap::new();
     let inside = "ex09:{inside}";
-    let planted = plant_tat(&mut con, inside, period_ms as i64 - step as i64 - 500).await;
+    let planted = plant_tat(&mut con, inside, period_ms - step - 500).await;
     let (wait, _) = attempt(&mut con, &[limit(inside, 7)], period).await;
-    let (tat, _) = tat_of(&mut con, inside).await;
-    bound.insert(
-        "moved TAT 500 ms inside the period",
-        json!({
-            "answer": verdict(&wait),
-            "tat_moved_by_ms": tat.map(|tat| tat as i64 - planted as i64),
-        }),
-    );
+    let mut facts = moved_tat(&planted.to_string(), tat_of(&mut con, inside).await);
+    facts["answer"] = verdict(&wait);
+    bound.insert("moved TAT 500 ms inside the period", facts);
     let beyond = "ex09:{beyond}";
-    let planted = plant_tat(&mut con, beyond, period_ms as i64 - step as i64 + 500).await;
+    let planted = plant_tat(&mut con, beyond, period_ms - step + 5000).await;
     let before = tat_of(&mut con, beyond).await;
     let (wait, clock) = attempt(&mut con, &[limit(beyond, 7)], period).await;
     refusals_wrote.push(tat_of(&mut con, beyond).await != before);
-    bound.insert("moved TAT 500 ms beyond the period", json!({
+    bound.insert("moved TAT 5 s beyond the period", json!({
         "answer": verdict(&wait),
         "wait_ms_is_the_moved_tat_less_now_less_the_period": wait_is(&wait, planted + step, period_ms, clock),
     }));
@@ -162,11 +203,11 @@ async fn ex09a_throttle() {
         }),
     );
 
-    // Two limits that refuse at once: 7 per minute would wait about 1 s, 5 per minute (a step
-    // of 12000 ms) about 4 s. The answer is the worse wait, in either order, and nothing moves.
+    // Two limits that refuse at once: 7 per minute would wait about 3 s, 5 per minute (a step
+    // of 12000 ms) about 8 s. The answer is the worse wait, in either order, and nothing moves.
     let (a, b) = ("ex09:{two}:a", "ex09:{two}:b");
-    let tat_a = plant_tat(&mut con, a, period_ms as i64 - step as i64 + 1000).await;
-    let tat_b = plant_tat(&mut con, b, period_ms as i64 - 12_000 + 4000).await;
+    let tat_a = plant_tat(&mut con, a, period_ms - step + 3000).await;
+    let tat_b = plant_tat(&mut con, b, period_ms - 12_000 + 8000).await;
     let mut both_refuse = BTreeMap::new();
     for (name, order) in [
         ("7 per minute first", [limit(a, 7), limit(b, 5)]),

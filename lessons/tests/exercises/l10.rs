@@ -1,39 +1,20 @@
-/// A connection that records every round trip it forwards with each command's arguments, so a
-/// check can see exactly what was sent, in which order, and whether as one transaction.
-struct ArgsRecorder<C> {
-    inner: C,
-    trips: Vec<Value>,
-}
-
-fn command_args(cmd: &redis::Cmd) -> Vec<String> {
-    cmd.args_iter()
-        .map(|arg| match arg {
-            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => "<cursor>".to_string(),
+/// What one round trip sent, for the answer key: each command as `redis-cli` would take it, its
+/// name (the key) and then its arguments, quoted where they hold a space; and whether the round
+/// trip was one transaction.
+fn sent(trip: &RoundTrip) -> Value {
+    let commands: Vec<Value> = trip
+        .args
+        .iter()
+        .map(|args| {
+            let Some((name, args)) = args.split_first() else { return json!("an empty command") };
+            let typed: Vec<String> = args
+                .iter()
+                .map(|arg| if arg.is_empty() || arg.contains(' ') { format!("'{arg}'") } else { arg.clone() })
+                .collect();
+            json!({ name.to_uppercase(): typed.join(" ") })
         })
-        .collect()
-}
-
-impl<C: redis::aio::ConnectionLike + Send> redis::aio::ConnectionLike for ArgsRecorder<C> {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
-        self.trips.push(json!({ "transaction": false, "commands": [command_args(cmd)] }));
-        self.inner.req_packed_command(cmd)
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        let commands: Vec<Vec<String>> = pipeline.cmd_iter().map(command_args).collect();
-        self.trips.push(json!({ "transaction": pipeline.is_transaction(), "commands": commands }));
-        self.inner.req_packed_commands(pipeline, offset, count)
-    }
-
-    fn get_db(&self) -> i64 {
-        self.inner.get_db()
-    }
+        .collect();
+    json!({ "transaction": trip.transaction, "commands": commands })
 }
 
 /// 437 events appended under a cap of 150 and a TTL of 4,321,987 ms (numbers no answer could
@@ -57,7 +38,7 @@ async fn ex10a_append_event() {
         handle: Some(&handles[n as usize]),
     };
     let _: () = cmd(&mut con, &["CONFIG", "RESETSTAT"]).await;
-    let mut recorder = ArgsRecorder { inner: con.clone(), trips: Vec::new() };
+    let mut recorder = Recorder::new(con.clone());
     let first = ex10_security_log::append_event(&mut recorder, key, &event(0), cap, ttl).await;
     let first_pttl: i64 = cmd(&mut con, &["PTTL", key]).await;
     let first_length: u64 = cmd(&mut con, &["XLEN", key]).await;
@@ -86,7 +67,7 @@ async fn ex10a_append_event() {
     let outcome = json!({
         "first_append": {
             "answer": first.map_err(|e| e.to_string()),
-            "sent": recorder.trips,
+            "sent": recorder.trips.iter().map(sent).collect::<Vec<_>>(),
             "length": first_length,
             "pttl_ms": first_pttl,
         },
