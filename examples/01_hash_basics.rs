@@ -36,7 +36,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let keys = Keys::prefixed("lesson01:");
     let hash_key = keys.session(&id);
     let json_key = format!("lesson01:json:{id}");
-    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: unix_now() };
+    let session = Session::new("user_1", "alice", unix_now());
 
     // ANCHOR: as_json
     out.step("A session as a JSON string");

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::Lifetimes;
-use session_storage::store::{Keys, Session, SessionId, create_session, unix_now};
+use session_storage::store::{Keys, Lifetimes, Session, SessionId, create_session, unix_now};
 use session_storage::workbook::{Narrator, cli_reply, run_lesson};
 
 #[tokio::main]
@@ -33,7 +32,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let mut con = out.connection(con);
     let keys = Keys::prefixed("lesson02:");
     let key = keys.session(&SessionId::new());
-    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: unix_now() };
+    let session = Session::new("user_1", "alice", unix_now());
     let fields = session.to_fields();
     let idle = Lifetimes::DEFAULT.idle.as_secs() as i64;
 

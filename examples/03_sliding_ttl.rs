@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::Lifetimes;
+use session_storage::store::Lifetimes;
 use session_storage::store::{
     Keys, Session, SessionId, create_session, renew, touch, touch_script, unix_now,
 };
@@ -42,7 +42,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let mut con = out.connection(con);
     let keys = Keys::prefixed("lesson03:");
     let key = keys.session(&SessionId::new());
-    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: unix_now() };
+    let session = Session::new("user_1", "alice", unix_now());
     let idle = IDLE.as_secs() as i64;
 
     out.step("A session that has been idle for a while");
@@ -110,14 +110,14 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let (now, _micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;
     out.say("A session created 7h59m55s ago, by that clock:");
     let old_key = keys.session(&SessionId::new());
-    let old = Session { created_at: now - ABSOLUTE.as_secs() + 5, ..session.clone() };
+    let old = Session::new(&session.user_id, &session.username, now - ABSOLUTE.as_secs() + 5);
     create_session(&mut con, &old_key, &old, IDLE, None).await?;
     let capped = touch(&mut con, &old_key, IDLE, ABSOLUTE).await?;
     let _: i64 = con.ttl(&old_key).await?;
     let ttl_set = capped.map(|t| t.ttl_secs);
     out.say(&format!("At most 5 seconds left, not 1800: {}.", ttl_set.is_some_and(|ttl| ttl <= 5)));
     out.say("And a session past its lifetime is deleted, not renewed:");
-    let expired = Session { created_at: now - ABSOLUTE.as_secs() - 1, ..session.clone() };
+    let expired = Session::new(&session.user_id, &session.username, now - ABSOLUTE.as_secs() - 1);
     create_session(&mut con, &old_key, &expired, IDLE, None).await?;
     let _ = touch(&mut con, &old_key, IDLE, ABSOLUTE).await?;
     let _: bool = con.exists(&old_key).await?;

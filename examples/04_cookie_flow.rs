@@ -25,9 +25,11 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::{Device, Keys, SessionIds, user_id_for};
+use session_storage::AppState;
+use session_storage::http::app;
+use session_storage::server::serve;
+use session_storage::store::{Device, Keys, Lifetimes, NewSession, SessionIds, SessionStore, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
-use session_storage::{AppState, Lifetimes, SessionStore, app, serve};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -108,8 +110,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("  Max-Age=1800     dropped after 30 idle minutes, as Redis does; kept across restarts");
     out.say("  (Secure)         added with COOKIE_SECURE=true: only ever sent over HTTPS");
     let session_id = body["session_id"].as_str().ok_or_else(|| io_error("no session_id"))?.to_string();
-    let key =
-        keys.session(&session_storage::SessionId::parse(&session_id).ok_or_else(|| io_error("bad id"))?);
+    let key = keys
+        .session(&session_storage::store::SessionId::parse(&session_id).ok_or_else(|| io_error("bad id"))?);
     out.say("Redis now holds:");
     let _: HashMap<String, String> = con.hgetall(&key).await?;
     let _: i64 = con.ttl(&key).await?;
@@ -156,7 +158,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
         .map_err(io_error)?
         .with_keys(keys.clone())
         .with_key_hashing(true);
-    let (id, _) = hashing.start_session("alice", None).await.map_err(io_error)?;
+    let login = hashing.start_session(NewSession::new("alice")).await.map_err(io_error)?;
+    let (id, _) = login.started().ok_or_else(|| io_error("no session started"))?;
     let at_rest = hashing.at_rest(&id);
     out.say(&format!("The cookie carries {id}; Redis names the session {at_rest}:"));
     let _: bool = con.exists(keys.session(&id)).await?;

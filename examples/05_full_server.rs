@@ -39,6 +39,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The service's log, on stderr (`RUST_LOG` chooses how much); `run` installs none itself.
+    session_storage::init_tracing(env!("CARGO_CRATE_NAME"));
     match session_storage::run(config, Router::new()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::Lifetimes;
+use session_storage::store::Lifetimes;
 use session_storage::store::{
     Keys, Session, SessionId, create_session, destroy_sessions, index_entries, index_session, read_sessions,
     unindex,
@@ -65,8 +65,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Whose sessions are these? Not with KEYS or SCAN");
     out.say("Alice logs in on a phone and a laptop, Bob on one device (lesson 02's create_session):");
     let now = redis_now(&mut con).await?;
-    let alice = Session { user_id: "user_1".into(), username: "alice".into(), created_at: now };
-    let bob = Session { user_id: "user_2".into(), username: "bob".into(), created_at: now };
+    let alice = Session::new("user_1", "alice", now);
+    let bob = Session::new("user_2", "bob", now);
     let mut unindexed = Vec::new();
     for session in [&alice, &alice, &bob] {
         let key = keys.session(&SessionId::new());
@@ -90,7 +90,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     for _ in 0..3 {
         let id = SessionId::new();
         let indexed = index_session(&mut con, &index, &id, ABSOLUTE, MAX, None).await?;
-        let session = Session { created_at: indexed.now_ms / 1000, ..alice.clone() };
+        let session = Session::new(&alice.user_id, &alice.username, indexed.now_ms / 1000);
         create_session(&mut con, &keys.session(&id), &session, IDLE, None).await?;
         devices.push(id);
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -106,7 +106,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("session is never alive outside its index):");
     let fourth = SessionId::new();
     let indexed = index_session(&mut con, &index, &fourth, ABSOLUTE, MAX, None).await?;
-    let session = Session { created_at: indexed.now_ms / 1000, ..alice.clone() };
+    let session = Session::new(&alice.user_id, &alice.username, indexed.now_ms / 1000);
     create_session(&mut con, &keys.session(&fourth), &session, IDLE, None).await?;
     let evicted: Vec<String> = indexed.evicted.iter().map(SessionId::to_string).collect();
     let mut end = redis::pipe();
@@ -173,7 +173,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let ended: Vec<SessionId> = ids.iter().zip(&deleted).filter(|(_, d)| **d).map(|(id, _)| *id).collect();
     unindex(&mut con, &index, &ended).await?;
     out.say("The tablet's DEL found nothing (0), so its entry stays. Its login now writes the session:");
-    let tablet_session = Session { created_at: indexed.now_ms / 1000, ..alice.clone() };
+    let tablet_session = Session::new(&alice.user_id, &alice.username, indexed.now_ms / 1000);
     create_session(&mut con, &keys.session(&tablet), &tablet_session, IDLE, None).await?;
     let _: Vec<String> = con.zrange(&index, 0, -1).await?;
     out.say("The guarantee: every session that existed when the index was read is gone. A login");

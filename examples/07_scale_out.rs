@@ -20,13 +20,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use session_storage::redis::shards_from_cluster_slots;
+use session_storage::redis::{
+    PrivateCluster, connect, connect_cluster, hash_slot, shards_from_cluster_slots,
+};
 use session_storage::store::{
-    Keys, Limit, Login, LoginLimits, Session, SessionId, THROTTLE_SOURCE, create_session, throttle,
-    user_id_for,
+    Keys, Lifetimes, Limit, Login, LoginLimits, NewSession, Session, SessionId, SessionStore,
+    THROTTLE_SOURCE, create_session, throttle, user_id_for,
 };
 use session_storage::workbook::Narrator;
-use session_storage::{Lifetimes, PrivateCluster, SessionStore, connect, connect_cluster, hash_slot};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -137,7 +138,7 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
     out.say("The shard names the slot and the node that serves it. The cluster connection read the");
     out.say("slot map when it connected, so it asks the right shard at once (and when a MOVED comes,");
     out.say("after a failover or a resharding, it follows it and reads the map again):");
-    let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at: 1_800_000_000 };
+    let session = Session::new("user_1", "alice", 1_800_000_000);
     create_session(&mut con, &elsewhere, &session, Lifetimes::DEFAULT.idle, None).await?;
     let _: BTreeMap<String, String> = con.hgetall(&elsewhere).await?;
     // ANCHOR_END: moved
@@ -181,11 +182,12 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
         .map_err(io_error)?
         .with_keys(keys.clone());
     let address = client.parse().map_err(io_error)?;
-    let device = session_storage::Device::new("Firefox on Linux", Some(address));
+    let device = session_storage::store::Device::new("Firefox on Linux", Some(address));
     out.count_from_here();
-    let id = match store.login("alice", address, &device, None).await.map_err(io_error)? {
+    let login = NewSession::new("alice").on(device).throttled_for(address);
+    let id = match store.start_session(login).await.map_err(io_error)? {
         Login::Started(id, _) => id,
-        Login::Throttled(wait) => return Err(io_error(format!("throttled for {wait:?}"))),
+        other => return Err(io_error(format!("no session: {other:?}"))),
     };
     out.cost("the login on a cluster");
     out.say(&format!(

@@ -29,9 +29,10 @@ use axum::Router;
 use axum::routing::{get, post};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::{Keys, user_id_for};
+use session_storage::server::serve;
+use session_storage::store::{Keys, Lifetimes, SessionId, SessionStore, user_id_for};
 use session_storage::workbook::{Narrator, run_lesson};
-use session_storage::{AppState, Authenticated, Lifetimes, SessionId, SessionStore, app_with, serve};
+use session_storage::{AppState, Authenticated, app_with};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -24,9 +24,14 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use session_storage::store::{Keys, Limit, LoginLimits, throttle, user_id_for};
+use session_storage::AppState;
+use session_storage::client::TrustedProxies;
+use session_storage::http::app;
+use session_storage::server::serve;
+use session_storage::store::{
+    Keys, Lifetimes, Limit, LoginLimits, SessionId, SessionStore, throttle, user_id_for,
+};
 use session_storage::workbook::{Narrator, run_lesson};
-use session_storage::{AppState, Lifetimes, SessionId, SessionStore, TrustedProxies, app, serve};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

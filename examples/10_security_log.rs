@@ -20,11 +20,15 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use session_storage::AppState;
+use session_storage::client::TrustedProxies;
+use session_storage::http::app;
+use session_storage::server::serve;
 use session_storage::store::{
     Device, EventKind, Keys, LoginLimits, MAX_EVENTS, NewEvent, append_event, latest_events, user_id_for,
 };
+use session_storage::store::{Lifetimes, SessionStore};
 use session_storage::workbook::{Narrator, run_lesson};
-use session_storage::{AppState, Lifetimes, SessionStore, TrustedProxies, app, serve};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chromium::{Driver, click, log_in, wait_for_text, wait_shown};
-use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app, connect, serve};
+use session_storage::AppState;
+use session_storage::http::app;
+use session_storage::redis::{PrivateRedis, connect};
+use session_storage::server::serve;
+use session_storage::store::{Lifetimes, SessionStore};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -16,7 +16,7 @@ use cookie::{Cookie, CookieBuilder, SameSite};
 use crate::store::SessionId;
 /// The ids a request carries (defined with the store, which tries them in order), and how many
 /// are tried at most.
-pub use crate::store::{MAX_SESSION_COOKIES, SessionIds};
+use crate::store::SessionIds;
 
 /// The cookie's name over plain HTTP, as in the original service.
 pub(crate) const COOKIE_NAME: &str = "session_id";
@@ -40,7 +40,7 @@ pub fn cookie_name(secure: bool) -> &'static str {
 /// Only canonical ids count: anything else is skipped without asking Redis. Several cookies of
 /// the same name happen: a sibling subdomain can plant one (cookie tossing), and refusing the
 /// request would lock the user out, since logging in again cannot remove a cookie set for another
-/// domain or path. So each well-formed one is tried, at most [`MAX_SESSION_COOKIES`] (8), and
+/// domain or path. So each well-formed one is tried, at most [`MAX_SESSION_COOKIES`](crate::store::MAX_SESSION_COOKIES) (8), and
 /// the first live session wins (see `authenticate`); more than one is logged, as a sign of
 /// tossing. Over HTTPS the `__Host-` name makes planting impossible.
 pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
@@ -154,9 +154,9 @@ mod tests {
         let ten: Vec<String> = many.iter().map(|id| format!("session_id={id}")).collect();
         assert_eq!(
             ids(read_session_cookies(&headers(&[&ten.join("; ")]), false)),
-            many[..MAX_SESSION_COOKIES]
+            many[..crate::store::MAX_SESSION_COOKIES]
         );
-        assert_eq!(MAX_SESSION_COOKIES, 8);
+        assert_eq!(crate::store::MAX_SESSION_COOKIES, 8);
         let quoted = format!("session_id=\"{a}\"");
         assert!(
             read_session_cookies(&headers(&[&quoted]), false).is_empty(),

@@ -38,20 +38,20 @@
 //!
 //! | module | what | lesson |
 //! |---|---|---|
-//! | [`metrics`] | [`Metrics`]: the service's counters, rendered for `GET /metrics` (Prometheus) | 09 |
+//! | [`metrics`] | [`Metrics`](metrics::Metrics): the service's counters, rendered for `GET /metrics` (Prometheus) | 09 |
 //! | [`client`] | who is asking: the client's address, `TRUSTED_PROXIES` and `X-Forwarded-For` | 09 |
-//! | [`redis`] | getting Redis: [`connect_or_start`], the one connection type [`Backend`] (single Redis or cluster), Redis Cluster, and with feature `private-redis` a private `redis-server` or cluster | 01, 07 |
-//! | [`workbook`] | narration (a [`Narrated`](workbook::Narrated) wrapper around any connection), the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
-//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; the user's id; each user's index of sessions and the privileged window; each user's security log (a stream); the login throttle; health | 01, 02, 03, 06, 09, 10 |
-//! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 |
-//! | [`device`] | naming a device from its `User-Agent` ("Firefox on Linux") | 06 |
+//! | [`redis`] | getting Redis: [`connect_or_start`](redis::connect_or_start), the one connection type [`Backend`](redis::Backend) and its [`Topology`](redis::Topology), [`RedisUrl`](redis::RedisUrl), Redis Cluster, and with feature `private-redis` a private `redis-server` or cluster | 01, 07 |
 //! | `credentials` | [`PasswordCheck`]: the one place a password is checked (login, re-authentication) | 05, 06 |
+//! | [`store`] | the session as a Redis hash; create, read-and-renew, destroy; starting a session ([`store::SessionStore::start_session`]); the user's id; each user's index of sessions and the privileged window; each user's security log; the login throttle; health; every round trip shown to a [`store::Tap`] | 01, 02, 03, 06, 09, 10 |
+//! | [`workbook`] | narration (a [`Narrated`](workbook::Narrated) wrapper around any connection, the store's tap), the lesson runner, Redis's command counters (feature `workbook`) | all lessons |
+//! | [`cookies`] | reading `session_id` and writing `Set-Cookie` | 04 |
+//! | [`user_agent`] | naming a device from its `User-Agent` ("Firefox on Linux") | 06 |
 //! | `error` | [`ApiError`], the one error type; every error is `{"detail": ...}` | 05 |
-//! | `origin` | which requests are cross-site ([`AllowedOrigins`]) | 06 |
+//! | [`origin`] | which requests are cross-site ([`AllowedOrigins`](origin::AllowedOrigins)) | 06 |
 //! | `docs` | `/openapi.json` and Swagger UI at `/docs` | 05 |
 //! | `page` | the page at `/`: the cookie flow in a browser (HTML, script and style compiled in) | 04, 06 |
-//! | [`http`] | [`app`], the handlers, and the extractors [`Authenticated`] and [`SameOrigin`] | 04, 05, 06, 08 |
-//! | `server` | [`serve`]: the accept loop with its [`Limits`] (timeouts, connection cap), graceful shutdown | 05 |
+//! | [`http`] | [`app_with`], the handlers in rooms named for their routes, and the extractors [`Authenticated`] and [`SameOrigin`] | 04, 05, 06, 08 |
+//! | [`server`] | [`serve`](server::serve): the accept loop with its [`Limits`](server::Limits) (timeouts, connection cap), a serving thread per core, graceful shutdown | 05 |
 //! | `config` | [`Config`]: environment variables, checked at start | 05 |
 //! | `service` | [`run`]: all of the above as one call, what the binary (`src/main.rs`) does | 05, 08 |
 //!
@@ -60,12 +60,14 @@
 //!
 //! ## What is public, and for whom
 //!
-//! - For an application: [`Authenticated`], [`run`], [`Config`], [`AppState`], and the pieces
-//!   [`run`] is made of ([`app_with`], [`serve`], [`SessionStore`], ...).
-//! - For the lessons and exercises, which call the service's own building blocks: the
-//!   [`store`], [`cookies`], [`http`] and [`redis`] modules.
+//! - At the root, what an application needs: [`run`] (or [`Service`] in two steps), [`Config`],
+//!   [`AppState`], [`Authenticated`], [`SameOrigin`], [`PasswordCheck`], [`ApiError`], and
+//!   [`app_with`] for a server of your own. [`run`] installs no logging: call [`init_tracing`]
+//!   (as the binary does), or install your own `tracing` subscriber.
+//! - Under their modules, the building blocks the lessons and exercises call: [`store`],
+//!   [`cookies`], [`http`], [`redis`], [`server`]. Each item has one path.
 //! - For the workbook only: the [`workbook`] module (feature `workbook`, on by default).
-//! - For this package's tests only: [`PrivateRedis`]'s chaos controls (feature `test-util`).
+//! - For this package's tests only: the private servers' chaos controls (feature `test-util`).
 //!
 //! ## Features
 //!
@@ -83,43 +85,25 @@ pub mod client;
 mod config;
 pub mod cookies;
 mod credentials;
-pub mod device;
 mod docs;
 mod error;
 pub mod http;
 pub mod metrics;
-mod origin;
+pub mod origin;
 mod page;
 pub mod redis;
-mod server;
+pub mod server;
 mod service;
 pub mod store;
+pub mod user_agent;
 #[cfg(feature = "workbook")]
 pub mod workbook;
 
-pub use crate::metrics::Metrics;
-pub use crate::redis::{
-    Backend, RedisHandle, RedisOrigin, SetupError, connect, connect_backend, connect_cluster,
-    connect_or_start, hash_slot,
-};
-#[cfg(feature = "private-redis")]
-pub use crate::redis::{PrivateCluster, PrivateRedis, start_private_cluster};
-pub use client::TrustedProxies;
 pub use config::{Config, ConfigError};
 pub use credentials::{AnyPassword, PasswordCheck};
-pub use error::{ApiError, ErrorBody};
-pub use http::{
-    AppState, Authenticated, ClientAddr, ClientDevice, SameOrigin, app, app_with, metrics_app, renew_cookie,
-};
-pub use origin::AllowedOrigins;
-pub use server::{
-    Limits, raise_open_files_limit, serve, serve_counted, serve_on_threads, serve_with, shutdown_signal,
-};
+pub use error::ApiError;
+pub use http::{AppState, Authenticated, SameOrigin, app_with};
 pub use service::{Service, StartError, run};
-pub use store::{
-    Device, DeviceSession, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, Privileged, SecurityEvent, Session,
-    SessionId, SessionStore, StoreConnection, Touched, Unavailable,
-};
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the
 /// `binary` that calls it (pass `env!("CARGO_CRATE_NAME")`). A second call changes nothing.

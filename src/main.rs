@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    session_storage::init_tracing(env!("CARGO_CRATE_NAME"));
     match session_storage::run(config, Router::new()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

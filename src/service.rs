@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{AppState, app_with, metrics_app};
-use crate::redis::{RedisHandle, RedisOrigin, SetupError, connect_backend, connect_or_start};
+use crate::redis::{RedisHandle, RedisOrigin, RedisUrl, SetupError, connect_backend, connect_or_start};
 use crate::server::{Limits, raise_open_files_limit, serve_counted, serve_on_threads, shutdown_signal};
 use crate::store::{SessionStore, Unavailable};
 
@@ -40,8 +40,10 @@ use crate::store::{SessionStore, Unavailable};
 ///     Ok(())
 /// }
 /// ```
+///
+/// It installs no logging of its own: your program's `tracing` subscriber, if it has one, gets
+/// the service's events; [`init_tracing`](crate::init_tracing) sets up the one the binary uses.
 pub async fn run(config: Config, routes: Router<AppState>) -> Result<(), StartError> {
-    crate::init_tracing(env!("CARGO_CRATE_NAME"));
     let service = Service::start(config, routes).await?;
     tracing::info!("listening on http://{} (API docs at /docs)", service.local_addr());
     service.serve(shutdown_signal()).await
@@ -134,11 +136,11 @@ impl Service {
         let served = if threads > 1 {
             // One router per thread, on a Redis connection of its own (see `serve_on_threads`);
             // the store's settings, counters and metrics are shared.
-            let (url, cluster) = (redis.url.clone(), redis.backend.is_cluster());
+            let (url, topology) = (redis.url.clone(), redis.backend.topology());
             let make_router = move || {
                 let (state, routes, url) = (state.clone(), routes.clone(), url.clone());
                 async move {
-                    let con = connect_backend(&url, cluster, redis_timeout).await.map_err(|error| {
+                    let con = connect_backend(&url, topology, redis_timeout).await.map_err(|error| {
                         io::Error::other(
                             SetupError::Unreachable { url, error: error.to_string() }.to_string(),
                         )
@@ -184,7 +186,7 @@ async fn bind(addr: SocketAddr, what: &'static str) -> Result<(TcpListener, Sock
 /// `REDIS_CLUSTER=N` without `REDIS_URL` starts a private cluster; anything else goes through
 /// [`connect_or_start`].
 async fn find_redis(config: &Config) -> Result<RedisHandle, StartError> {
-    match (config.private_cluster, config.redis_url.as_deref()) {
+    match (config.private_cluster, config.redis_url.as_ref().map(RedisUrl::expose)) {
         #[cfg(feature = "private-redis")]
         (Some(masters), None) => {
             Ok(crate::redis::start_private_cluster(masters, config.redis_timeout).await?)

@@ -18,7 +18,7 @@ async fn transcript_per_step() {
 /// past its absolute lifetime, a partial hash, and a missing key. Neither ever creates a key.
 #[tokio::test]
 async fn the_pipelined_renewal_answers_as_the_script_does() {
-    use session_storage::Lifetimes;
+    use session_storage::store::Lifetimes;
     use session_storage::store::{Session, create_session, renew, touch, unix_now};
     use std::time::Duration;
 
@@ -30,7 +30,7 @@ async fn the_pipelined_renewal_answers_as_the_script_does() {
         let mut answers = Vec::new();
         for (n, by_script) in [false, true].into_iter().enumerate() {
             let key = format!("renew:{case}:{n}");
-            let session = Session { user_id: "user_1".into(), username: "alice".into(), created_at };
+            let session = Session::new("user_1", "alice", created_at);
             create_session(&mut con, &key, &session, lifetimes.idle, None).await.expect("create");
             let answer = if by_script {
                 touch(&mut con, &key, lifetimes.idle, lifetimes.absolute).await
@@ -42,9 +42,11 @@ async fn the_pipelined_renewal_answers_as_the_script_does() {
             answers.push((answer, ttl));
         }
         let ((renewed, renewed_ttl), (touched, touched_ttl)) = (&answers[0], &answers[1]);
-        let session = |answer: &Option<session_storage::Touched>| answer.as_ref().map(|t| t.session.clone());
+        let session =
+            |answer: &Option<session_storage::store::Touched>| answer.as_ref().map(|t| t.session.clone());
         assert_eq!(session(renewed), session(touched), "{case}: renew and touch agree");
-        let reported = |answer: &Option<session_storage::Touched>| answer.as_ref().map(|t| t.ttl_secs as i64);
+        let reported =
+            |answer: &Option<session_storage::store::Touched>| answer.as_ref().map(|t| t.ttl_secs as i64);
         let close = |a: i64, b: i64| (a - b).abs() <= 1;
         match case {
             "live" => assert!([*renewed_ttl, *touched_ttl].iter().all(|ttl| close(*ttl, 600)), "{answers:?}"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use session_storage::store::user_id_for;
+use session_storage::store::{NewSession, user_id_for};
 
 /// What the walkthrough snapshots at each step: the HTTP exchange and what Redis then holds.
 async fn step(app: &TestApp, request: &str, response: reqwest::Response, session_id: &str) -> Value {
@@ -401,7 +401,7 @@ async fn a_stale_estimate_of_redis_s_clock_is_corrected_at_login() {
         app.store.shift_redis_clock_estimate(shift_ms);
         app.reset_stats().await;
         let (before, _): (u64, u64) = app.cmd(&["TIME"]).await;
-        let (id, session) = app.store.start_session("alice", None).await.expect("login");
+        let (id, session) = common::log_in(&app.store, "alice").await;
         let (after, _): (u64, u64) = app.cmd(&["TIME"]).await;
         let key = app.store.keys().session(&id);
         let stored: u64 = app.cmd(&["HGET", &key, "created_at"]).await;
@@ -430,12 +430,11 @@ async fn a_failed_index_step_leaves_no_session_behind() {
     let app = TestApp::start().await;
     let index = app.store.keys().user_sessions(&session_storage::store::user_id_for("mallory"));
     let _: () = app.cmd(&["SET", &index, "not a sorted set", "EX", "60"]).await;
-    let login = app.store.start_session("mallory", None).await;
+    let login = app.store.start_session(NewSession::new("mallory")).await;
     assert!(login.is_err(), "the index step failed, so the login fails: {login:?}");
     assert_eq!(app.session_keys().await, Vec::<String>::new(), "no session outside the index");
     let _: () = app.cmd(&["DEL", &index]).await;
-    let (id, _) =
-        app.store.start_session("mallory", None).await.expect("with the index repaired, logins work");
+    let (id, _) = common::log_in(&app.store, "mallory").await;
     assert_eq!(app.session_keys().await, [app.store.keys().session(&id)]);
 }
 
@@ -607,7 +606,7 @@ async fn logout_without_a_session_still_clears_the_cookie(kind: Kind) {
 }
 
 fn uuid_v4() -> String {
-    session_storage::SessionId::new().to_string()
+    session_storage::store::SessionId::new().to_string()
 }
 
 async fn docs_and_openapi_are_served(kind: Kind) {
@@ -774,8 +773,8 @@ async fn extra_routes_get_the_same_middleware(kind: Kind) {
 /// a 503, never later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_within_one_deadline_when_redis_is_slow() {
-    let redis =
-        session_storage::PrivateRedis::start_with_args(&["--enable-debug-command", "local"]).expect("redis");
+    let redis = session_storage::redis::PrivateRedis::start_with_args(&["--enable-debug-command", "local"])
+        .expect("redis");
     let settings = Settings { timeout: Duration::from_millis(300), ..Settings::default() };
     let app = TestApp::serve_on(redis, settings).await;
     let id = login_id(&app, "alice").await;

@@ -58,7 +58,7 @@ impl Device {
 
 /// The handle the service shows for a session id.
 fn handle_of(id: &str) -> String {
-    session_storage::SessionId::parse(id).expect("id").handle()
+    session_storage::store::SessionId::parse(id).expect("id").handle()
 }
 
 /// No 8 consecutive hex digits of any of `ids` appear in `text`: neither a whole id nor a part.
@@ -264,7 +264,7 @@ async fn a_stale_entry_is_pruned_when_the_index_is_read(kind: Kind) {
 
 async fn a_thousand_logins_stay_bounded(kind: Kind) {
     let app = TestApp::start_on(kind).await;
-    let max = session_storage::MAX_SESSIONS_PER_USER;
+    let max = session_storage::store::MAX_SESSIONS_PER_USER;
     let url = app.url("/login");
     let mut ids = Vec::new();
     for batch in 0..100 {
@@ -400,7 +400,7 @@ async fn cost(
 
 async fn round_trips_counted_by_redis(kind: Kind) {
     // The throttle on, as the service runs by default (with room for the 100 other users).
-    let login_limits = session_storage::LoginLimits { per_user_and_client: 10, per_client: 1000 };
+    let login_limits = session_storage::store::LoginLimits { per_user_and_client: 10, per_client: 1000 };
     let app = TestApp::start_on_with(kind, Settings { login_limits, ..Settings::default() }).await;
     // Other users, so that a cost growing with the number of users would show.
     for n in 0..100 {
@@ -682,7 +682,7 @@ async fn everything_in_redis(app: &TestApp) -> String {
 async fn with_key_hashing_nothing_in_redis_is_a_cookie(kind: Kind) {
     let settings = Settings {
         key_hashing: true,
-        login_limits: session_storage::LoginLimits::DEFAULT,
+        login_limits: session_storage::store::LoginLimits::DEFAULT,
         ..Settings::default()
     };
     let app = TestApp::start_on_with(kind, settings).await;
@@ -691,14 +691,14 @@ async fn with_key_hashing_nothing_in_redis_is_a_cookie(kind: Kind) {
     let bob = device(&app, "bob").await;
     let ids = [phone.id.as_str(), laptop.id.as_str(), bob.id.as_str()];
     assert_no_id_in(&everything_in_redis(&app).await, &ids);
-    let hashed = session_storage::SessionId::parse(&phone.id).expect("id").hashed();
+    let hashed = session_storage::store::SessionId::parse(&phone.id).expect("id").hashed();
     assert!(app.session_keys().await.contains(&format!("session:{hashed}")), "named by the digest");
 
     assert_eq!(phone.get(&app, "/profile").await.status(), 200);
     let list: Value = phone.get(&app, "/sessions").await.json().await.expect("json");
     let listed = handles(&list);
     assert_eq!(listed.len(), 2, "{list}");
-    let laptop_handle = session_storage::SessionId::parse(&laptop.id).expect("id").hashed().handle();
+    let laptop_handle = session_storage::store::SessionId::parse(&laptop.id).expect("id").hashed().handle();
     assert!(listed.contains(&laptop_handle), "{list}");
     let current: Vec<&Value> =
         list["sessions"].as_array().expect("sessions").iter().filter(|s| s["current"] == true).collect();
@@ -724,7 +724,8 @@ async fn with_key_hashing_nothing_in_redis_is_a_cookie(kind: Kind) {
 /// not live outside the index (an orphan that "log out everywhere" cannot find).
 #[tokio::test]
 async fn a_login_ended_by_the_bound_before_it_wrote_leaves_no_orphan() {
-    use session_storage::{Lifetimes, PrivateRedis, SessionStore, connect};
+    use session_storage::redis::{PrivateRedis, connect};
+    use session_storage::store::{Lifetimes, SessionStore};
     let redis = PrivateRedis::start().expect("redis");
     let proxy = HoldingProxy::start(redis.port()).await;
     let timeout = Duration::from_secs(5);
@@ -738,7 +739,7 @@ async fn a_login_ended_by_the_bound_before_it_wrote_leaves_no_orphan() {
     let held = store(format!("redis://127.0.0.1:{}", proxy.port)).await;
     let other = store(redis.url()).await;
     proxy.hold_next_session_write();
-    let login_a = tokio::spawn(async move { held.start_session("alice", None).await });
+    let login_a = tokio::spawn(async move { common::log_in(&held, "alice").await });
     proxy.wait_until_holding().await;
     // The proxy has handed A's index step to the kernel, not to Redis: wait until Redis has
     // run it (A's entry is listed), or B's step could run first and the race would not happen.
@@ -749,9 +750,9 @@ async fn a_login_ended_by_the_bound_before_it_wrote_leaves_no_orphan() {
         assert!(tokio::time::Instant::now() < deadline, "login A's index step never reached Redis");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let (b, _) = other.start_session("alice", None).await.expect("login B");
+    let (b, _) = common::log_in(&other, "alice").await;
     proxy.release();
-    let (a, _) = login_a.await.expect("join").expect("login A");
+    let (a, _) = login_a.await.expect("login A");
 
     let listed: Vec<String> = query(&mut admin, &["ZRANGE", &index, "0", "-1"]).await;
     assert_eq!(listed, [b.to_string()], "B is the one session the bound allows");

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use session_storage::redis::{Shard, shards_from_cluster_slots};
-use session_storage::{Lifetimes, PrivateCluster, PrivateRedis, SessionStore, hash_slot};
+use session_storage::redis::{PrivateCluster, PrivateRedis, Shard, hash_slot, shards_from_cluster_slots};
+use session_storage::store::{Lifetimes, SessionStore};
 
 #[tokio::test]
 async fn transcript_per_step() {
@@ -67,7 +67,7 @@ fn node_index(cluster: &PrivateCluster, port: u16) -> usize {
 async fn keys_on(cluster: &PrivateCluster) -> Vec<(u16, String, i64)> {
     let mut found = Vec::new();
     for node in cluster.nodes() {
-        let Ok(mut con) = session_storage::connect(&node.url(), Duration::from_secs(1)).await else {
+        let Ok(mut con) = session_storage::redis::connect(&node.url(), Duration::from_secs(1)).await else {
             continue;
         };
         let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut con).await.unwrap_or_default();
@@ -105,7 +105,7 @@ async fn the_walkthrough_on_a_three_master_cluster() {
     let user0: Vec<&String> = ids.iter().step_by(5).collect();
     let list: Value = get_with_session(&app.url("/sessions"), user0[0]).await.json().await.expect("json");
     assert_eq!(list["sessions"].as_array().expect("array").len(), user0.len(), "{list}");
-    let other = session_storage::SessionId::parse(user0[1]).expect("id").handle();
+    let other = session_storage::store::SessionId::parse(user0[1]).expect("id").handle();
     let revoke = plain_client()
         .delete(app.url(&format!("/sessions/{other}")))
         .header("cookie", format!("session_id={}", user0[0]))
@@ -151,9 +151,10 @@ async fn a_cluster_is_detected_from_any_node_or_a_list() {
     let single = PrivateRedis::start().expect("a plain redis-server");
     // One node; every node; and a list whose first node is down (port 1 answers nothing).
     for url in [cluster.urls()[1].clone(), cluster.url(), format!("redis://127.0.0.1:1,{}", cluster.url())] {
-        let handle =
-            session_storage::connect_or_start(Some(&url), Duration::from_millis(500)).await.expect("connect");
-        assert!(handle.backend.is_cluster(), "{url} is a cluster");
+        let handle = session_storage::redis::connect_or_start(Some(&url), Duration::from_millis(500))
+            .await
+            .expect("connect");
+        assert!(handle.backend.topology().is_cluster(), "{url} is a cluster");
         assert!(handle.describe().contains("Redis Cluster"), "{}", handle.describe());
         let store =
             SessionStore::new(handle.backend.clone(), Lifetimes::default(), Duration::from_millis(500))
@@ -161,24 +162,24 @@ async fn a_cluster_is_detected_from_any_node_or_a_list() {
                 .expect("store");
         let mut ids = Vec::new();
         for n in 0..10 {
-            ids.push(store.start_session(&format!("u{n}"), None).await.expect("login").0);
+            ids.push(common::log_in(&store, &format!("u{n}")).await.0);
         }
         for id in ids {
-            let mut one = session_storage::cookies::SessionIds::default();
+            let mut one = session_storage::store::SessionIds::default();
             one.push(id);
             assert_eq!(
                 store
-                    .destroy_cookie_sessions(&one, &session_storage::Device::unknown(None))
+                    .destroy_cookie_sessions(&one, &session_storage::store::Device::unknown(None))
                     .await
                     .expect("logout"),
                 1
             );
         }
     }
-    let handle = session_storage::connect_or_start(Some(&single.url()), Duration::from_millis(500))
+    let handle = session_storage::redis::connect_or_start(Some(&single.url()), Duration::from_millis(500))
         .await
         .expect("connect");
-    assert!(!handle.backend.is_cluster(), "a plain Redis is not a cluster");
+    assert!(!handle.backend.topology().is_cluster(), "a plain Redis is not a cluster");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,7 +196,7 @@ async fn two_instances_share_sessions_without_sticky_routing() {
         assert_eq!(get_with_session(&b.url(path), &second).await.status(), 200, "{path} on B");
     }
     assert_eq!(plain_client().get(b.url("/health")).send().await.expect("health").status(), 200);
-    let handle = session_storage::SessionId::parse(&second).expect("id").handle();
+    let handle = session_storage::store::SessionId::parse(&second).expect("id").handle();
     let revoke = plain_client()
         .delete(app.url(&format!("/sessions/{handle}")))
         .header("cookie", format!("session_id={id}"))

@@ -20,8 +20,8 @@ use axum::http::header::SET_COOKIE;
 use axum::routing::{get, post};
 use common::*;
 use serde_json::{Value, json};
-use session_storage::store::user_id_for;
-use session_storage::{AppState, Authenticated, SessionId};
+use session_storage::store::{SessionId, user_id_for};
+use session_storage::{AppState, Authenticated};
 
 /// The lesson's two routes, plus a route for everyone (`Option<Authenticated>`) and one that
 /// sets a cookie of its own, which the renewal must not overwrite.

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use session_storage::LoginLimits;
-use session_storage::store::user_id_for;
+use session_storage::store::{LoginLimits, user_id_for};
 
 #[tokio::test]
 async fn transcript_per_step() {

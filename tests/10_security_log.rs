@@ -71,7 +71,7 @@ impl Device {
 }
 
 fn handle_of(id: &str) -> String {
-    session_storage::SessionId::parse(id).expect("id").handle()
+    session_storage::store::SessionId::parse(id).expect("id").handle()
 }
 
 fn proxied() -> Settings {
@@ -288,7 +288,7 @@ async fn the_privileged_window_guards_ending_other_sessions(kind: Kind) {
 
 #[tokio::test]
 async fn reauth_is_throttled_like_login_and_refused_logins_are_logged() {
-    let limits = session_storage::LoginLimits { per_user_and_client: 3, per_client: 100 };
+    let limits = session_storage::store::LoginLimits { per_user_and_client: 3, per_client: 100 };
     let app = TestApp::start_with(Settings { login_limits: limits, ..proxied() }).await;
     let erin = device(&app, "erin", FIREFOX_LINUX, "203.0.113.9").await;
     let mut statuses = Vec::new();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use session_storage::PrivateRedis;
+use session_storage::redis::PrivateRedis;
 
 /// The adopter's binary, built once, in this workspace's target directory (so its dependencies
 /// are reused), with its own committed lock file left as it is (`--locked`).

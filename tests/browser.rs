@@ -388,7 +388,7 @@ async fn devices_the_security_log_and_the_password_prompt() {
     // Each row names its device as the server names this browser's User-Agent, with its address;
     // one is marked "this device".
     let agent = laptop.execute("return navigator.userAgent", vec![]).await.expect("user agent");
-    let expected = session_storage::device::device_name(agent.as_str().expect("text"));
+    let expected = session_storage::user_agent::device_name(agent.as_str().expect("text"));
     let devices = laptop.find_all(Locator::Css(&testid("session-device"))).await.expect("device cells");
     let mut shown = Vec::new();
     for cell in devices {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use session_storage::Limits;
+use session_storage::server::Limits;
 
 /// How much later than a limit the server may act on a busy 2-core machine.
 const MARGIN: Duration = Duration::from_millis(700);
@@ -170,7 +170,7 @@ async fn a_stalled_body_gets_408_at_the_body_timeout() {
 /// cap), keeps accepting, and a normal client is served at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_half_open_connections_do_not_starve_a_normal_client() {
-    let (soft, _) = session_storage::raise_open_files_limit().expect("raise the open-files limit");
+    let (soft, _) = session_storage::server::raise_open_files_limit().expect("raise the open-files limit");
     assert!(soft >= 5000, "this test needs 4,000 descriptors (server and client side); the limit is {soft}");
     let app = app_with_limits(limits(30_000, 30_000, 30_000, 30_000)).await;
     let id = login_id(&app, "alice").await;
@@ -231,7 +231,7 @@ async fn a_full_redis_under_noeviction_keeps_sessions_and_refuses_new_ones() {
         );
     }
     let throttled = TestApp::start_with(Settings {
-        login_limits: session_storage::LoginLimits::DEFAULT,
+        login_limits: session_storage::store::LoginLimits::DEFAULT,
         ..Settings::default()
     })
     .await;
@@ -277,7 +277,7 @@ async fn every_deleting_route_works_when_redis_is_full() {
     let alice = login_id(&app, "alice").await;
     let [bob_phone, bob_laptop, bob_tablet] =
         [login_id(&app, "bob").await, login_id(&app, "bob").await, login_id(&app, "bob").await];
-    let handle = session_storage::SessionId::parse(&bob_laptop).expect("id").handle();
+    let handle = session_storage::store::SessionId::parse(&bob_laptop).expect("id").handle();
     fill_redis(&app, "noeviction", 0).await;
     assert_eq!(post_login(&plain_client(), &app, "carol").await.status(), 503, "Redis is full");
 

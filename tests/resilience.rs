@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use session_storage::PrivateRedis;
+use session_storage::redis::PrivateRedis;
 use session_storage::store::user_id_for;
 use tokio::sync::Mutex;
 

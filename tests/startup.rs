@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use session_storage::PrivateRedis;
+use session_storage::redis::PrivateRedis;
 
 /// Builds the `session-storage` binary once per test run (a no-op when `cargo test` already built it with the
 /// same features) and returns its path.

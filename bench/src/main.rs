@@ -44,12 +44,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
 use session_storage::cookies::{read_session_cookies, session_cookie};
-use session_storage::store::{Keys, Limit, LoginLimits, Session, SessionId, throttle, user_id_for};
-use session_storage::workbook::{info_field, parse_commandstats};
-use session_storage::{
-    ApiError, AppState, Config, Lifetimes, PrivateCluster, PrivateRedis, Service, SessionStore, Unavailable,
-    app, app_with, connect, serve,
+use session_storage::http::app;
+use session_storage::redis::{PrivateCluster, PrivateRedis, connect, info_field};
+use session_storage::server::serve;
+use session_storage::store::{
+    Keys, Lifetimes, Limit, LoginLimits, Session, SessionId, SessionStore, Unavailable, throttle, user_id_for,
 };
+use session_storage::workbook::parse_commandstats;
+use session_storage::{ApiError, AppState, Config, Service, app_with};
 
 mod profile;
 mod reference;
@@ -127,7 +129,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tower_sessions = {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let router = tower::router(&redis.url(), cores()).await?;
+        let router = tower::router(&redis.url(), session_storage::server::cores()).await?;
         tokio::spawn(async move { axum::serve(listener, router).await });
         base
     };
@@ -1061,11 +1063,6 @@ fn chart(rows: &[Row]) -> String {
     svg
 }
 
-/// The number of cores: how many serving threads `SERVE_THREADS` defaults to.
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 /// The machine and the versions behind the figures.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -1089,7 +1086,7 @@ fn machine() -> String {
     };
     format!(
         "Machine: {cpu}, {} cores, Linux {}; {}; Redis {}; {}.",
-        cores(),
+        session_storage::server::cores(),
         run("uname", &["-r"]),
         run("rustc", &["--version"]),
         redis_version(),
@@ -1102,7 +1099,7 @@ fn machine() -> String {
 /// Returns its base URL and its state (the store's round-trip counter).
 async fn start_service(url: &str) -> Result<(String, AppState), Box<dyn std::error::Error>> {
     let config = Config {
-        redis_url: Some(url.to_string()),
+        redis_url: Some(session_storage::redis::RedisUrl::parse(url)?),
         port: 0,
         login_limits: LoginLimits::OFF,
         metrics_addr: None,
@@ -1246,13 +1243,10 @@ async fn fill_sessions(
     while written < count {
         let mut pipe = redis::pipe();
         for n in written..(written + 1000).min(count) {
-            let id = ids.get(n).cloned().unwrap_or_else(|| session_storage::SessionId::new().to_string());
+            let id =
+                ids.get(n).cloned().unwrap_or_else(|| session_storage::store::SessionId::new().to_string());
             let key = format!("session:{id}");
-            let session = Session {
-                user_id: format!("user_{}", n % 50_000),
-                username: format!("u{n}"),
-                created_at: now,
-            };
+            let session = Session::new(format!("user_{}", n % 50_000), format!("u{n}"), now);
             pipe.cmd("HSET").arg(&key).arg(&session.to_fields()).ignore();
             pipe.expire(&key, idle).ignore();
         }
@@ -1268,7 +1262,8 @@ async fn scale_rows(
     seconds: u64,
     dir: &std::path::Path,
 ) -> Result<Vec<ScaleRow>, Box<dyn std::error::Error>> {
-    let ids: Vec<String> = (0..10_000).map(|_| session_storage::SessionId::new().to_string()).collect();
+    let ids: Vec<String> =
+        (0..10_000).map(|_| session_storage::store::SessionId::new().to_string()).collect();
     let lua = dir.join("random.lua");
     let mut script = String::from("local ids = {\n");
     for id in &ids {
@@ -1381,7 +1376,7 @@ async fn metrics_check(
     login_lua: &std::path::Path,
     seconds: u64,
 ) -> Result<MetricsCheck, Box<dyn std::error::Error>> {
-    let metrics = spawn_server(session_storage::metrics_app(state.clone())).await?;
+    let metrics = spawn_server(session_storage::http::metrics_app(state.clone())).await?;
     let client = reqwest::Client::new();
     let scrape = async |name: &str| -> Result<f64, Box<dyn std::error::Error>> {
         let text = client.get(format!("{metrics}/metrics")).send().await?.text().await?;
@@ -1446,12 +1441,12 @@ async fn distinct_user_logins(
         let mut last = None;
         for n in 0..logins {
             let client = std::net::IpAddr::from([198, 18, (n >> 8) as u8, n as u8]);
-            let device = session_storage::Device::new("Firefox on Linux", Some(client));
-            match store.login(&format!("distinct-{n}"), client, &device, None).await? {
-                session_storage::store::Login::Started(id, session) => last = Some((id, session)),
-                session_storage::store::Login::Throttled(_) => {
-                    return Err("a distinct-user login was throttled".into());
-                }
+            let device = session_storage::store::Device::new("Firefox on Linux", Some(client));
+            let name = format!("distinct-{n}");
+            let login = session_storage::store::NewSession::new(&name).on(device).throttled_for(client);
+            match store.start_session(login).await?.started() {
+                Some(started) => last = Some(started),
+                None => return Err("a distinct-user login was throttled".into()),
             }
         }
         figures[slot] = used_memory(admin).await?.saturating_sub(baseline) as f64 / f64::from(logins);
@@ -1506,7 +1501,8 @@ async fn indexed_memory(
     // Round-robin over the users, as devices log in over a day.
     for _device in 0..per_user {
         for user in 0..users {
-            store.start_session(&format!("u{user}"), None).await?;
+            let name = format!("u{user}");
+            store.start_session(session_storage::store::NewSession::new(&name)).await?;
         }
     }
     let bytes = used_memory(admin).await?.saturating_sub(baseline);
@@ -1542,7 +1538,7 @@ fn extra_report(rows: &[Row], latency: &[LatencyRow], scale: &[ScaleRow]) -> Str
          same run: `GET /profile` {:.0} against {:.0} req/s ({profile_gain:+.1}%), p99 {:.2} against {:.2} ms; `POST /login` \
          {:.0} against {:.0} req/s ({login_gain:+.1}%), p99 {:.2} against {:.2} ms. Rule: keep the default while `/profile` \
          gains at least 8% without a worse p99 and logins lose at most 5%. Verdict: **{}**.",
-        cores(),
+        session_storage::server::cores(),
         profile.rps,
         single_profile.rps,
         profile.p99_ms,

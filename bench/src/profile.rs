@@ -13,8 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use inferno::collapse::Collapse;
-use session_storage::store::LoginLimits;
-use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, app, connect};
+use session_storage::AppState;
+use session_storage::http::app;
+use session_storage::redis::{PrivateRedis, connect};
+use session_storage::store::{Lifetimes, LoginLimits, SessionStore};
 
 use crate::{CONNECTIONS, LOGIN_LUA, TIMEOUT, bench_session, reference, spawn_server};
 

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use redis::aio::ConnectionManager;
-use session_storage::store::{Keys, SessionId};
+use session_storage::store::{Keys, SessionId, fields};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -108,8 +108,8 @@ async fn login(
 
 /// The floor's device: what the benchmark's logins (no `User-Agent` from wrk's script) and an
 /// address give.
-fn floor_device() -> session_storage::Device {
-    session_storage::Device::new("Firefox on Linux", Some(std::net::IpAddr::from([127, 0, 0, 1])))
+fn floor_device() -> session_storage::store::Device {
+    session_storage::store::Device::new("Firefox on Linux", Some(std::net::IpAddr::from([127, 0, 0, 1])))
 }
 
 /// The floor login's one transaction for `username` (see the module's docs): the same keys,
@@ -126,8 +126,9 @@ pub fn floor_login(pipe: &mut redis::Pipeline, username: &str, id: &SessionId, n
     let expires_ms = now_ms + u64::try_from(lifetimes.absolute.as_millis()).unwrap_or(u64::MAX);
     let ip = device.ip().map(|ip| ip.to_string()).unwrap_or_default();
     pipe.atomic();
-    pipe.cmd("HSET").arg(&session).arg("user_id").arg(&user_id).arg("username").arg(username);
-    pipe.arg("created_at").arg(now_ms / 1000).arg("device").arg(device.name()).arg("ip").arg(ip).ignore();
+    pipe.cmd("HSET").arg(&session).arg(fields::USER_ID).arg(&user_id).arg(fields::USERNAME).arg(username);
+    pipe.arg(fields::CREATED_AT).arg(now_ms / 1000).arg(fields::DEVICE).arg(device.name());
+    pipe.arg(fields::IP).arg(ip).ignore();
     pipe.cmd("EXPIRE").arg(&session).arg(lifetimes.idle.as_secs()).ignore();
     pipe.cmd("ZADD").arg(&index).arg(expires_ms).arg(id.to_string()).ignore();
     pipe.cmd("PEXPIREAT").arg(&index).arg(expires_ms).ignore();

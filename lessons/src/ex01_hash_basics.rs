@@ -23,7 +23,8 @@ pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
 ///
 /// `None` unless all three fields are there and `created_at` is a whole number: an empty map
 /// (missing key) or a partial hash is never a session. Other fields may be there too (a later
-/// version of the service may add some): they do not matter.
+/// version of the service may add some): they do not matter. Make the session with
+/// `Session::new(user_id, username, created_at)`.
 pub fn session_from_fields(fields: &HashMap<String, String>) -> Option<Session> {
     // TODO: read user_id, username and created_at from `fields`; give up on anything missing.
     todo!("exercise 01b: session_from_fields")

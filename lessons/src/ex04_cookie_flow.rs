@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
-use session_storage::cookies::SessionIds;
-use session_storage::store::SessionId;
+use session_storage::store::{SessionId, SessionIds};
 
 // ANCHOR: ex04a
 /// Exercise 04a: the `Set-Cookie` value that hands the browser its session.

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use session_storage::http::SessionInfo;
-use session_storage::{ApiError, AppState, Authenticated, ClientDevice, SameOrigin};
+use session_storage::http::{ClientDevice, SessionInfo};
+use session_storage::{ApiError, AppState, Authenticated, SameOrigin};
 
 // ANCHOR: ex05a
 /// Exercise 05a: accept a username only if it has 1 to 64 characters (characters, not bytes)

@@ -27,11 +27,11 @@ use axum::response::Response;
 
 use crate::client::client_address;
 use crate::cookies::{read_session_cookies, session_cookie};
-use crate::device::request_device;
 use crate::error::ApiError;
 use crate::metrics::AuthOutcome;
 use crate::origin::cross_site;
-use crate::store::{Device, Session, SessionId, Touched};
+use crate::store::{Caller, Device, Session, SessionId, Touched};
+use crate::user_agent::request_device;
 
 use super::AppState;
 
@@ -166,6 +166,14 @@ where
 }
 // ANCHOR_END: authenticated
 
+impl Authenticated {
+    /// Who is asking, as the store's "my sessions" operations need it: the user, this session's
+    /// id and the moment it last authenticated (for the privileged window).
+    pub(crate) fn caller(&self) -> Caller {
+        Caller { user_id: self.user_id().to_string(), session: self.id, authenticated_at: self.created_at() }
+    }
+}
+
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE` change nothing, so a cross-site one is harmless.
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
@@ -179,7 +187,7 @@ struct RenewedCookie(Arc<OnceLock<HeaderValue>>);
 /// The middleware that puts the renewed session cookie on every answer whose request was
 /// [`Authenticated`], unless the handler set a cookie itself. [`app_with`](super::app_with) and
 /// `run` install it around every route; a router you assemble yourself gets it with
-/// `.layer(axum::middleware::from_fn(session_storage::renew_cookie))`.
+/// `.layer(axum::middleware::from_fn(session_storage::http::renew_cookie))`.
 pub async fn renew_cookie(mut request: Request, next: Next) -> Response {
     let slot = RenewedCookie::default();
     request.extensions_mut().insert(slot.clone());
@@ -226,7 +234,7 @@ fn refuse_cross_site(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
 /// The client's address (see `src/client.rs`): the TCP peer, or behind a proxy listed in
 /// `TRUSTED_PROXIES`, the address that proxy saw. The login throttle counts per client.
 ///
-/// The peer comes from axum's `ConnectInfo<SocketAddr>`, which [`serve`](crate::serve) and
+/// The peer comes from axum's `ConnectInfo<SocketAddr>`, which [`serve`](crate::server::serve) and
 /// [`run`](crate::run) provide; a router served with plain `axum::serve` needs
 /// `.into_make_service_with_connect_info::<SocketAddr>()`. Without it every request is counted
 /// as one client, `0.0.0.0` (a warning is logged once): throttling stays on, never bypassed.
@@ -258,7 +266,7 @@ where
 
 // ANCHOR: client_device
 /// The device a request comes from: its `User-Agent` named ("Firefox on Linux", see
-/// `src/device.rs`) and its [`ClientAddr`]. Login stores it in the session; the security log
+/// `src/user_agent.rs`) and its [`ClientAddr`]. Login stores it in the session; the security log
 /// records it with every event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientDevice(pub Device);

@@ -5,8 +5,11 @@
 //! |---|---|
 //! | `mod.rs` | [`AppState`], [`app`] and [`app_with`]: the routes, the middleware, the OpenAPI document |
 //! | `extract.rs` | [`Authenticated`], [`SameOrigin`], [`ClientAddr`], [`ClientDevice`] and [`renew_cookie`]: what a handler needs, and the renewed cookie |
-//! | `sessions.rs` | login, profile, logout, `/session` and `/session/details` |
-//! | `devices.rs` | every device: list, revoke, log out everywhere, re-authenticate, the security log |
+//! | `login.rs` | `POST /login` and `POST /logout`, and the username's check |
+//! | `profile.rs` | `GET /profile`, `GET /session` and `GET /session/details`: the session seen from its device |
+//! | `sessions.rs` | every device: `GET /sessions`, `DELETE /sessions/{handle}`, `POST /logout-everywhere` |
+//! | `reauth.rs` | `POST /reauth`: the password again, for a privileged session |
+//! | `security_events.rs` | `GET /security-events`: the user's security log |
 //! | `body.rs` | the JSON bodies and their schemas |
 //!
 //! Handlers are thin: take what they need as extractors, call the [`SessionStore`], shape the
@@ -34,19 +37,26 @@ use std::sync::Arc;
 
 use crate::client::TrustedProxies;
 use crate::credentials::{AnyPassword, PasswordCheck};
-use crate::error::{ApiError, ErrorBody, ServerErrorReport};
+use crate::error::{ApiError, ServerErrorReport};
 use crate::origin::AllowedOrigins;
 use crate::store::{Health, SessionStore};
 
 pub mod body;
-mod devices;
 mod extract;
+mod login;
+mod profile;
+mod reauth;
+mod security_events;
 mod sessions;
 
+pub use crate::error::ErrorBody;
 pub use body::*;
-pub use devices::{list_sessions, logout_everywhere, reauth, revoke_session, security_events};
 pub use extract::{Authenticated, ClientAddr, ClientDevice, SameOrigin, renew_cookie};
-pub use sessions::{login, logout, profile, session_details, session_info, validate_username};
+pub use login::{login, logout, validate_username};
+pub use profile::{profile, session_details, session_info};
+pub use reauth::reauth;
+pub use security_events::security_events;
+pub use sessions::{list_sessions, logout_everywhere, revoke_session};
 
 /// The largest request body accepted; a login body is a few dozen bytes.
 pub(crate) const BODY_LIMIT: usize = 16 * 1024;
@@ -113,16 +123,16 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     // Responses that carry or depend on a session must never be stored by a cache.
     let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let sessions = OpenApiRouter::new()
-        .routes(routes!(sessions::login))
-        .routes(routes!(sessions::profile))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::session_info))
-        .routes(routes!(sessions::session_details))
-        .routes(routes!(devices::list_sessions))
-        .routes(routes!(devices::revoke_session))
-        .routes(routes!(devices::logout_everywhere))
-        .routes(routes!(devices::reauth))
-        .routes(routes!(devices::security_events))
+        .routes(routes!(login::login))
+        .routes(routes!(profile::profile))
+        .routes(routes!(login::logout))
+        .routes(routes!(profile::session_info))
+        .routes(routes!(profile::session_details))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(sessions::logout_everywhere))
+        .routes(routes!(reauth::reauth))
+        .routes(routes!(security_events::security_events))
         .merge(OpenApiRouter::from(extra))
         .layer(no_store);
     let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())

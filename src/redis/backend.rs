@@ -21,10 +21,39 @@ pub enum Backend {
     Cluster(ClusterConnection),
 }
 
-impl Backend {
+/// Which Redis the service runs on: what differs from one to another is in [`Backend`] and in
+/// the store's login (a cluster sends each login step on its own), and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Topology {
+    /// One Redis (with or without replicas): every command on one connection, in order.
+    Single,
+    /// A Redis Cluster: commands routed by the slot of their key (lesson 07).
+    Cluster,
+}
+
+impl Topology {
     /// True for a Redis Cluster.
-    pub fn is_cluster(&self) -> bool {
-        matches!(self, Backend::Cluster(_))
+    pub fn is_cluster(self) -> bool {
+        self == Topology::Cluster
+    }
+
+    /// How the service names it, in its log and on `/health`: `single` or `cluster`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topology::Single => "single",
+            Topology::Cluster => "cluster",
+        }
+    }
+}
+
+impl Backend {
+    /// Which Redis this connection reaches.
+    pub fn topology(&self) -> Topology {
+        match self {
+            Backend::Single(_) => Topology::Single,
+            Backend::Cluster(_) => Topology::Cluster,
+        }
     }
 }
 

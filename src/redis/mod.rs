@@ -27,7 +27,7 @@ mod private;
 #[cfg(feature = "private-redis")]
 mod private_cluster;
 
-pub use backend::Backend;
+pub use backend::{Backend, Topology};
 pub(crate) use cluster::{AskError, ask_every_master};
 pub use cluster::{Shard, connect_cluster, hash_slot, node_urls, shards_from_cluster_slots};
 #[cfg(feature = "private-redis")]
@@ -53,7 +53,7 @@ pub(crate) const INSTALL_HELP: &str = "redis-server was not found on PATH. Insta
 /// itself when Redis comes back after an outage.
 ///
 /// `timeout` bounds each connection attempt. Responses are bounded one level up, by the
-/// store's deadline on each of its calls ([`SessionStore`](crate::SessionStore)), which also
+/// store's deadline on each of its calls ([`SessionStore`](crate::store::SessionStore)), which also
 /// covers the time a call waits for a reconnect; a second timer here would only cost a timer per
 /// command. (A timed-out response does not make redis-rs reconnect either way: only a dropped
 /// connection does.)
@@ -68,14 +68,20 @@ pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<Connect
     ConnectionManager::new_with_config(client, config).await
 }
 
-/// A new connection to the Redis at `url`: a [`ConnectionManager`], or with `cluster` a cluster
-/// connection seeded with the same nodes. The service's serving threads (`SERVE_THREADS`) each
-/// make one on their own runtime, so a request and its Redis reply are handled on one thread.
-pub async fn connect_backend(url: &str, cluster: bool, timeout: Duration) -> redis::RedisResult<Backend> {
-    Ok(if cluster {
-        Backend::Cluster(cluster::connect_cluster(&cluster::node_urls(url), timeout).await?)
-    } else {
-        Backend::Single(connect(url, timeout).await?)
+/// A new connection to the Redis at `url`, of a known `topology`: a [`ConnectionManager`], or
+/// on a cluster a cluster connection seeded with the same nodes. The service's serving threads
+/// (`SERVE_THREADS`) each make one on their own runtime, so a request and its Redis reply are
+/// handled on one thread.
+pub async fn connect_backend(
+    url: &str,
+    topology: Topology,
+    timeout: Duration,
+) -> redis::RedisResult<Backend> {
+    Ok(match topology {
+        Topology::Cluster => {
+            Backend::Cluster(cluster::connect_cluster(&cluster::node_urls(url), timeout).await?)
+        }
+        Topology::Single => Backend::Single(connect(url, timeout).await?),
     })
 }
 
@@ -124,7 +130,10 @@ impl RedisHandle {
 
     /// One sentence for the log or the lesson's first line.
     pub fn describe(&self) -> String {
-        let kind = if self.backend.is_cluster() { "Redis Cluster" } else { "Redis" };
+        let kind = match self.backend.topology() {
+            Topology::Cluster => "Redis Cluster",
+            _ => "Redis",
+        };
         match &self.origin {
             RedisOrigin::Configured => format!("using {kind} at {} (REDIS_URL)", redacted_url(&self.url)),
             RedisOrigin::LocalDefault => {
@@ -267,6 +276,46 @@ pub async fn start_private_cluster(masters: usize, timeout: Duration) -> Result<
     let (manager, backend) =
         cluster::detect(&url, timeout).await.map_err(|error| SetupError::StartFailed(error.to_string()))?;
     Ok(RedisHandle::new(manager, backend, url, RedisOrigin::PrivateCluster(cluster)).await)
+}
+
+/// A Redis URL as `REDIS_URL` gives it: one node, or several separated by commas (a cluster's),
+/// each `redis://` or `unix://` (this build has no TLS). It prints itself without credentials, in `Display`
+/// and `Debug` alike ([`redacted_url`]), so a configuration logged or shown in an error never
+/// carries the password; [`expose`](Self::expose) gives the whole URL to connect with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// Checks the scheme of every node; the error says what is expected, without the URL's
+    /// credentials.
+    pub fn parse(url: &str) -> Result<RedisUrl, String> {
+        let schemes = ["redis://", "unix://"];
+        if url.split(',').map(str::trim).all(|one| schemes.iter().any(|scheme| one.starts_with(scheme))) {
+            Ok(RedisUrl(url.to_string()))
+        } else {
+            Err(format!(
+                "{:?} must start with redis:// or unix:// (several cluster nodes: separated by commas)",
+                redacted_url(url)
+            ))
+        }
+    }
+
+    /// The whole URL, credentials included: for connecting, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redacted_url(&self.0))
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RedisUrl").field(&redacted_url(&self.0)).finish()
+    }
 }
 
 // ANCHOR: redacted_url

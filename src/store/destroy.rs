@@ -5,7 +5,7 @@
 
 use redis::aio::ConnectionLike;
 
-use super::{Device, EventKind, NewEvent, SessionIds, SessionStore, Unavailable};
+use super::{Device, EventKind, NewEvent, SessionIds, SessionStore, Unavailable, fields};
 
 // ANCHOR: destroy_session
 /// Logout: `DEL`. True when a session was there to delete.
@@ -40,7 +40,7 @@ impl SessionStore {
                 let id = self.at_rest(&id);
                 let key = self.inner.keys.session(&id);
                 let (owner, existed): (Option<String>, u64) =
-                    redis::pipe().hget(&key, "user_id").del(&key).query_async(&mut con).await?;
+                    redis::pipe().hget(&key, fields::USER_ID).del(&key).query_async(&mut con).await?;
                 if let Some(owner) = owner {
                     let handle = id.handle();
                     let event = NewEvent { kind: EventKind::Logout, device, handle: Some(&handle) };

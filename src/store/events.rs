@@ -30,6 +30,7 @@ use redis::aio::ConnectionLike;
 use redis::{Pipeline, Script};
 use serde::Serialize;
 
+use super::keys::UserKeys;
 use super::{Device, SessionStore, Unavailable, millis};
 
 /// The log's length bound: `XADD ... MAXLEN ~ 200`.
@@ -199,17 +200,28 @@ pub(super) async fn append_to_existing<C: ConnectionLike>(
 pub(super) static UNLIST_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/unlist.lua")));
 
-/// Runs [`UNLIST_SCRIPT`]: `ids` out of `index`, `event` into `log`. False when Redis refused the
-/// event for memory.
+/// How a user's log is bounded: its length cap (`MAXLEN ~`) and the TTL every write sets.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LogBounds {
+    pub(super) cap: usize,
+    pub(super) ttl: Duration,
+}
+
+/// Runs [`UNLIST_SCRIPT`]: `ids` out of the user's index, `event` into the user's log. False
+/// when Redis refused the event for memory.
 pub(super) async fn unlist_and_log<C: ConnectionLike>(
     con: &mut C,
-    (index, log): (&str, &str),
+    user: &UserKeys,
     ids: &[super::SessionId],
     event: &NewEvent<'_>,
-    (cap, ttl): (usize, Duration),
+    bounds: LogBounds,
 ) -> redis::RedisResult<bool> {
-    let mut invocation = UNLIST_SCRIPT.key(index);
-    invocation.key(log).arg(millis(ttl).max(1)).arg(cap).arg(&event.fields().map(|(_, value)| value));
+    let mut invocation = UNLIST_SCRIPT.key(&user.index);
+    invocation
+        .key(&user.log)
+        .arg(millis(bounds.ttl).max(1))
+        .arg(bounds.cap)
+        .arg(&event.fields().map(|(_, value)| value));
     for id in ids {
         invocation.arg(id.to_string());
     }

@@ -2,9 +2,7 @@
 //! writes (at `maxmemory` under `noeviction`), or is close to it, is [`Health::Degraded`]; on a
 //! cluster every master is asked, and a shard that does not answer is named.
 
-use std::sync::atomic::Ordering;
-
-use crate::redis::{AskError, Backend, ask_every_master, info_field};
+use crate::redis::{Backend, info_field};
 
 use super::{SessionStore, Unavailable};
 
@@ -18,34 +16,42 @@ pub enum Health {
     Degraded(String),
 }
 
-/// `used_memory` and `maxmemory` from `INFO memory` (0 when missing).
-fn memory_figures(info: &str) -> (u64, u64) {
-    let number = |name: &str| info_field(info, name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    (number("used_memory"), number("maxmemory"))
+/// What `INFO memory` says of one Redis: the bytes used, the limit (0: none) and the policy
+/// at the limit. Read once, by [`Memory::from_info`], for the health check and for `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Memory {
+    used: u64,
+    max: u64,
+    policy: String,
 }
 
-/// How full a shard is, for choosing the fullest: the share of `maxmemory` used, or with no
-/// limit the bytes used (so a limited shard near its limit counts as fuller than any unlimited one).
-fn fullness((used, max): (u64, u64)) -> (bool, f64) {
-    if max == 0 { (false, used as f64) } else { (true, used as f64 / max as f64) }
-}
+impl Memory {
+    /// `used_memory`, `maxmemory` (0 when missing) and `maxmemory_policy` of an `INFO memory` reply.
+    fn from_info(info: &str) -> Memory {
+        let number = |name: &str| info_field(info, name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        Memory {
+            used: number("used_memory"),
+            max: number("maxmemory"),
+            policy: info_field(info, "maxmemory_policy").unwrap_or("unknown").to_string(),
+        }
+    }
 
-impl Health {
-    /// At or above this share of `maxmemory`, Redis is "near" it.
-    pub const NEAR_MAXMEMORY: f64 = 0.9;
+    /// How full it is, for choosing the fullest shard: the share of `maxmemory` used, or with no
+    /// limit the bytes used (so a limited shard near its limit counts as fuller than any
+    /// unlimited one).
+    fn fullness(&self) -> (bool, f64) {
+        if self.max == 0 { (false, self.used as f64) } else { (true, self.used as f64 / self.max as f64) }
+    }
 
-    /// Judges `INFO memory`: with no `maxmemory`, always room; at or past it under `noeviction`,
-    /// writes are refused; at 90 % or more, near it (with an eviction policy, sessions are being
-    /// or will soon be evicted to make room).
-    pub fn from_info(info: &str) -> Health {
-        let field = |name: &str| info_field(info, name);
-        let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let (used, max) = (number("used_memory"), number("maxmemory"));
-        if max == 0 {
+    /// With no `maxmemory`, always room; at or past it under `noeviction`, writes are refused;
+    /// at 90 % or more, near it (with an eviction policy, sessions are being or will soon be
+    /// evicted to make room).
+    fn health(&self) -> Health {
+        let Memory { used, max, policy } = self;
+        if *max == 0 {
             return Health::Ok;
         }
-        let policy = field("maxmemory_policy").unwrap_or("unknown");
-        let share = used as f64 / max as f64;
+        let share = *used as f64 / *max as f64;
         if used >= max && policy == "noeviction" {
             Health::Degraded(format!(
                 "Redis is full: used_memory {used} of maxmemory {max} under noeviction, so new sessions are refused"
@@ -61,68 +67,65 @@ impl Health {
     }
 }
 
+impl Health {
+    /// At or above this share of `maxmemory`, Redis is "near" it.
+    pub const NEAR_MAXMEMORY: f64 = 0.9;
+
+    /// Judges an `INFO memory` reply (with no `maxmemory`, always room; at or past it under `noeviction`, full; at 90 % or more, near it).
+    pub fn from_info(info: &str) -> Health {
+        Memory::from_info(info).health()
+    }
+}
+
 impl SessionStore {
     /// Redis's memory, for `/health`: one `INFO memory`. On a cluster, every master is asked
-    /// (the slot map, then every master at once), and the answer names the shards that did not answer.
+    /// (the slot map, then every master at once), and the answer names the shards that did not
+    /// answer. Either way under one deadline, every round trip counted and timed like any
+    /// other call's.
     pub async fn health(&self) -> Result<Health, Unavailable> {
-        if let Backend::Cluster(cluster) = &self.inner.con.backend {
-            return self.cluster_health(cluster).await;
-        }
+        let mut info = redis::cmd("INFO");
+        info.arg("memory");
         let mut con = self.connection();
-        let info: String = self
-            .within_deadline(async move { redis::cmd("INFO").arg("memory").query_async(&mut con).await })
-            .await?;
-        let (used, max) = memory_figures(&info);
-        self.inner.metrics.redis_memory(used, max);
-        Ok(Health::from_info(&info))
+        if let Backend::Cluster(cluster) = &self.inner.con.backend {
+            let answers = con.every_master(cluster, &info, self.deadline()).await?;
+            return Ok(self.cluster_health(&answers));
+        }
+        let reply: String = self.within_deadline(info.query_async(&mut con)).await?;
+        let memory = Memory::from_info(&reply);
+        self.inner.metrics.redis_memory(memory.used, memory.max);
+        Ok(memory.health())
     }
 
     // ANCHOR: cluster_health
-    /// `/health` on a cluster: the slot map, then `INFO memory` from every master at once, all
-    /// under the store's one deadline (see [`ask_every_master`]). A shard that does not answer
-    /// makes the cluster [`Health::Degraded`], and the text names it: sessions on the other
-    /// shards are still served.
-    async fn cluster_health(
-        &self,
-        cluster: &redis::cluster_async::ClusterConnection,
-    ) -> Result<Health, Unavailable> {
-        let deadline = tokio::time::Instant::now() + self.inner.timeout;
-        let mut info = redis::cmd("INFO");
-        info.arg("memory");
-        let answers = match ask_every_master(cluster, &info, deadline).await {
-            Ok(answers) => answers,
-            Err(AskError::Redis(error)) => return Err(Unavailable::Redis(error)),
-            Err(AskError::TimedOut(elapsed)) => {
-                return Err(Unavailable::TimedOut { after: self.inner.timeout, source: elapsed });
-            }
-        };
-        // The map, and one question per master.
-        self.inner.round_trips.fetch_add(1 + answers.len() as u64, Ordering::Relaxed);
+    /// `/health` on a cluster, from every master's answer: a shard that did not answer makes the
+    /// cluster [`Health::Degraded`], and the text names it (sessions on the other shards are
+    /// still served); `/metrics` shows the fullest shard.
+    fn cluster_health(&self, answers: &[(crate::redis::Shard, Option<redis::Value>)]) -> Health {
         let mut problems = Vec::new();
-        let mut fullest: Option<(u64, u64)> = None;
-        for (shard, answer) in &answers {
+        let mut fullest: Option<Memory> = None;
+        for (shard, answer) in answers {
             match answer {
                 Some(reply) => {
                     let info: String =
                         redis::FromRedisValue::from_redis_value(reply.clone()).unwrap_or_default();
-                    let figures = memory_figures(&info);
-                    if fullest.is_none_or(|seen| fullness(figures) > fullness(seen)) {
-                        fullest = Some(figures);
-                    }
-                    if let Health::Degraded(why) = Health::from_info(&info) {
+                    let memory = Memory::from_info(&info);
+                    if let Health::Degraded(why) = memory.health() {
                         problems.push(format!("shard {shard}: {why}"));
+                    }
+                    if fullest.as_ref().is_none_or(|seen| memory.fullness() > seen.fullness()) {
+                        fullest = Some(memory);
                     }
                 }
                 None => problems.push(format!("shard {shard} did not answer")),
             }
         }
-        if let Some((used, max)) = fullest {
-            self.inner.metrics.redis_memory(used, max);
+        if let Some(memory) = fullest {
+            self.inner.metrics.redis_memory(memory.used, memory.max);
         }
         if problems.is_empty() {
-            Ok(Health::Ok)
+            Health::Ok
         } else {
-            Ok(Health::Degraded(format!("Redis Cluster, {} shards: {}", answers.len(), problems.join("; "))))
+            Health::Degraded(format!("Redis Cluster, {} shards: {}", answers.len(), problems.join("; ")))
         }
     }
     // ANCHOR_END: cluster_health

@@ -42,9 +42,9 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionLike;
 
-use super::events::{NewEvent, unlist_and_log};
+use super::events::{LogBounds, NewEvent, unlist_and_log};
 use super::{
-    Device, EventKind, Keys, MAX_EVENTS, SessionId, SessionStore, UNKNOWN_DEVICE, Unavailable, millis,
+    Device, EventKind, Keys, MAX_EVENTS, SessionId, SessionStore, UNKNOWN_DEVICE, Unavailable, fields, millis,
 };
 
 // ANCHOR: index_add
@@ -186,7 +186,12 @@ pub async fn read_sessions<C: ConnectionLike>(
     let mut pipe = redis::pipe();
     for id in ids {
         let key = keys.session(id);
-        pipe.cmd("HMGET").arg(&key).arg("user_id").arg("created_at").arg("device").arg("ip");
+        pipe.cmd("HMGET")
+            .arg(&key)
+            .arg(fields::USER_ID)
+            .arg(fields::CREATED_AT)
+            .arg(fields::DEVICE)
+            .arg(fields::IP);
         pipe.cmd("PTTL").arg(&key);
     }
     /// `HMGET`'s four fields, then `PTTL`, per session.
@@ -240,7 +245,7 @@ pub async fn unindex<C: ConnectionLike>(
 
 /// One of a user's live sessions, as the listing reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceSession {
+pub struct ListedSession {
     /// The session's id as Redis holds it ([`SessionStore::at_rest`]: the cookie's id, or its
     /// digest with key hashing): the service shows only its [`SessionId::handle`].
     pub id: SessionId,
@@ -254,6 +259,19 @@ pub struct DeviceSession {
     pub device: String,
     /// The address it logged in from, when known.
     pub ip: Option<String>,
+}
+
+/// Who asks to list or end a user's sessions: the user, the caller's own session (its cookie's
+/// id) and when that session last authenticated (its `created_at`: login or `POST /reauth`),
+/// which decides whether it is privileged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The user whose sessions these are.
+    pub user_id: String,
+    /// The caller's own session, by its cookie's id.
+    pub session: SessionId,
+    /// Unix seconds of the caller's last authentication.
+    pub authenticated_at: u64,
 }
 
 /// What an operation that ends other sessions did: it ran, or it was refused because the
@@ -325,7 +343,7 @@ impl SessionStore {
         &self,
         user_id: &str,
         current: &SessionId,
-    ) -> Result<Vec<DeviceSession>, Unavailable> {
+    ) -> Result<Vec<ListedSession>, Unavailable> {
         let mut con = self.connection();
         let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
@@ -347,7 +365,7 @@ impl SessionStore {
                         let last_active =
                             (now + expires_in).saturating_sub(idle).clamp(created_at, now.max(created_at));
                         let device = device.unwrap_or_else(|| UNKNOWN_DEVICE.to_string());
-                        sessions.push(DeviceSession { id, created_at, last_active, expires_in, device, ip });
+                        sessions.push(ListedSession { id, created_at, last_active, expires_in, device, ip });
                     }
                     _ if entry.is_some_and(|entry| self.settled(entry, now_ms)) => stale.push(id),
                     _ => {}
@@ -367,16 +385,16 @@ impl SessionStore {
     /// one pipeline reading the session's device and deleting it, then one script taking it out
     /// of the index and appending a `revoked` event with that device to the user's log.
     /// `Done(None)` when no live session of that user has this handle; nothing is deleted then.
-    /// `current` is the caller's cookie id, `authenticated_at` its session's `created_at`:
-    /// ending another session than the caller's own needs a privileged session, else the answer
-    /// is [`Privileged::ReauthRequired`] and nothing is deleted. The answer is the ended
+    /// Ending another session than the `caller`'s own needs a privileged session, else the
+    /// answer is [`Privileged::ReauthRequired`] and nothing is deleted. The answer is the ended
     /// session's [`at_rest`](SessionStore::at_rest) id.
     pub async fn revoke(
         &self,
-        user_id: &str,
-        (current, authenticated_at): (&SessionId, u64),
+        caller: &Caller,
         handle: &str,
     ) -> Result<Privileged<Option<SessionId>>, Unavailable> {
+        let Caller { user_id, session: current, authenticated_at } = caller;
+        let (user_id, authenticated_at) = (user_id.as_str(), *authenticated_at);
         let mut con = self.connection();
         let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
@@ -395,8 +413,8 @@ impl SessionStore {
             let ((device, ip), deleted): ((Option<String>, Option<String>), u64) = redis::pipe()
                 .cmd("HMGET")
                 .arg(&key)
-                .arg("device")
-                .arg("ip")
+                .arg(fields::DEVICE)
+                .arg(fields::IP)
                 .del(&key)
                 .query_async(&mut con)
                 .await?;
@@ -425,20 +443,18 @@ impl SessionStore {
         ids: &[SessionId],
         event: &NewEvent<'_>,
     ) -> redis::RedisResult<()> {
-        let keys = (self.inner.keys.user_sessions(user_id), self.inner.keys.user_events(user_id));
-        let bounds = (MAX_EVENTS, self.inner.lifetimes.absolute);
-        if !unlist_and_log(con, (&keys.0, &keys.1), ids, event, bounds).await? {
+        let bounds = LogBounds { cap: MAX_EVENTS, ttl: self.inner.lifetimes.absolute };
+        if !unlist_and_log(con, &self.inner.keys.user(user_id), ids, event, bounds).await? {
             tracing::warn!(%user_id, event = event.kind.as_str(), "security event not recorded: Redis is out of memory");
         }
         Ok(())
     }
 
     // ANCHOR: destroy_user_sessions
-    /// "Log out everywhere": ends every session in the user's index, and `current`, in three
+    /// "Log out everywhere": ends every session in the user's index, and the caller's, in three
     /// steps: the index read, one pipeline of `DEL`s, one script taking what it ended out of the
     /// index and appending a `logout_everywhere` event (on `device`, the caller's) to the log.
-    /// It needs a privileged session (`authenticated_at`, the caller's `created_at`, inside the
-    /// privileged window), else nothing is ended and the answer is [`Privileged::ReauthRequired`].
+    /// It needs a privileged [`Caller`], else nothing is ended ([`Privileged::ReauthRequired`]).
     ///
     /// The guarantee: every session of the user whose hash existed when the index was read is
     /// deleted. A login adds its index entry before it writes its session, so a session written
@@ -448,10 +464,11 @@ impl SessionStore {
     /// Returns how many sessions were deleted.
     pub async fn destroy_user_sessions(
         &self,
-        user_id: &str,
-        (current, authenticated_at): (&SessionId, u64),
+        caller: &Caller,
         device: &Device,
     ) -> Result<Privileged<u64>, Unavailable> {
+        let Caller { user_id, session: current, authenticated_at } = caller;
+        let (user_id, authenticated_at) = (user_id.as_str(), *authenticated_at);
         let mut con = self.connection();
         let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);

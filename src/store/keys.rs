@@ -85,6 +85,21 @@ impl Keys {
     pub fn user_events(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:events", self.prefix)
     }
+
+    /// Both of one user's keys, which share a slot: what one script may name together.
+    pub fn user(&self, user_id: &str) -> UserKeys {
+        UserKeys { index: self.user_sessions(user_id), log: self.user_events(user_id) }
+    }
+}
+
+/// One user's keys, in one slot (their hash tag is the user id): the index of the user's
+/// sessions and the user's security log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserKeys {
+    /// `user:{<user_id>}:sessions`.
+    pub index: String,
+    /// `user:{<user_id>}:events`.
+    pub log: String,
 }
 
 #[cfg(test)]

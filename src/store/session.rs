@@ -111,9 +111,27 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// The session hash's field names: every command that writes or reads a field names it
+/// through these (the Lua scripts, which cannot, spell them out in their comments).
+pub mod fields {
+    /// `user_<digits>`, the user's stable id.
+    pub const USER_ID: &str = "user_id";
+    /// The name as typed at login.
+    pub const USERNAME: &str = "username";
+    /// Unix seconds at login, Redis's clock.
+    pub const CREATED_AT: &str = "created_at";
+    /// The device's name ("Firefox on Linux", lesson 06).
+    pub const DEVICE: &str = "device";
+    /// The address it logged in from, or empty.
+    pub const IP: &str = "ip";
+}
+
 // ANCHOR: session
-/// What a session holds: exactly the original mini-project's three fields.
+/// What a session holds: the original mini-project's three fields. `#[non_exhaustive]`: the
+/// store may add a field without breaking your code, so make one with [`Session::new`] and read
+/// its fields by name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Session {
     /// `user_<n>`, stable for a username (see [`user_id_for`](super::user_id_for)).
     pub user_id: String,
@@ -125,13 +143,18 @@ pub struct Session {
 // ANCHOR_END: session
 
 impl Session {
+    /// A session of `user_id`, logged in as `username` at `created_at` (unix seconds).
+    pub fn new(user_id: impl Into<String>, username: impl Into<String>, created_at: u64) -> Session {
+        Session { user_id: user_id.into(), username: username.into(), created_at }
+    }
+
     // ANCHOR: to_fields
     /// The hash fields, in the order they are written.
     pub fn to_fields(&self) -> [(&'static str, String); 3] {
         [
-            ("user_id", self.user_id.clone()),
-            ("username", self.username.clone()),
-            ("created_at", self.created_at.to_string()),
+            (fields::USER_ID, self.user_id.clone()),
+            (fields::USERNAME, self.username.clone()),
+            (fields::CREATED_AT, self.created_at.to_string()),
         ]
     }
     // ANCHOR_END: to_fields
@@ -139,11 +162,11 @@ impl Session {
     // ANCHOR: from_fields
     /// Rebuilds a session from `HGETALL`'s map. An empty map (missing key) or a partial one (a
     /// field missing or `created_at` not a number) is `None`: a partial hash is never a session.
-    pub fn from_fields(fields: &HashMap<String, String>) -> Option<Session> {
+    pub fn from_fields(map: &HashMap<String, String>) -> Option<Session> {
         Some(Session {
-            user_id: fields.get("user_id")?.clone(),
-            username: fields.get("username")?.clone(),
-            created_at: fields.get("created_at")?.parse().ok()?,
+            user_id: map.get(fields::USER_ID)?.clone(),
+            username: map.get(fields::USERNAME)?.clone(),
+            created_at: map.get(fields::CREATED_AT)?.parse().ok()?,
         })
     }
     // ANCHOR_END: from_fields

@@ -22,13 +22,18 @@
 //! on a single Redis and on a cluster alike: either both budgets are spent or neither is.
 //! Different clients hash to different slots, so no slot sees every login.
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
 use redis::aio::ConnectionLike;
 
-use super::millis;
+use crate::client::client_key;
+
+use super::connection::Counted;
+use super::events::{EventKind, MAX_EVENTS, NewEvent, append_to_existing};
+use super::{Device, SessionStore, millis, user_id_for};
 
 // ANCHOR: throttle
 /// `scripts/throttle.lua`, the GCRA check of every key it is given, all or nothing.
@@ -94,5 +99,38 @@ impl LoginLimits {
 impl Default for LoginLimits {
     fn default() -> Self {
         LoginLimits::DEFAULT
+    }
+}
+
+impl SessionStore {
+    /// The login throttle for one attempt of `username` from `client`: `Some(wait)` when it is
+    /// over a limit. A refused attempt costs
+    /// <!-- cost: POST /login | refused by the throttle (429) minus POST /login | a wrong password (401) -->one
+    /// more round trip: a `throttled` event on `device`, appended to the user's security log if
+    /// the user has one (see `events.rs`).
+    pub(super) async fn throttled(
+        &self,
+        con: &mut Counted<'_>,
+        username: &str,
+        client: IpAddr,
+        device: &Device,
+    ) -> redis::RedisResult<Option<Duration>> {
+        let limits = self.login_limits();
+        if limits.is_off() {
+            return Ok(None);
+        }
+        let user_id = user_id_for(username);
+        let client = client_key(client);
+        let keys = self.keys();
+        let limits = [
+            Limit { key: keys.login_client(&client), limit: limits.per_client },
+            Limit { key: keys.login_user(&client, &user_id), limit: limits.per_user_and_client },
+        ];
+        let wait = throttle(&mut *con, &limits, LoginLimits::PERIOD).await?;
+        if wait.is_some() {
+            let refused = NewEvent { kind: EventKind::Throttled, device, handle: None };
+            append_to_existing(con, &keys.user_events(&user_id), &refused, MAX_EVENTS).await?;
+        }
+        Ok(wait)
     }
 }

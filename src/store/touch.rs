@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionLike;
 
-use super::{Lifetimes, Session, millis, ttl_secs};
+use super::{Lifetimes, Session, fields, millis, ttl_secs};
 
 // ANCHOR: touch
 pub(super) static TOUCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TOUCH_SOURCE));
@@ -90,7 +90,7 @@ pub async fn renew<C: ConnectionLike>(
     Lifetimes { idle, absolute }: Lifetimes,
 ) -> redis::RedisResult<Option<Touched>> {
     let mut pipe = redis::pipe();
-    pipe.cmd("HMGET").arg(key).arg("user_id").arg("username").arg("created_at");
+    pipe.cmd("HMGET").arg(key).arg(fields::USER_ID).arg(fields::USERNAME).arg(fields::CREATED_AT);
     pipe.cmd("EXPIRE").arg(key).arg(ttl_secs(idle));
     pipe.cmd("PEXPIRETIME").arg(key);
     type Reply = ((Option<String>, Option<String>, Option<String>), u8, i64);

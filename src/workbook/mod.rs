@@ -7,14 +7,15 @@
 //!   redis-cli syntax and the reply (`narrate`).
 //! - [`command`]: a Redis command from words, as you would type it into redis-cli.
 //! - [`parse_commandstats`]: Redis's own per-command counters, which the benchmark and the tests
-//!   read to count what a request really sent; [`info_field`]: any other `INFO` field.
+//!   read to count what a request really sent; [`info_field`](crate::redis::info_field) reads any other `INFO` field.
 
 use std::collections::BTreeMap;
 
 mod narrate;
+mod redis_cli;
 
-pub use crate::redis::info_field;
-pub use narrate::{Narrated, Narrator, Step, cli_line, cli_reply, connect_for_lesson, run_lesson};
+pub use narrate::{Narrated, Narrator, Step, connect_for_lesson, run_lesson};
+pub use redis_cli::{cli_line, cli_reply};
 
 /// A command from words: `command(&["HGET", key, "username"])` is `HGET key username`.
 ///

@@ -15,7 +15,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use colored::Colorize;
 use redis::aio::ConnectionLike;
-use redis::{Arg, Cmd, Pipeline, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+use super::redis_cli::{cli_line, cli_reply, command_name, cost_line, words};
+use crate::redis::Backend;
+use crate::store::{StoreConnection, Tap};
 
 /// One numbered step of a lesson and everything it printed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,13 +239,11 @@ impl<C> Narrated<C> {
 impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            self.out.record_round_trip(vec![command_name(cmd)]);
-            self.out.show_command(&words(cmd));
+            // The command as it leaves, the reply as it comes back: commands sent at once show
+            // before either answers, as they happen.
+            self.out.sending(cmd);
             let reply = self.inner.req_packed_command(cmd).await;
-            match &reply {
-                Ok(value) => self.out.show_reply(value),
-                Err(error) => self.out.show_error(error),
-            }
+            self.out.answered(&reply);
             reply
         })
     }
@@ -253,42 +255,9 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            // A transaction is shown as redis-cli shows one typed by hand; a plain pipeline as
-            // its commands, one after another, with their replies.
-            let transaction = pipeline.is_transaction();
-            let mut names: Vec<String> = pipeline.cmd_iter().map(command_name).collect();
-            if transaction {
-                names.insert(0, "MULTI".into());
-                names.push("EXEC".into());
-            }
-            self.out.record_round_trip(names);
-            if transaction {
-                self.out.show_command(&["MULTI"]);
-                self.out.show_reply(&Value::Okay);
-            }
-            let commands: Vec<Vec<String>> = pipeline.cmd_iter().map(words).collect();
-            if transaction {
-                for command in &commands {
-                    self.out.show_command(command);
-                    self.out.show_reply(&Value::SimpleString("QUEUED".into()));
-                }
-                self.out.show_command(&["EXEC"]);
-            }
+            self.out.sending_pipeline(pipeline);
             let replies = self.inner.req_packed_commands(pipeline, offset, count).await;
-            match &replies {
-                Ok(values) if transaction => {
-                    for value in values {
-                        self.out.show_reply(value);
-                    }
-                }
-                Ok(values) => {
-                    for (command, value) in commands.iter().zip(values) {
-                        self.out.show_command(command);
-                        self.out.show_reply(value);
-                    }
-                }
-                Err(error) => self.out.show_error(error),
-            }
+            self.out.answered_pipeline(pipeline, &replies);
             replies
         })
     }
@@ -297,49 +266,83 @@ impl<C: ConnectionLike + Send> ConnectionLike for Narrated<C> {
         self.inner.get_db()
     }
 }
+
 // ANCHOR_END: narrated
 
-/// `  [label: N round trips: CMD CMD | CMD]` (`round trip`, singular, when N is 1).
-fn cost_line(label: &str, trips: &[Vec<String>]) -> String {
-    let count = match trips.len() {
-        1 => "1 round trip".to_string(),
-        n => format!("{n} round trips"),
-    };
-    if trips.is_empty() {
-        return format!("  [{label}: {count}]");
+/// The narrator sees every round trip a store makes (a store made from a [`Narrated`]
+/// connection hands it its narrator as its [`Tap`]), and prints each as the lessons' own
+/// connection does: the command in redis-cli syntax, then the reply.
+impl Tap for Narrator {
+    fn command(&self, cmd: &Cmd, reply: &RedisResult<Value>) {
+        self.sending(cmd);
+        self.answered(reply);
     }
-    let sent: Vec<String> = trips.iter().map(|commands| commands.join(" ")).collect();
-    format!("  [{label}: {count}: {}]", sent.join(" | "))
-}
 
-/// A command's name, upper case: `EVALSHA`.
-fn command_name(cmd: &Cmd) -> String {
-    match cmd.args_iter().next() {
-        Some(Arg::Simple(name)) => String::from_utf8_lossy(name).to_uppercase(),
-        _ => String::new(),
+    fn pipeline(&self, pipeline: &Pipeline, replies: &RedisResult<Vec<Value>>) {
+        self.sending_pipeline(pipeline);
+        self.answered_pipeline(pipeline, replies);
     }
 }
 
-/// A command's words, for printing. A script's source (it has line breaks) is shown by its
-/// file when it is one of the store's (the login sends its index script whole, with `EVAL`), else
-/// by its size: the lesson prints the source itself where it matters.
-fn words(cmd: &Cmd) -> Vec<String> {
-    cmd.args_iter()
-        .map(|arg| match arg {
-            Arg::Simple(bytes) if bytes.contains(&b'\n') => script_word(bytes),
-            Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => "0".into(),
-        })
-        .collect()
+impl Narrator {
+    /// One command on its way: counted, and shown.
+    fn sending(&self, cmd: &Cmd) {
+        self.record_round_trip(vec![command_name(cmd)]);
+        self.show_command(&words(cmd));
+    }
+
+    fn answered(&self, reply: &RedisResult<Value>) {
+        match reply {
+            Ok(value) => self.show_reply(value),
+            Err(error) => self.show_error(error),
+        }
+    }
+
+    /// One pipeline on its way: counted, and a transaction shown as redis-cli shows one typed by
+    /// hand (a plain pipeline's commands are shown with their replies, one after another).
+    fn sending_pipeline(&self, pipeline: &Pipeline) {
+        let transaction = pipeline.is_transaction();
+        let mut names: Vec<String> = pipeline.cmd_iter().map(command_name).collect();
+        if transaction {
+            names.insert(0, "MULTI".into());
+            names.push("EXEC".into());
+        }
+        self.record_round_trip(names);
+        if transaction {
+            self.show_command(&["MULTI"]);
+            self.show_reply(&Value::Okay);
+            for command in pipeline.cmd_iter().map(words) {
+                self.show_command(&command);
+                self.show_reply(&Value::SimpleString("QUEUED".into()));
+            }
+            self.show_command(&["EXEC"]);
+        }
+    }
+
+    fn answered_pipeline(&self, pipeline: &Pipeline, replies: &RedisResult<Vec<Value>>) {
+        match replies {
+            Ok(values) if pipeline.is_transaction() => {
+                for value in values {
+                    self.show_reply(value);
+                }
+            }
+            Ok(values) => {
+                for (command, value) in pipeline.cmd_iter().map(words).zip(values) {
+                    self.show_command(&command);
+                    self.show_reply(value);
+                }
+            }
+            Err(error) => self.show_error(error),
+        }
+    }
 }
 
-/// How a script's source is shown: `<src/store/scripts/index_add.lua>` for one of the store's,
-/// `<script, N lines>` for any other.
-fn script_word(bytes: &[u8]) -> String {
-    let known = std::str::from_utf8(bytes).ok().and_then(crate::store::script_path);
-    match known {
-        Some(path) => format!("<{path}>"),
-        None => format!("<script, {} lines>", bytes.iter().filter(|b| **b == b'\n').count()),
+/// A store made from a narrated connection narrates every round trip it makes: the narrator is
+/// its [`Tap`].
+impl<C: Into<Backend>> From<Narrated<C>> for StoreConnection {
+    fn from(con: Narrated<C>) -> Self {
+        let (inner, narrator) = con.into_parts();
+        StoreConnection::tapped(inner, std::sync::Arc::new(narrator))
     }
 }
 
@@ -350,82 +353,13 @@ fn print_line(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-/// A command line as you would type it into redis-cli: arguments with spaces, quotes or
-/// nothing in them are quoted.
-pub fn cli_line<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter().map(|arg| cli_quote(arg.as_ref())).collect::<Vec<_>>().join(" ")
-}
-
-fn cli_quote(arg: &str) -> String {
-    let plain =
-        !arg.is_empty() && arg.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\'' && c != '\\');
-    if plain { arg.to_string() } else { escaped(arg.as_bytes()) }
-}
-
-/// `"..."` with redis-cli's escapes.
-fn escaped(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A reply as redis-cli prints it: `(integer) 3`, `"alice"`, `(nil)`, `1) ...`.
-pub fn cli_reply(reply: &Value) -> String {
-    match reply {
-        Value::Nil => "(nil)".into(),
-        Value::Int(n) => format!("(integer) {n}"),
-        Value::BulkString(bytes) => escaped(bytes),
-        Value::SimpleString(text) => text.clone(),
-        Value::Okay => "OK".into(),
-        Value::Double(d) => format!("(double) {d}"),
-        Value::Boolean(b) => format!("(boolean) {b}"),
-        Value::ServerError(error) => format!(
-            "(error) {}",
-            error
-                .details()
-                .map_or_else(|| error.code().to_string(), |details| format!("{} {details}", error.code()),)
-        ),
-        Value::Array(items) | Value::Set(items) => numbered(items.iter()),
-        Value::Map(pairs) => numbered(pairs.iter().flat_map(|(k, v)| [k, v])),
-        other => format!("{other:?}"),
-    }
-}
-
-fn numbered<'a>(items: impl Iterator<Item = &'a Value>) -> String {
-    let items: Vec<&Value> = items.collect();
-    if items.is_empty() {
-        return "(empty array)".into();
-    }
-    let width = items.len().to_string().len();
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let label = format!("{:>width$}) ", i + 1);
-        let indent = " ".repeat(label.len());
-        for (j, line) in cli_reply(item).lines().enumerate() {
-            out.push(if j == 0 { format!("{label}{line}") } else { format!("{indent}{line}") });
-        }
-    }
-    out.join("\n")
-}
-
 /// Finds a Redis for a lesson (`REDIS_URL`, else 127.0.0.1:6379, else a private redis-server)
 /// and says which. On failure prints why (with install instructions when redis-server is
 /// missing) and returns `None`.
-pub async fn connect_for_lesson(out: &Narrator) -> Option<crate::RedisHandle> {
+pub async fn connect_for_lesson(out: &Narrator) -> Option<crate::redis::RedisHandle> {
     let url = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty());
     match crate::redis::connect_or_start(url.as_deref(), std::time::Duration::from_secs(2)).await {
-        Ok(handle) if handle.backend.is_cluster() => {
+        Ok(handle) if handle.backend.topology().is_cluster() => {
             eprintln!(
                 "error: REDIS_URL names a Redis Cluster; lessons 01 to 06 need a single Redis (unset REDIS_URL \
                  and they start one), and lesson 07 starts a cluster of its own"
@@ -467,41 +401,6 @@ pub async fn run_lesson(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bulk(s: &str) -> Value {
-        Value::BulkString(s.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn replies_look_like_redis_cli() {
-        assert_eq!(cli_reply(&Value::Int(3)), "(integer) 3");
-        assert_eq!(cli_reply(&Value::Nil), "(nil)");
-        assert_eq!(cli_reply(&Value::Okay), "OK");
-        assert_eq!(cli_reply(&bulk("say \"hi\"\n")), "\"say \\\"hi\\\"\\n\"");
-        assert_eq!(cli_reply(&Value::Array(vec![])), "(empty array)");
-        assert_eq!(
-            cli_reply(&Value::Array(vec![bulk("user_id"), bulk("user_1")])),
-            "1) \"user_id\"\n2) \"user_1\""
-        );
-        let nested = Value::Array(vec![Value::Int(1), Value::Array(vec![bulk("a"), bulk("b")])]);
-        assert_eq!(cli_reply(&nested), "1) (integer) 1\n2) 1) \"a\"\n   2) \"b\"");
-    }
-
-    #[test]
-    fn commands_are_quoted_like_redis_cli() {
-        assert_eq!(cli_line(&["HSET", "k", "name", "Ada Lovelace"]), "HSET k name \"Ada Lovelace\"");
-        assert_eq!(cli_line(&["SET", "k", ""]), "SET k \"\"");
-        assert_eq!(cli_line(&["SET", "k", "{\"a\":1}"]), "SET k \"{\\\"a\\\":1}\"");
-    }
-
-    #[test]
-    fn the_store_s_scripts_are_shown_by_their_file() {
-        let index_add = include_str!("../store/scripts/index_add.lua");
-        assert_eq!(script_word(index_add.as_bytes()), "<src/store/scripts/index_add.lua>");
-        assert_eq!(script_word(b"local a = 1\nreturn a\n"), "<script, 2 lines>");
-        let eval = redis::cmd("EVAL").arg(index_add).arg(1).arg("user:{u}:sessions").clone();
-        assert_eq!(words(&eval), ["EVAL", "<src/store/scripts/index_add.lua>", "1", "user:{u}:sessions"]);
-    }
 
     #[tokio::test]
     async fn costs_are_counted_from_what_was_sent() {

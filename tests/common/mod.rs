@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
+use session_storage::client::TrustedProxies;
+use session_storage::redis::{Backend, PrivateCluster, PrivateRedis, connect, connect_cluster};
+use session_storage::server::serve_counted;
+use session_storage::store::{Lifetimes, SessionStore};
 use session_storage::workbook::Narrator;
 pub use session_storage::workbook::parse_commandstats;
-use session_storage::{
-    AppState, Backend, Lifetimes, PrivateCluster, PrivateRedis, SessionStore, TrustedProxies, app_with,
-    connect, connect_cluster, serve_counted,
-};
+use session_storage::{AppState, app_with};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -23,13 +24,13 @@ pub struct Settings {
     pub absolute_ttl: Duration,
     pub timeout: Duration,
     pub cookie_secure: bool,
-    pub limits: session_storage::Limits,
+    pub limits: session_storage::server::Limits,
     pub max_sessions_per_user: usize,
     /// `ALLOWED_ORIGINS`, as the environment variable would give it.
     pub allowed_origins: &'static str,
     /// `LOGIN_ATTEMPTS_PER_MINUTE...`: off here, unlike the service's default (10 and 100), because
     /// most tests log in far more often than a person; the throttle's tests turn it on.
-    pub login_limits: session_storage::LoginLimits,
+    pub login_limits: session_storage::store::LoginLimits,
     /// `TRUSTED_PROXIES`, as the environment variable would give it.
     pub trusted_proxies: &'static str,
     /// `SESSION_KEY_HASHING`.
@@ -57,7 +58,8 @@ impl session_storage::PasswordCheck for CheckWith {
 fn test_state(store: SessionStore, settings: &Settings) -> AppState {
     let mut state = AppState {
         cookie_secure: settings.cookie_secure,
-        allowed_origins: session_storage::AllowedOrigins::parse(settings.allowed_origins).expect("origins"),
+        allowed_origins: session_storage::origin::AllowedOrigins::parse(settings.allowed_origins)
+            .expect("origins"),
         trusted_proxies: TrustedProxies::parse(settings.trusted_proxies).expect("proxies"),
         ..AppState::new(store)
     };
@@ -74,10 +76,10 @@ impl Default for Settings {
             absolute_ttl: Lifetimes::DEFAULT.absolute,
             timeout: session_storage::Config::default().redis_timeout,
             cookie_secure: false,
-            limits: session_storage::Limits::DEFAULT,
-            max_sessions_per_user: session_storage::MAX_SESSIONS_PER_USER,
+            limits: session_storage::server::Limits::DEFAULT,
+            max_sessions_per_user: session_storage::store::MAX_SESSIONS_PER_USER,
             allowed_origins: "",
-            login_limits: session_storage::LoginLimits::OFF,
+            login_limits: session_storage::store::LoginLimits::OFF,
             trusted_proxies: "",
             key_hashing: false,
             privileged_window: session_storage::Config::default().privileged_window,
@@ -352,7 +354,7 @@ impl TestApp {
         let mut total = 0;
         for node in &self.nodes {
             let info: String = query(&mut node.clone(), &["INFO", section]).await;
-            let value = session_storage::workbook::info_field(&info, field);
+            let value = session_storage::redis::info_field(&info, field);
             total += value
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or_else(|| panic!("INFO {section} has no number {field}"));
@@ -636,6 +638,16 @@ pub fn is_uuid_v4(text: &str) -> bool {
     text.len() == 36 && uuid_regex().is_match(text)
 }
 
+/// A new session of `username` on an unknown device, through the one way sessions start
+/// (`SessionStore::start_session`), without throttle or password check.
+pub async fn log_in(
+    store: &SessionStore,
+    username: &str,
+) -> (session_storage::store::SessionId, session_storage::store::Session) {
+    let login = store.start_session(session_storage::store::NewSession::new(username)).await;
+    login.expect("Redis answers").started().expect("a session is started")
+}
+
 /// A private Redis and a connection to it, for a lesson.
 pub async fn lesson_redis() -> (PrivateRedis, redis::aio::ConnectionManager) {
     let redis = PrivateRedis::start().expect("start a private redis-server");
@@ -804,7 +816,7 @@ impl Monitor {
         let mut ok = String::new();
         reader.read_line(&mut ok).expect("MONITOR answers");
         assert_eq!(ok.trim_end(), "+OK", "MONITOR did not start");
-        let marker = format!("end-of-lesson-{}", session_storage::SessionId::new());
+        let marker = format!("end-of-lesson-{}", session_storage::store::SessionId::new());
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (sink, end) = (lines.clone(), marker.clone());
         let reader = std::thread::spawn(move || {

@@ -4,7 +4,7 @@
 
 use redis::cluster_async::ClusterConnection;
 
-pub use session_storage::hash_slot;
+pub use session_storage::redis::hash_slot;
 
 /// Exercise 07b: one `DEL` per key, all sent at once, each to its shard.
 pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::RedisResult<u64> {

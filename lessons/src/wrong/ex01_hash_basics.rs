@@ -45,40 +45,40 @@ pub fn session_fields(session: &Session) -> [(&'static str, String); 3] {
 pub fn session_from_fields(fields: &HashMap<String, String>) -> Option<Session> {
     match wrong_variant() {
         // WRONG (01b/1): a `created_at` that does not parse is read as 0 (`unwrap_or_default()`) instead of making the whole session `None`: the check records a session with `created_at: 0` for "created_at not a number". Shows: created_at.
-        1 => Some(Session {
-            user_id: fields.get("user_id")?.clone(),
-            username: fields.get("username")?.clone(),
-            created_at: fields.get("created_at")?.parse().unwrap_or_default(),
-        }),
+        1 => Some(Session::new(
+            fields.get("user_id")?.clone(),
+            fields.get("username")?.clone(),
+            fields.get("created_at")?.parse().unwrap_or_default(),
+        )),
         // WRONG (01b/2): a missing text field is read as an empty string (`cloned().unwrap_or_default()`), the partial hash the chapter warns about: the check records sessions with `user_id: ""` and `username: ""`. Shows: user_id, username.
-        2 => Some(Session {
-            user_id: fields.get("user_id").cloned().unwrap_or_default(),
-            username: fields.get("username").cloned().unwrap_or_default(),
-            created_at: fields.get("created_at")?.parse().ok()?,
-        }),
+        2 => Some(Session::new(
+            fields.get("user_id").cloned().unwrap_or_default(),
+            fields.get("username").cloned().unwrap_or_default(),
+            fields.get("created_at")?.parse().ok()?,
+        )),
         // WRONG (01b/3): a hash with any other number of fields than three is refused (`fields.len() != 3`), so a field added later (a `last_seen`, lesson 06's device fields) logs everyone out: the check records `~` for "an extra field". Shows: session.
         3 => {
             if fields.len() != 3 {
                 return None;
             }
-            Some(Session {
-                user_id: fields.get("user_id")?.clone(),
-                username: fields.get("username")?.clone(),
-                created_at: fields.get("created_at")?.parse().ok()?,
-            })
+            Some(Session::new(
+                fields.get("user_id")?.clone(),
+                fields.get("username")?.clone(),
+                fields.get("created_at")?.parse().ok()?,
+            ))
         }
         // WRONG (01b/4): a missing `created_at` is taken as "just now" by the application's clock (`unwrap_or_else(unix_now)`), which hands a partial hash a fresh lifetime: the check records a session made "now" for "no created_at" (and for a `created_at` that does not parse). Shows: created_at.
-        4 => Some(Session {
-            user_id: fields.get("user_id")?.clone(),
-            username: fields.get("username")?.clone(),
-            created_at: fields.get("created_at").and_then(|text| text.parse().ok()).unwrap_or_else(unix_now),
-        }),
+        4 => Some(Session::new(
+            fields.get("user_id")?.clone(),
+            fields.get("username")?.clone(),
+            fields.get("created_at").and_then(|text| text.parse().ok()).unwrap_or_else(unix_now),
+        )),
         // WRONG (01b/5): `created_at` is parsed as an `i64` (as the chapter reads `TTL`) and cast with `as u64`, so "-5" wraps around to a time far in the future: the check records a session with `created_at: 18446744073709551611` for "created_at negative". Shows: created_at.
-        5 => Some(Session {
-            user_id: fields.get("user_id")?.clone(),
-            username: fields.get("username")?.clone(),
-            created_at: fields.get("created_at")?.parse::<i64>().ok()? as u64,
-        }),
+        5 => Some(Session::new(
+            fields.get("user_id")?.clone(),
+            fields.get("username")?.clone(),
+            fields.get("created_at")?.parse::<i64>().ok()? as u64,
+        )),
         n => no_wrong_answer("01b", n),
     }
 }

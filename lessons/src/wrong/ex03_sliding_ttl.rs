@@ -37,7 +37,7 @@ pub async fn touch<C: ConnectionLike>(
 }
 
 fn touched((user_id, username, created_at, ttl_secs): (String, String, u64, u64)) -> Touched {
-    Touched { session: Session { user_id, username, created_at }, ttl_secs }
+    Touched { session: Session::new(user_id, username, created_at), ttl_secs }
 }
 
 // WRONG (03a/1): the script caps the TTL with `math.max(idle_ttl, left)` instead of `math.min`, so it renews to whatever is longer, the time left of the absolute lifetime: the check records the whole lifetime left as the TTL of a new session, and the idle TTL for the one with five seconds left. Shows: ttl_set, ttl_in_redis, ttl_secs.
@@ -169,7 +169,7 @@ async fn read_then_expire<C: ConnectionLike>(
     }
     let ttl = left.min(idle_ttl.as_secs());
     let () = redis::cmd("EXPIRE").arg(key).arg(ttl).query_async(con).await?;
-    Ok(Some(Touched { session: Session { user_id, username, created_at }, ttl_secs: ttl }))
+    Ok(Some(Touched { session: Session::new(user_id, username, created_at), ttl_secs: ttl }))
 }
 
 /// Exercise 03b: the stable `user_<digits>` for a username, with nothing stored.

@@ -7,9 +7,8 @@ use std::time::Duration;
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use cookie::{Cookie, SameSite};
-use session_storage::cookies::SessionIds;
 use session_storage::cookies::cookie_name;
-use session_storage::store::SessionId;
+use session_storage::store::{SessionId, SessionIds};
 
 use crate::{no_wrong_answer, wrong_variant};
 
@@ -213,7 +212,7 @@ fn cap_on_every_named_cookie(headers: &HeaderMap, secure: bool) -> SessionIds {
                 continue;
             };
             seen += 1;
-            if seen > session_storage::cookies::MAX_SESSION_COOKIES {
+            if seen > session_storage::store::MAX_SESSION_COOKIES {
                 return ids;
             }
             let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {

@@ -8,10 +8,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use session_storage::cookies::{SessionIds, clear_session_cookie, read_session_cookies};
-use session_storage::http::{MessageResponse, SessionInfo};
-use session_storage::store::Device;
-use session_storage::{ApiError, AppState, Authenticated, ClientDevice, SameOrigin};
+use session_storage::cookies::{clear_session_cookie, read_session_cookies};
+use session_storage::http::{ClientDevice, MessageResponse, SessionInfo};
+use session_storage::store::{Device, SessionIds};
+use session_storage::{ApiError, AppState, Authenticated, SameOrigin};
 
 use crate::{no_wrong_answer, wrong_variant};
 

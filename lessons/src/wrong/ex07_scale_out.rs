@@ -126,7 +126,10 @@ pub async fn delete_all(con: &ClusterConnection, keys: &[String]) -> redis::Redi
             let mut shards: std::collections::BTreeMap<u16, redis::Pipeline> =
                 std::collections::BTreeMap::new();
             for key in keys {
-                shards.entry(session_storage::hash_slot(key) / 5461).or_insert_with(redis::pipe).del(key);
+                shards
+                    .entry(session_storage::redis::hash_slot(key) / 5461)
+                    .or_insert_with(redis::pipe)
+                    .del(key);
             }
             let deletes = shards.into_values().map(|pipe| {
                 let mut con = con.clone();

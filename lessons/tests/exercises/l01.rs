@@ -9,9 +9,7 @@ async fn ex01a_session_fields() {
         ("alice", alice(1_700_000_000)),
         (
             "zoe",
-            Session {
-                user_id: "user_42".into(), username: "Zoë Ångström".into(), created_at: 1_234_567_890
-            },
+            Session::new("user_42", "Zoë Ångström", 1_234_567_890),
         ),
     ];
     let mut outcome = serde_json::Map::new();

@@ -66,7 +66,7 @@ async fn ex05b_session_route() {
     let router = Router::new()
         .route("/login", post(session_storage::http::login))
         .route("/session", get(ex05_full_server::session_info))
-        .layer(axum::middleware::from_fn(session_storage::renew_cookie))
+        .layer(axum::middleware::from_fn(session_storage::http::renew_cookie))
         .with_state(AppState::new(store));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -120,7 +120,8 @@ async fn ex05b_session_route() {
 #[tokio::test]
 async fn ex05c_error_status() {
     use axum::body::Body;
-    use session_storage::{ApiError, Unavailable};
+    use session_storage::ApiError;
+    use session_storage::store::Unavailable;
     let _settings = settings();
     let json = Some("application/json");
     let broken =
@@ -187,7 +188,7 @@ async fn ex05c_error_status() {
 async fn ex05d_logout_keeps_the_cookie_when_redis_is_down() {
     let _settings = settings();
     let redis = PrivateRedis::start().expect("redis");
-    let con = session_storage::connect(&redis.url(), Duration::from_millis(300)).await.expect("connect");
+    let con = session_storage::redis::connect(&redis.url(), Duration::from_millis(300)).await.expect("connect");
     let mut admin = con.clone();
     let store = SessionStore::new(con, Lifetimes::DEFAULT, Duration::from_millis(300)).await.expect("store");
     let keys = store.keys().clone();

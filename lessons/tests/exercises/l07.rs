@@ -3,8 +3,8 @@
 #[tokio::test]
 async fn ex07a_hash_slot() {
     let _settings = settings();
-    let cluster = session_storage::PrivateCluster::start(3).expect("a private cluster");
-    let mut con = session_storage::connect(&cluster.urls()[0], Duration::from_secs(2)).await.expect("node");
+    let cluster = session_storage::redis::PrivateCluster::start(3).expect("a private cluster");
+    let mut con = session_storage::redis::connect(&cluster.urls()[0], Duration::from_secs(2)).await.expect("node");
     let keys = [
         "foo",
         "session:0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -39,16 +39,16 @@ async fn ex07a_hash_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex07b_delete_all_on_a_cluster() {
     let _settings = settings();
-    let cluster = session_storage::PrivateCluster::start(3).expect("a private cluster");
+    let cluster = session_storage::redis::PrivateCluster::start(3).expect("a private cluster");
     let con =
-        session_storage::connect_cluster(&cluster.urls(), Duration::from_secs(2)).await.expect("cluster");
+        session_storage::redis::connect_cluster(&cluster.urls(), Duration::from_secs(2)).await.expect("cluster");
     let keys: Vec<String> = (0..30).map(|n| format!("ex07:session:{n:02}")).collect();
     let mut writer = con.clone();
     for key in &keys[..20] {
         let _: () = cmd(&mut writer, &["SET", key, "1"]).await;
     }
     let shards: std::collections::BTreeSet<u16> =
-        keys[..20].iter().map(|key| session_storage::hash_slot(key) / 5461).collect();
+        keys[..20].iter().map(|key| session_storage::redis::hash_slot(key) / 5461).collect();
     let deleted = ex07_scale_out::delete_all(&con, &keys).await;
     let mut left = 0;
     for key in &keys {

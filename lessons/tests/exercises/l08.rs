@@ -81,7 +81,7 @@ async fn ex08a_a_route_of_your_own() {
 async fn ex08b_a_route_for_everyone() {
     let _settings = settings();
     let redis = PrivateRedis::start().expect("redis");
-    let con = session_storage::connect(&redis.url(), Duration::from_millis(300)).await.expect("connect");
+    let con = session_storage::redis::connect(&redis.url(), Duration::from_millis(300)).await.expect("connect");
     let store = SessionStore::new(con, L08_LIFETIMES, Duration::from_millis(300)).await.expect("store");
     let base = serve_with_routes(store, Router::new().route("/greeting", get(ex08_your_app::greeting))).await;
     let client = common::plain_client();

@@ -54,14 +54,16 @@ use lessons::ex09_rate_limit;
 use lessons::ex10_security_log;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
-use session_storage::store::{Session, SessionId, create_session, unix_now};
-use session_storage::{AppState, Lifetimes, PrivateRedis, SessionStore, serve};
+use session_storage::AppState;
+use session_storage::redis::PrivateRedis;
+use session_storage::server::serve;
+use session_storage::store::{Lifetimes, Session, SessionId, SessionStore, create_session, unix_now};
 
 /// The service's default idle lifetime: 30 minutes.
 const IDLE: Duration = Lifetimes::DEFAULT.idle;
 
 fn alice(created_at: u64) -> Session {
-    Session { user_id: "user_1".into(), username: "alice".into(), created_at }
+    Session::new("user_1", "alice", created_at)
 }
 
 /// Every exercise snapshot: no expression line in the header, so the book can include the
