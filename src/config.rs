@@ -12,7 +12,7 @@ use crate::client::TrustedProxies;
 use crate::origin::AllowedOrigins;
 use crate::redis::RedisUrl;
 use crate::server::Limits;
-use crate::store::{Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, PRIVILEGED_WINDOW};
+use crate::store::{DataLimits, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, PRIVILEGED_WINDOW};
 
 /// Everything the service can be told from outside. Its `Debug` shows `REDIS_URL` without
 /// credentials (a [`RedisUrl`] never prints them).
@@ -62,6 +62,10 @@ pub struct Config {
     /// session may end the user's other sessions; after it, those routes answer 403
     /// "Re-authentication required". At most the absolute lifetime.
     pub privileged_window: Duration,
+    /// `SESSION_DATA_MAX_VALUES` (default 32), `SESSION_DATA_MAX_VALUE_BYTES` (default 4096) and
+    /// `SESSION_DATA_MAX_BYTES` (default 16384): what one session's or visitor's own values may
+    /// hold (see [`DataLimits`]); a write beyond them answers 413 and writes nothing.
+    pub data_limits: DataLimits,
     /// `SERVE_THREADS`, default the number of cores: how many threads serve HTTP, each a
     /// single-threaded Tokio runtime with its own accept loop and its own Redis connection, so a
     /// request, its Redis reply and its answer stay on one core. `1` serves on the caller's
@@ -90,6 +94,7 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
             privileged_window: PRIVILEGED_WINDOW,
+            data_limits: DataLimits::DEFAULT,
             serve_threads: crate::server::cores(),
         }
     }
@@ -181,6 +186,27 @@ impl Config {
                 &attempts,
             )?,
         };
+        let data_limits = {
+            let values = setting(
+                &get,
+                "SESSION_DATA_MAX_VALUES",
+                d.data_limits.values,
+                &number(1, 10_000, "a number of values"),
+            )?;
+            let total_bytes = setting(
+                &get,
+                "SESSION_DATA_MAX_BYTES",
+                d.data_limits.total_bytes,
+                &number(16, 16 * 1024 * 1024, "bytes"),
+            )?;
+            let value_bytes =
+                setting(&get, "SESSION_DATA_MAX_VALUE_BYTES", d.data_limits.value_bytes, &|v| {
+                    number(16, total_bytes, "bytes")(v).map_err(|_| {
+                        format!("expected bytes from 16 to SESSION_DATA_MAX_BYTES ({total_bytes})")
+                    })
+                })?;
+            DataLimits { values, value_bytes, total_bytes }
+        };
         Ok(Config {
             redis_url,
             private_cluster: setting(&get, "REDIS_CLUSTER", None, &|v| {
@@ -220,6 +246,7 @@ impl Config {
                     )
                 })
             })?,
+            data_limits,
             serve_threads: setting(
                 &get,
                 "SERVE_THREADS",
@@ -398,6 +425,10 @@ mod tests {
             ("PRIVILEGED_WINDOW_SECS", "0"),
             ("PRIVILEGED_WINDOW_SECS", "five"),
             ("PRIVILEGED_WINDOW_SECS", "28801"),
+            ("SESSION_DATA_MAX_VALUES", "0"),
+            ("SESSION_DATA_MAX_VALUES", "many"),
+            ("SESSION_DATA_MAX_BYTES", "15"),
+            ("SESSION_DATA_MAX_VALUE_BYTES", "16385"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);
@@ -417,6 +448,21 @@ mod tests {
             Some("redis://:hunter2@10.0.0.1:6379"),
             "still usable"
         );
+    }
+
+    #[test]
+    fn data_limits_are_read_and_one_value_fits_in_all() {
+        assert_eq!(config(&[]).expect("defaults").data_limits, DataLimits::DEFAULT);
+        let config = config(&[
+            ("SESSION_DATA_MAX_VALUES", "3"),
+            ("SESSION_DATA_MAX_BYTES", "100"),
+            ("SESSION_DATA_MAX_VALUE_BYTES", "100"),
+        ])
+        .expect("valid");
+        assert_eq!(config.data_limits, DataLimits { values: 3, value_bytes: 100, total_bytes: 100 });
+        let err = self::config(&[("SESSION_DATA_MAX_BYTES", "100"), ("SESSION_DATA_MAX_VALUE_BYTES", "101")])
+            .expect_err("one value larger than all");
+        assert_eq!(err.var, "SESSION_DATA_MAX_VALUE_BYTES");
     }
 
     #[test]

@@ -106,6 +106,48 @@ fn with_attributes(value: String, secure: bool) -> CookieBuilder<'static> {
 }
 // ANCHOR_END: cookie_attributes
 
+/// A visitor's cookie (lesson 11) over plain HTTP, and with `COOKIE_SECURE=true`.
+pub(crate) const VISITOR_COOKIE_NAME: &str = "visitor_id";
+pub(crate) const SECURE_VISITOR_COOKIE_NAME: &str = "__Host-visitor_id";
+
+/// The visitor cookie's name: `__Host-visitor_id` when `secure`, else `visitor_id`.
+pub fn visitor_cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_VISITOR_COOKIE_NAME } else { VISITOR_COOKIE_NAME }
+}
+
+/// The visitor's cookie: `visitor_id=<id>` with the session cookie's attributes (`HttpOnly`,
+/// `SameSite=Lax`, `Path=/`, `Max-Age`, and with `secure` the `__Host-` name and `Secure`).
+pub fn visitor_cookie(id: &SessionId, max_age: Duration, secure: bool) -> HeaderValue {
+    let max_age = cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
+    header_value(&visitor_attributes(id.to_string(), secure).max_age(max_age).build())
+}
+
+/// The visitor cookie's removal (at login, when the visitor's values move into the session, and
+/// at logout).
+pub fn clear_visitor_cookie(secure: bool) -> HeaderValue {
+    header_value(&visitor_attributes(String::new(), secure).max_age(cookie::time::Duration::ZERO).build())
+}
+
+fn visitor_attributes(value: String, secure: bool) -> CookieBuilder<'static> {
+    Cookie::build((visitor_cookie_name(secure), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+}
+
+/// The visitor id a request carries: the first well-formed `visitor_id` cookie (read as bytes,
+/// like the session's), or `None`.
+pub fn read_visitor_cookie(headers: &HeaderMap, secure: bool) -> Option<SessionId> {
+    let name = visitor_cookie_name(secure).as_bytes();
+    headers.get_all(COOKIE).iter().flat_map(|header| header.as_bytes().split(|&byte| byte == b';')).find_map(
+        |pair| {
+            let value = pair.trim_ascii().strip_prefix(name)?.strip_prefix(b"=")?;
+            std::str::from_utf8(value).ok().and_then(SessionId::parse)
+        },
+    )
+}
+
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
     // The name is a constant and the value a UUID or empty, so this is always a valid header.
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))

@@ -26,13 +26,16 @@ use utoipa_swagger_ui::SwaggerUi;
             Every state-changing route refuses cross-site requests (403): `Sec-Fetch-Site: cross-site`, \
             or an `Origin` that names another host than `Host` and is not in ALLOWED_ORIGINS. \
             Ending another session, or every session, needs a login or `POST /reauth` at most \
-            PRIVILEGED_WINDOW_SECS old (403 `Re-authentication required` otherwise)."
+            PRIVILEGED_WINDOW_SECS old (403 `Re-authentication required` otherwise). \
+            `PUT /note` keeps a note in the caller's session (a visitor's before login), bounded \
+            by SESSION_DATA_MAX_VALUE_BYTES and SESSION_DATA_MAX_BYTES (413 past them)."
     ),
     tags(
         (name = "sessions", description = "Log in, use and end a session"),
         (name = "every device", description = "The user's sessions on every device: list them with their device and address, revoke one, log out everywhere, re-authenticate, read the security log"),
         (name = "operations", description = "For load balancers and operators"),
         (name = "page", description = "The page at `/`: the cookie flow in a browser"),
+        (name = "data", description = "Values kept in the session: a visitor's before login (the `visitor_id` cookie, made at the first write), the session's after it; they move into the session at login and end at logout"),
     )
 )]
 pub(crate) struct ApiDoc;

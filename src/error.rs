@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::Unavailable;
+use crate::store::{DataError, Unavailable};
 
 /// The original service's answer for any session problem.
 pub(crate) const INVALID_SESSION: &str = "Session expired or invalid";
@@ -80,6 +80,23 @@ pub enum ApiError {
     /// 503 from `/health`: Redis answers, but is full or near `maxmemory`. The text says which,
     /// with figures, for the log only: the answer says only "Session store degraded".
     Degraded(String),
+    /// A session's values could not be read or written (lesson 11): 401 when the session is
+    /// gone, 413 over a bound, 422 for a bad name or a non-number increment, 429 for a visitor's
+    /// first write over the client's login throttle, 503 when Redis does not answer, and 500 for
+    /// a stored value that is not of the type the application asked for (its own mistake).
+    Data(DataError),
+}
+
+/// `?` on a value's read or write turns its [`DataError`] into the answer above.
+impl From<DataError> for ApiError {
+    fn from(error: DataError) -> Self {
+        match error {
+            DataError::Unavailable(error) => ApiError::Unavailable(error),
+            DataError::Gone => ApiError::InvalidSession,
+            DataError::Throttled(retry_after) => ApiError::Throttled { retry_after },
+            other => ApiError::Data(other),
+        }
+    }
 }
 
 /// `?` on a store call turns its [`Unavailable`] into a 503.
@@ -122,6 +139,14 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Data(error) => match error {
+                DataError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                DataError::BadName(_) | DataError::NotANumber(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                DataError::Gone => StatusCode::UNAUTHORIZED,
+                DataError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                DataError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 }
@@ -154,6 +179,10 @@ impl ApiError {
             ApiError::Unavailable(error) if error.is_out_of_memory() => STORE_FULL.into(),
             ApiError::Unavailable(_) => STORE_UNAVAILABLE.into(),
             ApiError::Degraded(_) => STORE_DEGRADED.into(),
+            ApiError::Data(DataError::NotThatType(..)) => {
+                "A session value is not of the type expected".into()
+            }
+            ApiError::Data(error) => error.to_string(),
         }
     }
 }
@@ -200,6 +229,9 @@ impl IntoResponse for ApiError {
             ApiError::Degraded(why) => {
                 let why: Box<dyn std::error::Error + Send + Sync> = why.into();
                 response.extensions_mut().insert(ServerErrorReport(Arc::from(why)));
+            }
+            ApiError::Data(error @ DataError::NotThatType(..)) => {
+                response.extensions_mut().insert(ServerErrorReport(Arc::new(error)));
             }
             _ => {}
         }

@@ -11,12 +11,13 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::http::{AppState, app_with, metrics_app};
+use crate::http::{AppState, app_beside, metrics_app};
 use crate::redis::{RedisHandle, RedisOrigin, RedisUrl, SetupError, connect_backend, connect_or_start};
 use crate::server::{Limits, raise_open_files_limit, serve_counted, serve_on_threads, shutdown_signal};
 use crate::store::{SessionStore, Unavailable};
@@ -44,18 +45,73 @@ use crate::store::{SessionStore, Unavailable};
 /// It installs no logging of its own: your program's `tracing` subscriber, if it has one, gets
 /// the service's events; [`init_tracing`](crate::init_tracing) sets up the one the binary uses.
 pub async fn run(config: Config, routes: Router<AppState>) -> Result<(), StartError> {
-    let service = Service::start(config, routes).await?;
+    run_with(config, on_app_state(routes)).await
+}
+// ANCHOR_END: run
+
+// ANCHOR: run_with
+/// Runs the service beside the router `build` makes from the service's [`AppState`]: for an
+/// app with a state of its own (a database pool, a client). Your state keeps the `AppState` it
+/// is given, and `impl FromRef<YourState> for AppState` lets your handlers take
+/// [`Authenticated`](crate::Authenticated) and [`SessionData`](crate::SessionData):
+///
+/// ```no_run
+/// use axum::{Router, extract::{FromRef, State}, routing::get};
+/// use session_storage::{AppState, Authenticated, Config};
+///
+/// #[derive(Clone)]
+/// struct MyState {
+///     sessions: AppState,
+///     greeting: &'static str,
+/// }
+///
+/// impl FromRef<MyState> for AppState {
+///     fn from_ref(state: &MyState) -> AppState {
+///         state.sessions.clone()
+///     }
+/// }
+///
+/// async fn hello(State(my): State<MyState>, who: Authenticated) -> String {
+///     format!("{} {}", my.greeting, who.username())
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     session_storage::run_with(Config::from_env()?, |sessions| {
+///         Router::new().route("/hello", get(hello)).with_state(MyState { sessions, greeting: "hello" })
+///     })
+///     .await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// `build` is called once per serving thread (`SERVE_THREADS`), each time with an `AppState` on
+/// that thread's own Redis connection; build anything expensive (a pool) once, outside it, and
+/// clone it in.
+pub async fn run_with<F>(config: Config, build: F) -> Result<(), StartError>
+where
+    F: Fn(AppState) -> Router + Send + Sync + 'static,
+{
+    let service = Service::start_with(config, build).await?;
     tracing::info!("listening on http://{} (API docs at /docs)", service.local_addr());
     service.serve(shutdown_signal()).await
 }
-// ANCHOR_END: run
+// ANCHOR_END: run_with
+
+/// What builds the adopter's router from the `AppState` of one serving thread.
+type BuildRoutes = Arc<dyn Fn(AppState) -> Router + Send + Sync>;
+
+/// Routes on the service's own state, as a builder: they get the state they are given.
+fn on_app_state(routes: Router<AppState>) -> impl Fn(AppState) -> Router + Send + Sync + 'static {
+    move |state| routes.clone().with_state(state)
+}
 
 /// The service, started and bound but not yet serving: [`run`] in two steps, for a caller that
 /// needs the address first (`PORT=0` picks a free port) or its own shutdown signal.
 pub struct Service {
     listener: TcpListener,
-    /// Your routes: the router is built from them when serving starts, one per serving thread.
-    routes: Router<AppState>,
+    /// Builds your router: called when serving starts, once per serving thread.
+    routes: BuildRoutes,
     threads: usize,
     redis_timeout: std::time::Duration,
     limits: Limits,
@@ -68,6 +124,16 @@ pub struct Service {
 impl Service {
     /// Finds Redis, loads the store's scripts, and binds `HOST:PORT` and `METRICS_ADDR`.
     pub async fn start(config: Config, routes: Router<AppState>) -> Result<Service, StartError> {
+        Service::start_with(config, on_app_state(routes)).await
+    }
+
+    /// [`Service::start`] for [`run_with`]: `build` makes your router from the `AppState` of
+    /// each serving thread.
+    pub async fn start_with<F>(config: Config, build: F) -> Result<Service, StartError>
+    where
+        F: Fn(AppState) -> Router + Send + Sync + 'static,
+    {
+        let routes: BuildRoutes = Arc::new(build);
         let redis = find_redis(&config).await?;
         tracing::info!("{}", redis.describe());
         if let Some(warning) = redis.version_warning() {
@@ -79,7 +145,8 @@ impl Service {
             .with_max_sessions_per_user(config.max_sessions_per_user)
             .with_login_limits(config.login_limits)
             .with_key_hashing(config.session_key_hashing)
-            .with_privileged_window(config.privileged_window);
+            .with_privileged_window(config.privileged_window)
+            .with_data_limits(config.data_limits);
         let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
         let metrics = match config.metrics_addr {
             Some(wanted) => Some(bind(wanted, "METRICS_ADDR").await?),
@@ -146,7 +213,7 @@ impl Service {
                         )
                     })?;
                     let state = AppState { store: state.store.with_connection(con), ..state };
-                    Ok(app_with(state, routes))
+                    Ok(app_beside(state.clone(), routes(state)))
                 }
             };
             tracing::info!(
@@ -154,7 +221,8 @@ impl Service {
             );
             serve_on_threads(listener, threads, make_router, shutdown, limits, connections).await
         } else {
-            serve_counted(listener, app_with(state, routes), shutdown, limits, connections).await
+            serve_counted(listener, app_beside(state.clone(), routes(state)), shutdown, limits, connections)
+                .await
         };
         if let Some(task) = metrics_server {
             task.abort();

@@ -626,6 +626,7 @@ async fn docs_and_openapi_are_served(kind: Kind) {
             "/login",
             "/logout",
             "/logout-everywhere",
+            "/note",
             "/profile",
             "/reauth",
             "/security-events",
@@ -647,6 +648,8 @@ async fn docs_and_openapi_are_served(kind: Kind) {
         ("/sessions/{handle}", "delete", vec!["200", "401", "403", "404", "503"]),
         ("/logout-everywhere", "post", vec!["200", "401", "403", "503"]),
         ("/health", "get", vec!["200", "503"]),
+        ("/note", "get", vec!["200", "503"]),
+        ("/note", "put", vec!["200", "400", "401", "403", "413", "415", "422", "429", "503"]),
     ] {
         let responses = spec["paths"][path][method]["responses"].as_object().expect("responses");
         assert_eq!(responses.keys().collect::<Vec<_>>(), statuses, "{path}");

@@ -1,7 +1,7 @@
 //! The page at `/`, in a real headless Chromium (WebDriver, through chromedriver), against the
 //! real service on port 0 and a private Redis: the form, the HttpOnly cookie invisible to the
-//! page, the countdown, expiry, two browsers revoking each other, a stalled Redis, and a forged
-//! cross-site form. Without Chromium and chromedriver each browser test prints one line and
+//! page, the countdown, expiry, two browsers revoking each other, a stalled Redis, a forged
+//! cross-site form, and the note kept in the session through reloads and login. Without Chromium and chromedriver each browser test prints one line and
 //! passes; with `E2E_REQUIRE_BROWSER=1` (as in CI) it fails instead.
 //!
 //! The page's headers are checked over plain HTTP, browser or not.
@@ -53,10 +53,12 @@ async fn the_page_is_served_with_strict_headers() {
         "refresh-button",
         "logout-button",
         "logout-everywhere-button",
+        "note-form",
+        "note-save",
     ] {
         assert!(html.contains(&format!("data-testid=\"{hook}\"")), "no hook {hook}");
     }
-    for input in ["username", "password"] {
+    for input in ["username", "password", "note"] {
         assert!(html.contains(&format!("<label for=\"{input}\"")), "{input} has no label");
         assert!(html.contains(&format!("name=\"{input}\"")), "{input} has no name");
     }
@@ -443,5 +445,75 @@ async fn devices_the_security_log_and_the_password_prompt() {
     assert_eq!(app.session_keys().await.len(), 1);
     laptop.close().await.expect("close");
     phone.close().await.expect("close");
+    driver.stop();
+}
+
+/// The note at the bottom of the page (lesson 11): saved by a visitor (a `visitor:` key and a
+/// `visitor_id` cookie, both made only at the first save), still there after a reload, moved into
+/// the session at login (the visitor's key gone), still there after another reload, and gone
+/// with the logout.
+#[tokio::test]
+async fn the_note_survives_reloads_and_login_and_ends_with_logout() {
+    let Some(mut driver) = Driver::start() else { return };
+    let app = TestApp::start().await;
+    let browser = driver.browser().await;
+    let base = app.url("");
+    let note_value = |browser: &fantoccini::Client| {
+        let browser = browser.clone();
+        async move {
+            let value = browser.execute("return document.getElementById('note').value", vec![]).await;
+            value.expect("script").as_str().unwrap_or_default().to_string()
+        }
+    };
+    browser.goto(&format!("{base}/")).await.expect("open");
+    wait_for_text(&browser, "note-saves", |text| text == "Never saved.").await;
+    assert!(app.all_keys().await.is_empty(), "a visitor who only looks costs no key");
+    assert!(browser.get_all_cookies().await.expect("cookies").is_empty(), "and no cookie");
+
+    let note = browser.find(Locator::Css(&testid("note"))).await.expect("the note");
+    note.send_keys("buy tea").await.expect("type");
+    click(&browser, "note-save").await;
+    wait_for_text(&browser, "note-saves", |text| text == "Saved 1 time(s).").await;
+    let cookies = browser.get_all_cookies().await.expect("cookies");
+    let visitor = cookies.iter().find(|c| c.name() == "visitor_id").expect("a visitor cookie");
+    assert_eq!(visitor.http_only(), Some(true));
+    let visitor_key = format!("visitor:{}", visitor.value());
+    assert_eq!(app.all_keys().await, vec![visitor_key.clone()]);
+    let ttl: i64 = app.cmd(&["TTL", &visitor_key]).await;
+    assert!(ttl > 0, "the visitor's key has a TTL: {ttl}");
+
+    browser.refresh().await.expect("reload");
+    wait_for_text(&browser, "note-saves", |text| text == "Saved 1 time(s).").await;
+    assert_eq!(note_value(&browser).await, "buy tea", "the note survives a reload");
+
+    log_in(&browser, &base, "alice").await;
+    wait_for_text(&browser, "note-saves", |text| text == "Saved 1 time(s).").await;
+    assert_eq!(note_value(&browser).await, "buy tea", "the note moved into the session");
+    let exists: u64 = app.cmd(&["EXISTS", &visitor_key]).await;
+    assert_eq!(exists, 0, "the visitor is gone at login");
+    let session = app.session_keys().await;
+    assert_eq!(session.len(), 1);
+    let stored: Option<String> = app.cmd(&["HGET", &session[0], "data:note"]).await;
+    assert_eq!(stored.as_deref(), Some("\"buy tea\""));
+    let names: Vec<String> =
+        browser.get_all_cookies().await.expect("cookies").iter().map(|c| c.name().to_string()).collect();
+    assert_eq!(names, ["session_id"], "the visitor cookie was cleared");
+
+    let note = browser.find(Locator::Css(&testid("note"))).await.expect("the note");
+    note.clear().await.expect("clear");
+    note.send_keys("buy milk").await.expect("type");
+    click(&browser, "note-save").await;
+    wait_for_text(&browser, "note-saves", |text| text == "Saved 2 time(s).").await;
+    browser.refresh().await.expect("reload");
+    wait_for_text(&browser, "user-name", |text| text == "alice").await;
+    wait_for_text(&browser, "note-saves", |text| text == "Saved 2 time(s).").await;
+    assert_eq!(note_value(&browser).await, "buy milk");
+
+    click(&browser, "logout-button").await;
+    wait_shown(&browser, "logged-out", true).await;
+    wait_for_text(&browser, "note-saves", |text| text == "Never saved.").await;
+    assert_eq!(note_value(&browser).await, "", "the note ended with the session");
+    assert!(app.session_keys().await.is_empty());
+    browser.close().await.expect("close");
     driver.stop();
 }

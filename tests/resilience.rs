@@ -33,6 +33,8 @@ struct Observed {
     user_ids: BTreeMap<String, BTreeSet<String>>,
     logged_out: Vec<String>,
     kept: Vec<String>,
+    /// Visitors whose note moved into a session at login: their key must be gone.
+    carried_visitors: Vec<String>,
     slow_503s: Vec<Duration>,
     /// Answers the mode does not allow, and requests that failed below HTTP.
     unexpected: Vec<String>,
@@ -58,15 +60,16 @@ enum Mode {
 impl Mode {
     fn allows(self, kind: &str, status: u16) -> bool {
         match (self, kind) {
-            (Mode::Healthy, "racing profile") => [200, 401].contains(&status),
+            (Mode::Healthy, "racing profile" | "racing note") => [200, 401].contains(&status),
             (Mode::Healthy, _) => status == 200,
             (Mode::Faults, _) => [200, 401, 503].contains(&status),
         }
     }
 }
 
-/// One client's loop: login, profile, sometimes a profile racing the logout, logout (every
-/// fifth session is kept alive). Runs until `stop` is set.
+/// One client's loop: login (every third after saving a note as a visitor, which the login
+/// carries into the session), profile, sometimes a profile and a note racing the logout, logout
+/// (every fifth session is kept alive). Runs until `stop` is set.
 async fn client_loop(
     app_url: String,
     client_no: u64,
@@ -79,12 +82,26 @@ async fn client_loop(
     while !stop.load(Ordering::Relaxed) {
         round += 1;
         let username = format!("user{}", (client_no + round) % 10);
+        let mut visitor = None;
+        if round.is_multiple_of(3) {
+            let started = Instant::now();
+            let saved = client.put(format!("{app_url}/note")).json(&json!({"note": "tea"})).send().await;
+            if note(&observed, mode, "visitor note", saved.as_ref().map(|r| r.status()), started).await
+                == Some(200)
+            {
+                visitor = saved.as_ref().ok().and_then(|r| {
+                    let cookie = r.headers().get("set-cookie")?.to_str().ok()?;
+                    Some(cookie.split(';').next()?.strip_prefix("visitor_id=")?.to_string())
+                });
+            }
+        }
         let started = Instant::now();
-        let response = client
-            .post(format!("{app_url}/login"))
-            .json(&json!({"username": username, "password": "pw"}))
-            .send()
-            .await;
+        let mut login =
+            client.post(format!("{app_url}/login")).json(&json!({"username": username, "password": "pw"}));
+        if let Some(visitor) = &visitor {
+            login = login.header("cookie", format!("visitor_id={visitor}"));
+        }
+        let response = login.send().await;
         let Some(status) =
             note(&observed, mode, "login", response.as_ref().map(|r| r.status()), started).await
         else {
@@ -95,6 +112,9 @@ async fn client_loop(
         }
         let body: Value = response.expect("noted").json().await.expect("login JSON");
         let id = body["session_id"].as_str().expect("session_id").to_string();
+        if let Some(visitor) = visitor {
+            observed.lock().await.carried_visitors.push(visitor);
+        }
         let cookie = format!("session_id={id}");
 
         let started = Instant::now();
@@ -110,12 +130,18 @@ async fn client_loop(
             observed.lock().await.kept.push(id);
             continue;
         }
-        // A profile racing the logout.
+        // A profile and a note's write racing the logout: the write must not bring it back.
         let racing = client.get(format!("{app_url}/profile")).header("cookie", &cookie).send();
+        let racing_note = client
+            .put(format!("{app_url}/note"))
+            .header("cookie", &cookie)
+            .json(&json!({"note": "late"}))
+            .send();
         let logout = client.post(format!("{app_url}/logout")).header("cookie", &cookie).send();
         let started = Instant::now();
-        let (racing, logout) = tokio::join!(racing, logout);
+        let (racing, racing_note, logout) = tokio::join!(racing, racing_note, logout);
         note(&observed, mode, "racing profile", racing.as_ref().map(|r| r.status()), started).await;
+        note(&observed, mode, "racing note", racing_note.as_ref().map(|r| r.status()), started).await;
         if note(&observed, mode, "logout", logout.as_ref().map(|r| r.status()), started).await == Some(200) {
             observed.lock().await.logged_out.push(id);
         }
@@ -189,11 +215,16 @@ async fn wait_until(observed: &Mutex<Observed>, what: &str, ready: impl Fn(&Obse
 }
 
 /// The invariants that must hold after any amount of load: every key is in the documented
-/// layout, every key has a TTL, and every session that was logged out
-/// is gone.
-async fn assert_invariants(app: &TestApp, logged_out: &[String]) {
+/// layout, every key has a TTL, every session that was logged out is gone (no racing write
+/// brought it back), and so is every visitor a login carried into a session.
+async fn assert_invariants(app: &TestApp, observed: &Observed) {
+    let logged_out = &observed.logged_out;
+    for visitor in &observed.carried_visitors {
+        let exists: bool = app.cmd(&["EXISTS", &format!("visitor:{visitor}")]).await;
+        assert!(!exists, "visitor {visitor} survived the login that carried its values");
+    }
     let layout = regex::Regex::new(
-        r"^(session:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|user:\{user_[0-9]+\}:(sessions|events)|login:\{[0-9a-f.:/]+\}(:user_[0-9]+)?)$",
+        r"^((session|visitor):[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|user:\{user_[0-9]+\}:(sessions|events)|login:\{[0-9a-f.:/]+\}(:user_[0-9]+)?)$",
     )
     .expect("regex");
     for key in app.all_keys().await {
@@ -230,13 +261,18 @@ async fn soak_with_invariants() {
     assert!(total > 100, "the soak made only {total} requests");
     assert!(observed.unexpected.is_empty(), "unexpected answers: {:?}", observed.unexpected);
     assert!(observed.logged_out.len() > 10);
+    assert!(
+        observed.carried_visitors.len() > 3,
+        "too few visitors logged in: {}",
+        observed.carried_visitors.len()
+    );
     // Stable ids: each name always got one id, and no two names share one.
     let mut seen = BTreeSet::new();
     for (name, ids) in &observed.user_ids {
         assert_eq!(ids.len(), 1, "{name} got several user ids: {ids:?}");
         assert!(seen.insert(ids.iter().next().cloned()), "two names share {ids:?}");
     }
-    assert_invariants(&app, &observed.logged_out).await;
+    assert_invariants(&app, &observed).await;
     for id in &observed.kept {
         assert_eq!(profile_with(&app, id).await.status(), 200, "a kept session was lost");
     }
@@ -282,7 +318,7 @@ async fn redis_paused_and_killed_under_load() {
     let id = login_id(&app, "after").await;
     assert_eq!(profile_with(&app, &id).await.status(), 200);
     // Sessions logged out after the restart must be gone; earlier ones died with Redis anyway.
-    assert_invariants(&app, &observed.logged_out).await;
+    assert_invariants(&app, &observed).await;
 }
 
 #[tokio::test]

@@ -336,6 +336,42 @@ impl Service {
         self.measure("POST /logout", "no cookie", async { sent(plain_client().post(&url).send().await) })
             .await;
 
+        // Values of one's own (lesson 11): the page's note.
+        let url = self.url("/note");
+        let note =
+            |client: &reqwest::Client, text: &str| client.put(&url).json(&json!({ "note": text })).send();
+        self.measure("GET /note", "no cookie: nothing to read", async {
+            sent(plain_client().get(&url).send().await)
+        })
+        .await;
+        let visitor = browser();
+        self.measure("PUT /note", "a visitor's first save: the throttle, then the write", async {
+            sent(note(&visitor, "tea").await)
+        })
+        .await;
+        self.measure("PUT /note", "a visitor's next save", async {
+            sent(note(&visitor, "tea and milk").await)
+        })
+        .await;
+        self.measure("GET /note", "a visitor", async { sent(visitor.get(&url).send().await) }).await;
+        self.measure("POST /login", "carrying a visitor's values", async {
+            sent(login(&visitor, &base, "heidi", "pw").await)
+        })
+        .await;
+        self.measure("GET /note", "a live session: the values come with the renewal", async {
+            sent(visitor.get(&url).send().await)
+        })
+        .await;
+        self.measure("PUT /note", "a live session: the renewal, then the write", async {
+            sent(note(&visitor, "milk").await)
+        })
+        .await;
+        let too_long = "n".repeat(5000);
+        self.measure("PUT /note", "over SESSION_DATA_MAX_VALUE_BYTES (413)", async {
+            sent(note(&visitor, &too_long).await)
+        })
+        .await;
+
         let url = self.url("/health");
         self.measure("GET /health", "Redis's memory", async { sent(plain_client().get(&url).send().await) })
             .await;

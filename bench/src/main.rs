@@ -20,6 +20,9 @@
 //! - `POST /login, one user`: one user's logins, each past the per-user bound: one round trip
 //!   more to end the oldest session.
 //! - `login-profile-logout mix`: each session logs in, is read once, and logs out.
+//! - `PUT /note`: a value of one's own read and written per request (lesson 11): the renewal
+//!   reads every value, one script writes the note and increments its counter; beside
+//!   tower-sessions doing the same (`session.get`, two `session.insert`, saved at the end).
 //! - `reference`: axum and one round trip per request (`reference.rs`), the design's limit, and
 //!   `floor`, the reference's login writing the service's data for a login (session, index
 //!   entry, security-log event) in one transaction and nothing else; `tower-sessions`
@@ -232,6 +235,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format!("{reference}/login-floor"),
         vec!["-s".into(), login_lua.display().to_string()],
     ));
+    // A value of one's own, read and written per request (lesson 11): the service's `PUT
+    // /note` (rows[17]) beside tower-sessions doing the same (rows[18]).
+    let note_lua = dir.path().join("note.lua");
+    std::fs::write(&note_lua, NOTE_LUA)?;
+    let note_cookie = format!("Cookie: {}", tower_session(&tower_sessions).await?);
+    scenarios.push((
+        "PUT /note: read and write a value per request",
+        format!("{service}/note"),
+        vec!["-H".into(), cookie.clone(), "-s".into(), note_lua.display().to_string()],
+    ));
+    scenarios.push((
+        "tower-sessions 0.14 + redis store, PUT /note: read and write a value per request",
+        format!("{tower_sessions}/note"),
+        vec!["-H".into(), note_cookie, "-s".into(), note_lua.display().to_string()],
+    ));
     let mut admin = manager.clone();
     // BENCH_ONLY=a,b: only the scenarios whose names contain one of these, a table on stdout and
     // nothing written (a quick look while working; the report needs every scenario).
@@ -359,6 +377,13 @@ const LOGIN_LUA: &str = r#"
 request = function()
   local body = '{"username":"u' .. math.random(1, 100000) .. '","password":"pw"}'
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
+end
+"#;
+
+/// `PUT` of a note to the URL's own path: a value of one's own written on every request.
+const NOTE_LUA: &str = r#"
+request = function()
+  return wrk.format("PUT", nil, { ["Content-Type"] = "application/json" }, '{"note":"buy tea and milk"}')
 end
 "#;
 
@@ -873,6 +898,29 @@ fn report(rows: &[Row], memory: &Memory, distinct: &DistinctLogins, seconds: u64
             post.redis_cpu_us
         );
     }
+    let (note, tower_note) = (&rows[17], &rows[18]);
+    let _ = writeln!(
+        out,
+        "\nA value of one's own, read and written on every request (lesson 11, `PUT /note`: the note and a counter of \
+         its saves): the service {:.0} req/s, p99 {:.2} ms, server CPU {:.1} µs, Redis CPU {:.1} µs, {:.2} round trips and \
+         {:.2} Redis commands per request (the renewal with every value, then one script that writes the note and \
+         increments the counter with `HINCRBY`); tower-sessions {:.0} req/s, p99 {:.2} ms, server CPU {:.1} µs, Redis \
+         CPU {:.1} µs, {:.2} Redis commands per request, each its own round trip (a `GET` of the whole record, then a \
+         `SET` of the whole record: two concurrent requests lose one another's change, which the service's fields and \
+         `HINCRBY` cannot). Ratio of requests per second: {:.2}.\n",
+        note.rps,
+        note.p99_ms,
+        note.server_cpu_us,
+        note.redis_cpu_us,
+        note.round_trips,
+        note.commands,
+        tower_note.rps,
+        tower_note.p99_ms,
+        tower_note.server_cpu_us,
+        tower_note.redis_cpu_us,
+        tower_note.commands,
+        note.rps / tower_note.rps,
+    );
     let (one_user, reference_one_user) = (&rows[12], &rows[13]);
     let _ = writeln!(
         out,

@@ -1,4 +1,4 @@
-//! The same two routes on tower-sessions, the session layer most axum applications use, with its
+//! The same routes on tower-sessions, the session layer most axum applications use, with its
 //! Redis store (`tower-sessions-redis-store`, on the fred client): what an application gets
 //! without this project, measured in the same run.
 //!
@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_redis_store::RedisStore;
@@ -28,7 +28,33 @@ pub async fn router(url: &str, connections: usize) -> Result<Router, Box<dyn std
         .with_secure(false)
         .with_expiry(Expiry::OnInactivity(Duration::seconds(1800)))
         .with_always_save(true);
-    Ok(Router::new().route("/login", post(login)).route("/profile", get(profile)).layer(layer))
+    Ok(Router::new()
+        .route("/login", post(login))
+        .route("/profile", get(profile))
+        .route("/note", put(note))
+        .layer(layer))
+}
+
+#[derive(serde::Deserialize)]
+struct Note {
+    note: String,
+}
+
+/// The service's `PUT /note` on tower-sessions: the note and a counter of its saves, read and
+/// written in the session's one record (loaded with a `GET`, saved whole with a `SET` when the
+/// handler returns). The read-modify-write of the counter is what two concurrent requests lose.
+async fn note(session: Session, Json(note): Json<Note>) -> Response {
+    let saved = async {
+        let saves: i64 = session.get("note_saves").await?.unwrap_or(0);
+        session.insert("note", &note.note).await?;
+        session.insert("note_saves", saves + 1).await?;
+        Ok::<_, tower_sessions::session::Error>(saves + 1)
+    }
+    .await;
+    match saved {
+        Ok(saves) => Json(serde_json::json!({"note": note.note, "saves": saves})).into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 #[derive(serde::Deserialize)]

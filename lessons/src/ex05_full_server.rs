@@ -46,7 +46,10 @@ pub async fn session_info(who: Authenticated) -> Json<SessionInfo> {
 /// 503 when Redis is unavailable or degraded; and for a bad body: 415 without a JSON content
 /// type, 422 for JSON that is broken or not a login body, 413 for a body over the limit, 400 for
 /// a body that could not be read at all. (The service also answers 408 for a body that stopped
-/// coming; the check does not ask for that case.)
+/// coming; the check does not ask for that case.) And for `Data`, the errors of lesson 11's own
+/// values in the session (`session_storage::store::DataError`): 413 for `TooLarge`, 500 for
+/// `NotThatType` (a value the application stored as another type than it reads: its own mistake,
+/// never the client's), 422 for any other.
 pub fn error_status(error: &ApiError) -> StatusCode {
     // TODO: one match over the variants; look inside BadBody for the kind of rejection.
     todo!("exercise 05c: error_status")

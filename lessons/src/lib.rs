@@ -15,7 +15,7 @@
 //! expected one. Plain `cargo test` at the top of the repository never runs the exercises, so an
 //! unfinished one breaks nothing.
 //!
-//! Each lesson's file is behind a feature of its own (`l01` ... `l10`, all on by default), and
+//! Each lesson's file is behind a feature of its own (`l01` ... `l11`, all on by default), and
 //! `cargo exercise 04a` builds only lesson 04's (`--no-default-features --features l04`): a file
 //! that does not compile yet stops only its own lesson's checks, never another's, and the list
 //! still shows every exercise (the runner itself is built with no lesson at all).
@@ -184,6 +184,21 @@ pub mod ex10_security_log {
     include!(concat!(env!("OUT_DIR"), "/hints/ex10_security_log.rs"));
 }
 
+#[cfg(all(feature = "l11", not(any(feature = "solutions", feature = "wrong", feature = "hints"))))]
+#[allow(unused_variables)]
+pub mod ex11_your_data;
+#[cfg(all(feature = "l11", feature = "solutions", not(any(feature = "wrong", feature = "hints"))))]
+#[path = "solutions/ex11_your_data.rs"]
+pub mod ex11_your_data;
+#[cfg(all(feature = "l11", feature = "wrong", not(feature = "hints")))]
+#[path = "wrong/ex11_your_data.rs"]
+pub mod ex11_your_data;
+#[cfg(all(feature = "l11", feature = "hints"))]
+#[allow(unused_imports)]
+pub mod ex11_your_data {
+    include!(concat!(env!("OUT_DIR"), "/hints/ex11_your_data.rs"));
+}
+
 /// Which of its wrong answers each exercise runs under `--features wrong`: `LESSONS_WRONG=2` runs
 /// every exercise's second one (`// WRONG (03a/2)`); the first when unset.
 #[cfg(feature = "wrong")]
@@ -251,6 +266,8 @@ pub const EXERCISES: &[Exercise] = &[
     ex("09a", "ex09a_throttle", EX09, "a rate limiter in one script (GCRA)"),
     ex("10a", "ex10a_append_event", EX10, "append to a capped stream, with its TTL"),
     ex("10b", "ex10b_latest_events", EX10, "the newest events first"),
+    ex("11a", "ex11a_set_value", EX11, "a write that never brings a session back"),
+    ex("11b", "ex11b_add_to_cart", EX11, "a cart that loses no concurrent addition"),
 ];
 
 const EX01: &str = "lessons/src/ex01_hash_basics.rs";
@@ -263,6 +280,7 @@ const EX07: &str = "lessons/src/ex07_scale_out.rs";
 const EX08: &str = "lessons/src/ex08_your_app.rs";
 const EX09: &str = "lessons/src/ex09_rate_limit.rs";
 const EX10: &str = "lessons/src/ex10_security_log.rs";
+const EX11: &str = "lessons/src/ex11_your_data.rs";
 
 const fn ex(id: &'static str, test: &'static str, file: &'static str, title: &'static str) -> Exercise {
     Exercise { id, test, file, title }

@@ -193,3 +193,23 @@ pub struct MessageResponse {
     #[schema(example = "Logged out successfully")]
     pub message: String,
 }
+
+/// `PUT /note` body: the note to keep in the caller's session data (lesson 11).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NoteRequest {
+    /// Any text; its JSON must fit `SESSION_DATA_MAX_VALUE_BYTES` (4096 bytes by default).
+    #[schema(example = "buy tea")]
+    pub note: String,
+}
+
+/// `GET /note` and `PUT /note` answer: the note kept in the caller's session data, and how many
+/// times it was saved (a counter incremented in Redis).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteResponse {
+    /// The note, or `null` when none was saved.
+    #[schema(example = "buy tea")]
+    pub note: Option<String>,
+    /// How many times a note was saved in this session (or before login, as a visitor).
+    #[schema(example = 3)]
+    pub saves: i64,
+}

@@ -15,7 +15,7 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts, Request};
@@ -136,12 +136,7 @@ where
             Err(_) => AuthOutcome::Unavailable,
         });
         let (id, touched) = found?.ok_or(ApiError::InvalidSession)?;
-        let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
-        if let Some(RenewedCookie(slot)) = parts.extensions.get::<RenewedCookie>() {
-            let _ = slot.set(cookie.clone());
-        }
-        let at_rest = state.store.at_rest(&id);
-        Ok(Authenticated { id, at_rest, touched, cookie })
+        Ok(Authenticated::renewed(parts, &state, id, touched))
     }
 }
 
@@ -167,6 +162,17 @@ where
 // ANCHOR_END: authenticated
 
 impl Authenticated {
+    /// The session `id`, just read and renewed (`touched`): its renewed cookie goes into the
+    /// request's slot, for [`renew_cookie`] to put on the answer.
+    pub(super) fn renewed(parts: &Parts, state: &AppState, id: SessionId, touched: Touched) -> Authenticated {
+        let cookie = session_cookie(&id, Duration::from_secs(touched.ttl_secs), state.cookie_secure);
+        if let Some(slots) = parts.extensions.get::<CookieSlots>() {
+            slots.set_session(cookie.clone());
+        }
+        let at_rest = state.store.at_rest(&id);
+        Authenticated { id, at_rest, touched, cookie }
+    }
+
     /// Who is asking, as the store's "my sessions" operations need it: the user, this session's
     /// id and the moment it last authenticated (for the privileged window).
     pub(crate) fn caller(&self) -> Caller {
@@ -175,27 +181,63 @@ impl Authenticated {
 }
 
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE` change nothing, so a cross-site one is harmless.
-fn is_safe(method: &Method) -> bool {
+pub(super) fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
-// ANCHOR: renew_cookie
-/// The slot [`renew_cookie`] gives each request and [`Authenticated`] fills.
+/// The slots [`renew_cookie`] gives each request: [`Authenticated`] fills the session's, a
+/// visitor's read or first write ([`VisitorData`](super::VisitorData), lesson 11) the visitor's.
 #[derive(Clone, Default)]
-struct RenewedCookie(Arc<OnceLock<HeaderValue>>);
+pub(super) struct CookieSlots(Arc<Slots>);
 
+#[derive(Default)]
+struct Slots {
+    session: OnceLock<HeaderValue>,
+    /// The last visitor cookie set: a visitor that ended during the request is followed by a
+    /// new one, whose cookie must win.
+    visitor: Mutex<Option<HeaderValue>>,
+}
+
+impl CookieSlots {
+    /// Puts `cookie` (the renewed session's) on the answer.
+    pub(super) fn set_session(&self, cookie: HeaderValue) {
+        let _ = self.0.session.set(cookie);
+    }
+
+    /// Puts `cookie` (a visitor's) on the answer, in place of any set before in this request.
+    pub(super) fn set_visitor(&self, cookie: HeaderValue) {
+        if let Ok(mut slot) = self.0.visitor.lock() {
+            *slot = Some(cookie);
+        }
+    }
+
+    /// The cookies the request's extractors left for the answer.
+    fn filled(&self) -> Vec<HeaderValue> {
+        let visitor = self.0.visitor.lock().ok().and_then(|mut slot| slot.take());
+        self.0.session.get().cloned().into_iter().chain(visitor).collect()
+    }
+}
+
+/// A `Set-Cookie` value's cookie name: what comes before its first `=`.
+fn cookie_name(set_cookie: &HeaderValue) -> &[u8] {
+    set_cookie.as_bytes().split(|&byte| byte == b'=').next().unwrap_or_default()
+}
+
+// ANCHOR: renew_cookie
 /// The middleware that puts the renewed session cookie on every answer whose request was
-/// [`Authenticated`], unless the handler set a cookie itself. [`app_with`](super::app_with) and
-/// `run` install it around every route; a router you assemble yourself gets it with
-/// `.layer(axum::middleware::from_fn(session_storage::http::renew_cookie))`.
+/// [`Authenticated`] (and a visitor's cookie), unless the handler set a cookie of that name
+/// itself. [`app_with`](super::app_with) and `run` install it around every route; a router you
+/// assemble yourself gets it with `.layer(axum::middleware::from_fn(session_storage::http::renew_cookie))`.
 pub async fn renew_cookie(mut request: Request, next: Next) -> Response {
-    let slot = RenewedCookie::default();
-    request.extensions_mut().insert(slot.clone());
+    let slots = CookieSlots::default();
+    request.extensions_mut().insert(slots.clone());
     let mut response = next.run(request).await;
-    if let Some(cookie) = slot.0.get()
-        && !response.headers().contains_key(SET_COOKIE)
-    {
-        response.headers_mut().insert(SET_COOKIE, cookie.clone());
+    for cookie in slots.filled() {
+        let set =
+            response.headers().get_all(SET_COOKIE).iter().any(|set| cookie_name(set) == cookie_name(&cookie));
+        if !set {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
     }
     response
 }
@@ -220,7 +262,7 @@ where
     }
 }
 
-fn refuse_cross_site(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn refuse_cross_site(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     match cross_site(&parts.headers, &state.allowed_origins) {
         None => Ok(()),
         Some(why) => {

@@ -6,9 +6,11 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
-use axum::response::IntoResponse;
+use axum::response::{AppendHeaders, IntoResponse};
 
-use crate::cookies::{clear_session_cookie, read_session_cookies, session_cookie};
+use crate::cookies::{
+    clear_session_cookie, clear_visitor_cookie, read_session_cookies, read_visitor_cookie, session_cookie,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::LoginOutcome;
 use crate::store::{Device, Login, NewSession, Session, SessionId, canonical_username, user_id_for};
@@ -95,22 +97,29 @@ async fn log_in(
     let Json(request) = body?;
     validate_username(&request.username).map_err(ApiError::InvalidUsername)?;
     canonical_username(&request.username).map_err(ApiError::InvalidUsername)?;
-    // The session this browser already holds (the first it names) is replaced.
+    // The session this browser already holds (the first it names) is replaced; a visitor's
+    // values (lesson 11) move into the new session.
     let previous = read_session_cookies(headers, state.cookie_secure).first();
+    let visitor = read_visitor_cookie(headers, state.cookie_secure);
     let new = NewSession::new(&request.username)
         .on(device)
         .replacing(previous.as_ref())
+        .carrying(visitor.as_ref())
         .throttled_for(client)
         .with_password(&*state.passwords, &request.password);
     let (id, session) = started(state.store.start_session(new).await?, client, &request.username)?;
     tracing::info!(session = %id.redacted(), user_id = %session.user_id, replaced = previous.is_some(), "login");
-    let cookie = session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure);
+    let mut cookies =
+        vec![(SET_COOKIE, session_cookie(&id, state.store.lifetimes().idle, state.cookie_secure))];
+    if visitor.is_some() {
+        cookies.push((SET_COOKIE, clear_visitor_cookie(state.cookie_secure)));
+    }
     let body = LoginResponse {
         message: "Login successful".into(),
         username: session.username,
         session_id: id.to_string(),
     };
-    Ok(([(SET_COOKIE, cookie)], Json(body)))
+    Ok((AppendHeaders(cookies), Json(body)))
 }
 // ANCHOR_END: login
 
@@ -127,6 +136,7 @@ pub(super) fn started(
             tracing::info!(%client, user_id = %user_id_for(username), "login throttled");
             Err(ApiError::Throttled { retry_after })
         }
+        Login::Gone => Err(ApiError::InvalidSession),
         _ => {
             tracing::info!(%client, user_id = %user_id_for(username), "wrong password");
             Err(ApiError::WrongPassword)
@@ -158,8 +168,14 @@ pub async fn logout(
         let deleted = state.store.destroy_cookie_sessions(&ids, &device).await?;
         tracing::info!(session = %first.redacted(), deleted, "logout");
     }
+    let mut cookies = vec![(SET_COOKIE, clear_session_cookie(state.cookie_secure))];
+    // A visitor's values (lesson 11) end with the logout too.
+    if let Some(visitor) = read_visitor_cookie(&headers, state.cookie_secure) {
+        state.store.end_visitor(&visitor).await?;
+        cookies.push((SET_COOKIE, clear_visitor_cookie(state.cookie_secure)));
+    }
     let body = MessageResponse { message: "Logged out successfully".into() };
-    Ok(([(SET_COOKIE, clear_session_cookie(state.cookie_secure))], Json(body)))
+    Ok((AppendHeaders(cookies), Json(body)))
 }
 // ANCHOR_END: logout
 

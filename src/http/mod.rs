@@ -10,6 +10,8 @@
 //! | `sessions.rs` | every device: `GET /sessions`, `DELETE /sessions/{handle}`, `POST /logout-everywhere` |
 //! | `reauth.rs` | `POST /reauth`: the password again, for a privileged session |
 //! | `security_events.rs` | `GET /security-events`: the user's security log |
+//! | `data.rs` | [`SessionData`] and [`VisitorData`]: your own values in the session (lesson 11) |
+//! | `note.rs` | `GET /note` and `PUT /note`: the page's note, kept with `VisitorData` |
 //! | `body.rs` | the JSON bodies and their schemas |
 //!
 //! Handlers are thin: take what they need as extractors, call the [`SessionStore`], shape the
@@ -42,8 +44,10 @@ use crate::origin::AllowedOrigins;
 use crate::store::{Health, SessionStore};
 
 pub mod body;
+mod data;
 mod extract;
 mod login;
+mod note;
 mod profile;
 mod reauth;
 mod security_events;
@@ -51,8 +55,10 @@ mod sessions;
 
 pub use crate::error::ErrorBody;
 pub use body::*;
+pub use data::{SessionData, VisitorData};
 pub use extract::{Authenticated, ClientAddr, ClientDevice, SameOrigin, renew_cookie};
 pub use login::{login, logout, validate_username};
+pub use note::{read_note, write_note};
 pub use profile::{profile, session_details, session_info};
 pub use reauth::reauth;
 pub use security_events::security_events;
@@ -107,18 +113,29 @@ async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResp
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.store.metrics().render())
 }
 
-// ANCHOR: app
 /// The whole service as a router, ready for `serve` or for tests on port 0.
 pub fn app(state: AppState) -> Router {
-    app_with(state, Router::new())
+    app_beside(state, Router::new())
 }
 
-/// The service with `extra` routes (yours) mounted beside `/login` and `/profile`, under the
-/// same middleware: no-store, the renewed cookie for every [`Authenticated`] request, the body
-/// limit, tracing, JSON 404/405. The OpenAPI document at `/docs` lists the service's routes,
-/// not these (add them to it yourself if you want them there). The benchmark mounts lesson
-/// 03's naive renewal this way, so that the only difference it measures is the Redis part.
+/// The service with `extra` routes (yours, on the service's [`AppState`]) mounted beside
+/// `/login` and `/profile`, under the same middleware: no-store, the renewed cookie for every
+/// [`Authenticated`] request, the body limit, tracing, JSON 404/405. The OpenAPI document at
+/// `/docs` lists the service's routes, not these (add them to it yourself if you want them
+/// there). The benchmark mounts lesson 03's naive renewal this way, so that the only difference
+/// it measures is the Redis part.
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    let extra = extra.with_state(state.clone());
+    app_beside(state, extra)
+}
+
+// ANCHOR: app
+/// The service beside `extra`, a router with a state of its own already given (yours: a
+/// database pool, a client, ...): its handlers take [`Authenticated`], [`SessionData`] or
+/// [`VisitorData`] as long as your state gives an [`AppState`] (`impl FromRef<YourState> for
+/// AppState`), and get the same middleware as the service's routes. What
+/// [`run_with`](crate::run_with) serves.
+pub fn app_beside(state: AppState, extra: Router) -> Router {
     // Each handler is named once: `routes!` adds it to the router and to the OpenAPI document.
     // Responses that carry or depend on a session must never be stored by a cache.
     let no_store = SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -133,8 +150,8 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .routes(routes!(sessions::logout_everywhere))
         .routes(routes!(reauth::reauth))
         .routes(routes!(security_events::security_events))
-        .merge(OpenApiRouter::from(extra))
-        .layer(no_store);
+        .routes(routes!(note::read_note, note::write_note))
+        .layer(no_store.clone());
     let (routes, mut api) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
         .merge(sessions)
         .routes(routes!(health))
@@ -145,6 +162,8 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     routes
         .merge(crate::page::assets())
         .merge(crate::docs::docs_router(api))
+        .with_state(state.clone())
+        .merge(extra.layer(no_store))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Every answer to an authenticated request carries the renewed cookie (see `extract.rs`).
@@ -158,7 +177,6 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
 }
 // ANCHOR_END: app
 

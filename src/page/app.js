@@ -212,6 +212,33 @@ async function refresh(quiet) {
   }
 }
 
+/** Shows the caller's note as the server keeps it: the session's, or the visitor's. */
+function showNote(note) {
+  $("note").value = note.note === null ? "" : note.note;
+  $("note-saves").textContent = note.saves === 0 ? "Never saved." : "Saved " + note.saves + " time(s).";
+}
+
+/** Reads the note (a visitor's or the session's); no cookie, no Redis call. */
+async function loadNote() {
+  const answer = await api("GET", "/note");
+  if (answer.status === 200) {
+    showNote(answer.body);
+  } else {
+    sayError(answer);
+  }
+}
+
+async function saveNote(event) {
+  event.preventDefault();
+  const answer = await api("PUT", "/note", { note: $("note").value });
+  if (answer.status === 200) {
+    showNote(answer.body);
+    say("Note saved.", "info");
+  } else {
+    sayError(answer);
+  }
+}
+
 async function login(event) {
   event.preventDefault();
   const answer = await api("POST", "/login", { username: $("username").value, password: $("password").value });
@@ -219,6 +246,7 @@ async function login(event) {
     $("password").value = "";
     say("Logged in as " + answer.body.username + ".", "info");
     await refresh(true);
+    await loadNote();
   } else {
     sayError(answer);
   }
@@ -229,6 +257,7 @@ async function logout() {
   if (answer.status === 200) {
     showLoggedOut();
     say(answer.body.message + ".", "info");
+    await loadNote();
   } else {
     sayError(answer);
   }
@@ -306,6 +335,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("logout-everywhere").addEventListener("click", logoutEverywhere);
   $("reauth-form").addEventListener("submit", reauth);
   $("reauth-cancel").addEventListener("click", cancelReauth);
+  $("note-form").addEventListener("submit", saveNote);
   state.timer = setInterval(tick, 1000);
   refresh(true);
+  loadNote();
 });

@@ -116,6 +116,10 @@ impl PrivateRedis {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         loop {
             if let Ok(Some(status)) = child.try_wait() {
+                // It may have exited because another server holds the port: say so.
+                if let Some(other) = server_pid(addr, Duration::from_millis(200)) {
+                    return Err(format!("port {} is held by another redis-server (pid {other})", self.port));
+                }
                 let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
                 return Err(format!("redis-server exited with {status}: {}", log.trim()));
             }

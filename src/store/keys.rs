@@ -2,7 +2,8 @@
 //!
 //! | key | type | what | bound | slot rule (Redis Cluster) |
 //! |---|---|---|---|---|
-//! | `session:<uuid>` | hash `user_id`, `username`, `created_at`, `device`, `ip` | one login session | TTL: idle, capped by the absolute lifetime | no hash tag: sessions spread over every shard |
+//! | `session:<uuid>` | hash `user_id`, `username`, `created_at`, `device`, `ip`, and the application's values `data:<name>` (lesson 11) | one login session | TTL: idle, capped by the absolute lifetime; values bounded by [`DataLimits`](super::DataLimits) | no hash tag: sessions spread over every shard |
+//! | `visitor:<uuid>` | hash `created_at` and values `data:<name>` | a visitor's values before login (a cart), created at its first write (lesson 11) | TTL: idle, capped by the absolute lifetime; values bounded by [`DataLimits`](super::DataLimits); each creation is an attempt of the client's login throttle | no hash tag |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
 //! | `user:{<user_id>}:events` | stream: `type`, `device`, `ip`, `handle` per entry | the user's security log (lesson 10) | about [`MAX_EVENTS`](super::MAX_EVENTS) entries (`MAXLEN ~`); TTL: the absolute lifetime, set again by each write of the user's own | the index's hash tag |
 //! | `login:{<client>}` | string: a time in unix ms | the login throttle's count for one client (lesson 09); `<client>` is an IPv4 address or an IPv6 /64 | TTL: at most the throttle's period (60 s) | hash tag `{<client>}` |
@@ -17,7 +18,7 @@
 //! its TTL (every event of the user's own does; the last is often the logout).
 //!
 //! Every command, script and transaction names the keys of one slot only (Redis Cluster,
-//! lesson 07): a session key alone, an index alone, an index with its user's log (one slot,
+//! lesson 07): a session key alone, a visitor key alone, an index alone, an index with its user's log (one slot,
 //! through the `{<user_id>}` tag), or one client's two throttle keys, which share their slot
 //! through the `{<client>}` tag. Where a step touches several sessions (the
 //! listing, logout everywhere, a login that ends older sessions), it sends one single-key
@@ -56,6 +57,11 @@ impl Keys {
     /// `session:<uuid>`.
     pub fn session(&self, id: &SessionId) -> String {
         format!("{}{SESSION_PREFIX}{id}", self.prefix)
+    }
+
+    /// `visitor:<uuid>`, a visitor's values before login (lesson 11).
+    pub fn visitor(&self, id: &SessionId) -> String {
+        format!("{}visitor:{id}", self.prefix)
     }
 
     /// `login:{198.51.100.7}`, the login throttle's count for one client (lesson 09).

@@ -16,6 +16,7 @@ use redis::RedisResult;
 use crate::credentials::PasswordCheck;
 
 use super::connection::Counted;
+use super::data::{Values, take};
 use super::events::{EventKind, MAX_EVENTS, NewEvent, event_commands};
 use super::index::{INDEX_ADD_SOURCE, Indexed, index_add_args, index_session};
 use super::{
@@ -41,6 +42,7 @@ pub struct NewSession<'a> {
     kind: EventKind,
     client: Option<IpAddr>,
     password: Option<(&'a dyn PasswordCheck, &'a str)>,
+    visitor: Option<SessionId>,
 }
 
 impl<'a> NewSession<'a> {
@@ -55,6 +57,7 @@ impl<'a> NewSession<'a> {
             kind: EventKind::Login,
             client: None,
             password: None,
+            visitor: None,
         }
     }
 
@@ -68,8 +71,16 @@ impl<'a> NewSession<'a> {
         NewSession { replacing: session.copied(), ..self }
     }
 
-    /// A re-authentication of the caller's `session` (`POST /reauth`): it is replaced, and the
-    /// log records `reauth`.
+    /// Takes over the values of `visitor` (the cart filled before login, lesson 11): they move
+    /// into the new session, and the visitor is ended, both before the session is written.
+    pub fn carrying(self, visitor: Option<&SessionId>) -> NewSession<'a> {
+        NewSession { visitor: visitor.copied(), ..self }
+    }
+
+    /// A re-authentication of the caller's `session` (`POST /reauth`): it is taken (its values
+    /// carried over into the new session, whose `created_at` is now: a password check restarts
+    /// the privileged window and the absolute lifetime) and replaced, and the log records
+    /// `reauth`. A session that is gone by then is [`Login::Gone`]: nothing is started.
     pub fn reauthenticating(self, session: &SessionId) -> NewSession<'a> {
         NewSession { replacing: Some(*session), kind: EventKind::Reauth, ..self }
     }
@@ -98,6 +109,9 @@ pub enum Login {
     Throttled(Duration),
     /// The password check refused: nothing was written.
     WrongPassword,
+    /// A re-authentication of a session that is gone (logged out, revoked, expired): nothing
+    /// was started.
+    Gone,
 }
 
 impl Login {
@@ -144,17 +158,45 @@ impl SessionStore {
                 return Ok(Login::WrongPassword);
             }
         }
+        let carried = match self.before(deadline, self.carried(&mut con, &new)).await? {
+            Some(carried) => carried,
+            None => return Ok(Login::Gone),
+        };
         let id = SessionId::new();
-        let session = self.before(deadline, self.create(&mut con, &id, &new)).await?;
+        let session = self.before(deadline, self.create(&mut con, &id, &new, carried)).await?;
         Ok(Login::Started(id, session))
     }
     // ANCHOR_END: start_session
+
+    // ANCHOR: carried
+    /// What the new session takes over, taken atomically from where it was (<!-- sends: POST /login | carrying a visitor's values -->`HGETALL` and `DEL`
+    /// in one transaction on that key): on a re-authentication the old session's values (`None`
+    /// when that session is gone), at a login the visitor's values. Nothing to take costs
+    /// nothing.
+    async fn carried(&self, con: &mut Counted<'_>, new: &NewSession<'_>) -> RedisResult<Option<Carried>> {
+        if new.kind == EventKind::Reauth
+            && let Some(old) = &new.replacing
+        {
+            let hash = take(&mut *con, &self.inner.keys.session(&self.at_rest(old))).await?;
+            let alive = hash.contains_key(fields::USER_ID);
+            return Ok(alive.then(|| Carried { values: Values::from_hash(&hash) }));
+        }
+        let values = match &new.visitor {
+            Some(visitor) => {
+                Values::from_hash(&take(&mut *con, &self.inner.keys.visitor(&self.at_rest(visitor))).await?)
+            }
+            None => Values::default(),
+        };
+        Ok(Some(Carried { values }))
+    }
+    // ANCHOR_END: carried
 
     async fn create(
         &self,
         con: &mut Counted<'_>,
         id: &SessionId,
         new: &NewSession<'_>,
+        carried: Carried,
     ) -> RedisResult<Session> {
         let user_id = user_id_for(new.username);
         let at_rest = self.at_rest(id);
@@ -167,6 +209,7 @@ impl SessionStore {
             replacing: new.replacing.map(|old| self.at_rest(&old)),
             device: &new.device,
             kind: new.kind,
+            carried,
         };
         let mut session = Session { user_id, username: new.username.to_string(), created_at: 0 };
         let done = if self.topology().is_cluster() {
@@ -273,6 +316,13 @@ struct LoginSteps<'a> {
     replacing: Option<SessionId>,
     device: &'a Device,
     kind: EventKind,
+    carried: Carried,
+}
+
+/// What a new session takes over: values, a visitor's or on re-authentication the old
+/// session's.
+struct Carried {
+    values: Values,
 }
 
 /// What the steps found: what the index step named to end, and whether the login's entry was
@@ -317,7 +367,8 @@ impl LoginSteps<'_> {
     /// its TTL).
     fn write(&self, pipe: &mut redis::Pipeline, session: &Session) {
         pipe.cmd("HSET").arg(&self.key).arg(&session.to_fields());
-        pipe.arg(fields::DEVICE).arg(self.device.name()).arg(fields::IP).arg(self.device.ip_field()).ignore();
+        pipe.arg(fields::DEVICE).arg(self.device.name()).arg(fields::IP).arg(self.device.ip_field());
+        pipe.arg(self.carried.values.to_fields()).ignore();
         pipe.cmd("EXPIRE").arg(&self.key).arg(ttl_secs(self.store.inner.lifetimes.idle)).ignore();
     }
 

@@ -67,6 +67,7 @@ use crate::redis::Topology;
 mod clock;
 mod connection;
 mod create;
+mod data;
 mod destroy;
 mod device;
 mod error;
@@ -79,9 +80,14 @@ mod session;
 mod throttle;
 mod touch;
 mod username;
+mod values;
 
 pub use connection::{StoreConnection, Tap};
 pub use create::{create_session, hashed_user_id, user_id_for};
+pub use data::{
+    Applied, Changes, DATA_PREFIX, DATA_WRITE_SOURCE, DataError, DataLimits, MAX_NAME_CHARS, Values,
+    renew_all,
+};
 pub use destroy::destroy_session;
 pub use device::{Device, MAX_DEVICE_CHARS, UNKNOWN_DEVICE};
 pub use error::Unavailable;
@@ -126,6 +132,7 @@ struct StoreInner {
     login_limits: LoginLimits,
     key_hashing: bool,
     privileged_window: Duration,
+    data_limits: DataLimits,
     /// Redis's clock as its answers tell it: the login's `created_at` (see `clock.rs`). Shared
     /// by every copy of the store, like the counters.
     clock: Arc<RedisClock>,
@@ -168,6 +175,7 @@ impl SessionStore {
             login_limits: LoginLimits::DEFAULT,
             key_hashing: false,
             privileged_window: PRIVILEGED_WINDOW,
+            data_limits: DataLimits::DEFAULT,
             clock: Arc::new(RedisClock::new(unix_now().saturating_mul(1000))),
         });
         let mut con = store.connection();
@@ -178,6 +186,7 @@ impl SessionStore {
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
                 UNLIST_SCRIPT.load_async(&mut con).await?;
+                data::DATA_WRITE_SCRIPT.load_async(&mut con).await?;
                 // Redis's clock, for the first login's `created_at` (every login reads it again).
                 let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;
                 clock.observe(secs.saturating_mul(1000).saturating_add(micros / 1000));

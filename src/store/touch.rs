@@ -105,20 +105,36 @@ pub async fn renew<C: ConnectionLike>(
         redis::cmd("DEL").arg(key).exec_async(con).await?;
         return Ok(None);
     };
-    let now = (expires_at_ms as u64).saturating_sub(millis(idle)) / 1000;
+    let Some(ttl_secs) =
+        absolute_cap(con, key, expires_at_ms, created_at, Lifetimes { idle, absolute }).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Touched { session: Session { user_id, username, created_at }, ttl_secs }))
+}
+
+/// The absolute cap, after a renewal whose `PEXPIRETIME` answered `expires_at_ms`: the TTL the
+/// key now has, or `None` when its absolute lifetime is over (the key is then deleted).
+pub(super) async fn absolute_cap<C: ConnectionLike>(
+    con: &mut C,
+    key: &str,
+    expires_at_ms: i64,
+    created_at: u64,
+    Lifetimes { idle, absolute }: Lifetimes,
+) -> redis::RedisResult<Option<u64>> {
+    let now = u64::try_from(expires_at_ms).unwrap_or(0).saturating_sub(millis(idle)) / 1000;
     let deadline = created_at.saturating_add(absolute.as_secs());
     let idle_secs = idle.as_secs().max(1);
-    let ttl_secs = match deadline.checked_sub(now) {
+    match deadline.checked_sub(now) {
         None | Some(0) => {
             redis::cmd("DEL").arg(key).exec_async(con).await?;
-            return Ok(None);
+            Ok(None)
         }
         Some(left) if left < idle_secs => {
             redis::cmd("EXPIREAT").arg(key).arg(deadline).exec_async(con).await?;
-            left
+            Ok(Some(left))
         }
-        Some(_) => idle_secs,
-    };
-    Ok(Some(Touched { session: Session { user_id, username, created_at }, ttl_secs }))
+        Some(_) => Ok(Some(idle_secs)),
+    }
 }
 // ANCHOR_END: renew

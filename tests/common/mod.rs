@@ -39,6 +39,8 @@ pub struct Settings {
     pub privileged_window: Duration,
     /// The password check, when a test replaces the default (any password): true accepts.
     pub password_check: Option<fn(&str, &str) -> bool>,
+    /// `SESSION_DATA_MAX_VALUES`, `SESSION_DATA_MAX_VALUE_BYTES`, `SESSION_DATA_MAX_BYTES`.
+    pub data_limits: session_storage::store::DataLimits,
 }
 
 /// A test's password check ([`Settings::password_check`]) as the service's [`PasswordCheck`].
@@ -84,6 +86,7 @@ impl Default for Settings {
             key_hashing: false,
             privileged_window: session_storage::Config::default().privileged_window,
             password_check: None,
+            data_limits: session_storage::store::DataLimits::DEFAULT,
         }
     }
 }
@@ -208,7 +211,8 @@ impl TestApp {
                 .with_max_sessions_per_user(self.settings.max_sessions_per_user)
                 .with_login_limits(self.settings.login_limits)
                 .with_key_hashing(self.settings.key_hashing)
-                .with_privileged_window(self.settings.privileged_window);
+                .with_privileged_window(self.settings.privileged_window)
+                .with_data_limits(self.settings.data_limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -252,7 +256,8 @@ impl TestApp {
             .with_max_sessions_per_user(settings.max_sessions_per_user)
             .with_login_limits(settings.login_limits)
             .with_key_hashing(settings.key_hashing)
-            .with_privileged_window(settings.privileged_window);
+            .with_privileged_window(settings.privileged_window)
+            .with_data_limits(settings.data_limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();

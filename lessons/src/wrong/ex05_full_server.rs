@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use session_storage::cookies::{clear_session_cookie, read_session_cookies};
 use session_storage::http::{ClientDevice, MessageResponse, SessionInfo};
-use session_storage::store::{Device, SessionIds};
+use session_storage::store::{DataError, Device, SessionIds};
 use session_storage::{ApiError, AppState, Authenticated, SameOrigin};
 
 use crate::{no_wrong_answer, wrong_variant};
@@ -121,6 +121,11 @@ pub fn error_status(error: &ApiError) -> StatusCode {
             ApiError::Degraded(_) => StatusCode::INTERNAL_SERVER_ERROR,
             other => solved(other),
         },
+        // WRONG (05c/6): every error about a value of one's own is "a bad value", 422, even one over its size limit or stored as another type: the check records 422 for `your value: over its limit` and `your value: another type`. Shows: `your value: over its limit`, `your value: another type`.
+        6 => match error {
+            ApiError::Data(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            other => solved(other),
+        },
         n => no_wrong_answer("05c", n),
     }
 }
@@ -138,6 +143,9 @@ fn solved(error: &ApiError) -> StatusCode {
         ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Unavailable(_) | ApiError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Data(DataError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::Data(DataError::NotThatType(..)) => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Data(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -121,7 +121,7 @@ async fn ex05b_session_route() {
 async fn ex05c_error_status() {
     use axum::body::Body;
     use session_storage::ApiError;
-    use session_storage::store::Unavailable;
+    use session_storage::store::{DataError, Unavailable};
     let _settings = settings();
     let json = Some("application/json");
     let broken =
@@ -172,6 +172,13 @@ async fn ex05c_error_status() {
             ApiError::BadBody(json_rejection(json, Body::from(vec![b' '; 3 << 20])).await),
         ),
         ("body: unreadable", ApiError::BadBody(json_rejection(json, Body::from_stream(broken)).await)),
+        ("your value: over its limit", ApiError::Data(DataError::TooLarge("one value, 4097 bytes".into()))),
+        ("your value: a bad name", ApiError::Data(DataError::BadName("cart items".into()))),
+        ("your value: not a number", ApiError::Data(DataError::NotANumber("note".into()))),
+        (
+            "your value: another type",
+            ApiError::Data(DataError::NotThatType("cart".into(), "expected a sequence".into())),
+        ),
     ];
     let results: Vec<Value> = errors
         .iter()

@@ -18,7 +18,8 @@
         feature = "l07",
         feature = "l08",
         feature = "l09",
-        feature = "l10"
+        feature = "l10",
+        feature = "l11"
     )),
     allow(dead_code, unused_imports)
 )]
@@ -52,6 +53,8 @@ use lessons::ex08_your_app;
 use lessons::ex09_rate_limit;
 #[cfg(feature = "l10")]
 use lessons::ex10_security_log;
+#[cfg(feature = "l11")]
+use lessons::ex11_your_data;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
 use session_storage::AppState;
@@ -370,6 +373,7 @@ fn every_exercise_is_listed() {
         include_str!("l08.rs"),
         include_str!("l09.rs"),
         include_str!("l10.rs"),
+        include_str!("l11.rs"),
     ];
     let mut checks: Vec<&str> = sources
         .iter()
@@ -440,3 +444,6 @@ include!("l09.rs");
 
 #[cfg(feature = "l10")]
 include!("l10.rs");
+
+#[cfg(feature = "l11")]
+include!("l11.rs");
