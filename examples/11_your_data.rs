@@ -159,13 +159,15 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     // ANCHOR: guarded
     out.step("The guarded write: one script checks EXISTS, then writes");
-    out.say("The service writes values with one script, src/store/scripts/data_write.lua: it checks that");
+    out.say("The service writes values with one script: it checks that");
     out.say("the key exists and writes only then, with nothing in between, since Redis runs a script");
     out.say("whole. Building the store loads its scripts:");
     let store = SessionStore::new(con.clone(), Lifetimes::default(), Duration::from_secs(2))
         .await
         .map_err(io_error)?
         .with_keys(keys.clone());
+    out.say("The last SCRIPT LOAD is the write script; the others are the login throttle's (lesson 09)");
+    out.say("and the session index's (lesson 06).");
     let cart = Changes::new().insert("cart", &["tea", "milk"]).map_err(io_error)?;
     out.say("The same write, to the session that was logged out:");
     let refused = store.change_values(&id, &cart).await;
@@ -177,7 +179,7 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say(&format!("change_values(...) = {:?}", written.as_ref().map_err(ToString::to_string)));
     let _: BTreeMap<String, String> = con.hgetall(&key).await?;
     let _: i64 = con.ttl(&key).await?;
-    out.say("The script is exercise 11a's answer, with bounds around it: write your own first.");
+    out.say("The service's script does this, with bounds around it; exercise 11a asks for the guard alone.");
     // ANCHOR_END: guarded
 
     // ANCHOR: counter
@@ -186,6 +188,8 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.say("request reads it first, so no request can add to a stale value. A missing field is 0:");
     let _: i64 = con.hincr(&key, "data:visits", 1).await?;
     let _: i64 = con.hincr(&key, "data:visits", 1).await?;
+    out.say("Like HSET, a plain HINCRBY on a missing key creates it: what protects a logged-out session");
+    out.say("is the guard, not HINCRBY.");
     out.say("The service's script does the same HINCRBY, after its EXISTS check:");
     let visit = Changes::new().increment("visits", 1).map_err(io_error)?;
     let counted = store.change_values(&id, &visit).await;
@@ -194,8 +198,10 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
 
     // ANCHOR: blob
     out.step("The lost update: one blob, two requests");
-    out.say("Most session libraries keep a session as one serialized record, read whole at the start");
-    out.say("of a request and written whole at its end. Such a record, as a string:");
+    out.say("Most session libraries keep a session as one serialized record, read whole when a request");
+    out.say(
+        "first uses it and written whole at its end. Such a record, as a string (SETEX is SET with a TTL):",
+    );
     let blob = format!("lesson11:blob:{id}");
     let record = serde_json::json!({"user_id": "user_1", "username": "alice", "cart": ["tea"], "visits": 3});
     let _: () = con.set_ex(&blob, record.to_string(), IDLE.as_secs()).await?;

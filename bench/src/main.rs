@@ -380,11 +380,13 @@ request = function()
 end
 "#;
 
-/// `PUT` of a note to the URL's own path: a value of one's own written on every request.
+/// `PUT` of a note to the URL: a value of one's own written on every request. Set through
+/// `wrk.headers`, so that the session's cookie given with `-H` is sent too (headers passed to
+/// `wrk.format` would replace them).
 const NOTE_LUA: &str = r#"
-request = function()
-  return wrk.format("PUT", nil, { ["Content-Type"] = "application/json" }, '{"note":"buy tea and milk"}')
-end
+wrk.method = "PUT"
+wrk.body = '{"note":"buy tea and milk"}'
+wrk.headers["Content-Type"] = "application/json"
 "#;
 
 /// Logins of one user, over and over: every login past `MAX_SESSIONS_PER_USER` ends the

@@ -25,8 +25,8 @@ use super::extract::{Authenticated, ClientAddr, CookieSlots};
 // ANCHOR: session_data
 /// A live session and its values: take it in a handler instead of [`Authenticated`] to read and
 /// write values of your own (`cart`, `note`, `visits`) on the session's hash. Extracting it
-/// renews the session as `Authenticated` does, and reads every value with it, in <!-- cost: GET /note | a live session: the values come with the renewal -->one round
-/// trip; it refuses what `Authenticated` refuses (401, 403 cross-site, 503).
+/// renews the session as `Authenticated` does, and reads every value with it, in the renewal's
+/// pipeline (no extra cost); it refuses what `Authenticated` refuses (401, 403 cross-site, 503).
 ///
 /// ```
 /// use session_storage::SessionData;
@@ -60,24 +60,24 @@ impl SessionData {
         self.values.names().map(str::to_string).collect()
     }
 
-    /// Sets `name` to `value`: <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip.
+    /// Sets `name` to `value`: a write to Redis of its own (see [`apply`](Self::apply)).
     pub async fn insert<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), ApiError> {
         self.apply(Changes::new().insert(name, value)?).await.map(|_| ())
     }
 
-    /// Removes `name`: <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip.
+    /// Removes `name`: a write of its own.
     pub async fn remove(&mut self, name: &str) -> Result<(), ApiError> {
         self.apply(Changes::new().remove(name)?).await.map(|_| ())
     }
 
-    /// Adds `by` to the counter `name` (from 0) and answers its new value: <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip, and
+    /// Adds `by` to the counter `name` (from 0) and answers its new value: a write of its own, and
     /// no concurrent increment is lost (`HINCRBY`).
     pub async fn increment(&mut self, name: &str, by: i64) -> Result<i64, ApiError> {
         let applied = self.apply(Changes::new().increment(name, by)?).await?;
         Ok(applied.counters.first().copied().unwrap_or_default())
     }
 
-    /// Applies several changes in <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip, all or none: 401 when the session is gone
+    /// Applies several changes together, in one script, all or none: 401 when the session is gone
     /// meanwhile (nothing is written or created), 413 over a bound, 422 for an increment of a
     /// value that is not a whole number.
     pub async fn apply(&mut self, changes: Changes) -> Result<Applied, ApiError> {
@@ -135,7 +135,7 @@ enum Owner {
 /// who only looks), and that first write is an attempt of the client's login throttle. At
 /// login, the visitor's values move into the new session, and the visitor's id is dead.
 ///
-/// No cookie costs <!-- cost: GET /note | no cookie: nothing to read -->no round trip; a session cookie or a visitor cookie, <!-- cost: GET /note | a visitor -->one.
+/// No cookie, no Redis call; a session cookie or a visitor cookie, the renewal's pipeline.
 pub struct VisitorData {
     who: Option<Authenticated>,
     owner: Owner,
@@ -157,7 +157,8 @@ impl VisitorData {
         Ok(self.values.get(name)?)
     }
 
-    /// Sets `name` to `value`: <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip (for a new visitor, <!-- cost: PUT /note | a visitor's first save: the throttle, then the write -->two: the throttle, then the write).
+    /// Sets `name` to `value` (a new visitor's first write is also an attempt of the client's
+    /// login throttle).
     pub async fn insert<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), ApiError> {
         self.apply(Changes::new().insert(name, value)?).await.map(|_| ())
     }
@@ -173,7 +174,7 @@ impl VisitorData {
         Ok(applied.counters.first().copied().unwrap_or_default())
     }
 
-    /// Applies several changes in <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip, all or none. A visitor whose key expired
+    /// Applies several changes together, in one script, all or none. A visitor whose key expired
     /// meanwhile starts again as a new one.
     pub async fn apply(&mut self, changes: Changes) -> Result<Applied, ApiError> {
         let store = &self.state.store;

@@ -29,8 +29,8 @@ pub async fn read_note(data: VisitorData) -> Result<Json<NoteResponse>, ApiError
     Ok(Json(NoteResponse { note: data.get("note")?, saves: data.get("note_saves")?.unwrap_or(0) }))
 }
 
-/// Saves the caller's note and counts the save, in <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip (one more, the login
-/// throttle, for a visitor's first save, which also sets the `visitor_id` cookie).
+/// Saves the caller's note and counts the save, in one script (a visitor's first save is also
+/// an attempt of its login throttle, and sets the `visitor_id` cookie).
 #[utoipa::path(
     put, path = "/note", tag = "data",
     request_body = NoteRequest,

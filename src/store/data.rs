@@ -218,7 +218,8 @@ pub enum DataError {
     BadName(String),
     /// Over a [`DataLimits`] bound: which one. Nothing was written.
     TooLarge(String),
-    /// An increment of a value that is not a whole number, or one past `i64`. Nothing was written.
+    /// An increment of a value that is not a whole number, or whose sum would pass ±(2^53 − 1),
+    /// what Lua's numbers hold exactly. Nothing was written.
     NotANumber(String),
     /// A value that is not (or cannot be written as) JSON of the type asked for.
     NotThatType(String, String),
@@ -268,8 +269,8 @@ fn check_name(name: &str) -> Result<(), DataError> {
 }
 
 // ANCHOR: renew_all
-/// Reads a hash with all its fields and renews its TTL, in <!-- cost: GET /note | a live session: the values come with the renewal -->one round trip: [`renew`](super::renew)'s
-/// pipeline with `HGETALL` for <!-- sends: GET /profile | a live session -->`HMGET`, so a session's values come with its renewal. The same
+/// Reads a hash with all its fields and renews its TTL: [`renew`](super::renew)'s pipeline with
+/// `HGETALL` in place of its three fields, so a session's values come with its renewal. The same
 /// guarantees: nothing writes a field, `EXPIRE` on a missing key does nothing, the TTL is capped
 /// by the absolute lifetime from `created_at` by Redis's clock (`PEXPIRETIME` less the idle
 /// lifetime), and a hash without a `created_at` it can read is deleted and refused.
@@ -320,7 +321,7 @@ pub(super) enum Creating {
 }
 
 // ANCHOR: write_data
-/// Applies `changes` to the values of the hash at `key`, in one script (<!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round trip): all of
+/// Applies `changes` to the values of the hash at `key`, in one script: all of
 /// them or none. A missing hash is [`DataError::Gone`] and nothing is created, unless `creating`
 /// a visitor's; over a bound of `limits`, nothing is written.
 pub(super) async fn write_data<C: ConnectionLike>(

@@ -169,10 +169,10 @@ impl SessionStore {
     // ANCHOR_END: start_session
 
     // ANCHOR: carried
-    /// What the new session takes over, taken atomically from where it was (<!-- sends: POST /login | carrying a visitor's values -->`HGETALL` and `DEL`
-    /// in one transaction on that key): on a re-authentication the old session's values (`None`
-    /// when that session is gone), at a login the visitor's values. Nothing to take costs
-    /// nothing.
+    /// What the new session takes over, taken atomically from where it was (all its fields read
+    /// and the key deleted in one transaction on that key): on a re-authentication the old
+    /// session's values (`None` when that session is gone), at a login the visitor's values.
+    /// Nothing to take costs nothing.
     async fn carried(&self, con: &mut Counted<'_>, new: &NewSession<'_>) -> RedisResult<Option<Carried>> {
         if new.kind == EventKind::Reauth
             && let Some(old) = &new.replacing

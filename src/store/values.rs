@@ -53,8 +53,8 @@ impl SessionStore {
     }
 
     // ANCHOR: change_values
-    /// Applies `changes` to the values of session `id` (the cookie's id): one script, <!-- cost: PUT /note | a live session: the renewal, then the write minus GET /note | a live session: the values come with the renewal -->one round
-    /// trip, all or nothing. A session that is gone is [`DataError::Gone`], and nothing is
+    /// Applies `changes` to the values of session `id` (the cookie's id): one script, all or
+    /// nothing. A session that is gone is [`DataError::Gone`], and nothing is
     /// written or created: a write can never bring back a session that was logged out.
     pub async fn change_values(&self, id: &SessionId, changes: &Changes) -> Result<Applied, DataError> {
         if changes.is_empty() {
