@@ -91,8 +91,9 @@
 //! - At the root, what an application needs: [`run`] (or [`run_with`] for an app with a state of
 //!   its own, or [`Service`] in two steps), [`Config`], [`AppState`], the extractors
 //!   [`Authenticated`], [`SessionData`], [`VisitorData`] and [`SameOrigin`], [`PasswordCheck`],
-//!   [`ApiError`], and [`app_with`] / [`app_beside`] for a server of your own. [`run`] installs no logging: call [`init_tracing`]
-//!   (as the binary does), or install your own `tracing` subscriber.
+//!   [`ApiError`], and [`app_with`] for a server of your own ([`http::app_beside`] for routes on a
+//!   state of your own). [`run`] installs no logging: call [`init_tracing`] (as the binary does),
+//!   or install your own `tracing` subscriber.
 //! - Under their modules, the building blocks the lessons and exercises call: [`store`],
 //!   [`cookies`], [`http`], [`redis`], [`server`]. Each item has one path.
 //! - For the workbook only: the [`workbook`] module (feature `workbook`, on by default).
@@ -131,7 +132,7 @@ pub mod workbook;
 pub use config::{Config, ConfigError};
 pub use credentials::{AnyPassword, PasswordCheck};
 pub use error::ApiError;
-pub use http::{AppState, Authenticated, SameOrigin, SessionData, VisitorData, app_beside, app_with};
+pub use http::{AppState, Authenticated, SameOrigin, SessionData, VisitorData, app_with};
 pub use service::{Service, StartError, run, run_with};
 
 /// Sets up logging: `RUST_LOG` if set, else `info` for this crate, `tower_http` and the

@@ -22,7 +22,7 @@ impl SessionStore {
     }
 
     /// [`touch_first`](Self::touch_first) with the session's values: <!-- sends: GET /note | a live session: the values come with the renewal -->the renewal with `HGETALL`
-    /// for <!-- sends: GET /profile | a live session -->`HMGET` ([`renew_all`](super::renew_all)), <!-- cost: GET /note | a live session: the values come with the renewal -->one round trip per id tried, the values
+    /// for <!-- sends: GET /profile | a live session -->`HMGET` ([`renew_all`]), <!-- cost: GET /note | a live session: the values come with the renewal -->one round trip per id tried, the values
     /// in the same one. A hash without a `user_id` or `username` is not a session: it is deleted
     /// and refused, as by the renewal without values.
     pub async fn touch_first_with_values(
