@@ -6,6 +6,8 @@
 //! | `session_authenticated_requests_total{outcome}` | counter | requests that needed a session ([`Authenticated`](crate::Authenticated)): `ok`, `unauthorized` (401), `unavailable` (503) |
 //! | `session_redis_call_seconds` | histogram | each round trip to Redis (a command, a script or a pipeline), from write to reply |
 //! | `session_redis_errors_total` | counter | round trips that failed (an error reply, a broken connection) |
+//! | `session_redis_resent_total` | counter | round trips sent a second time after the connection was lost (see [`store`](crate::store)'s "Redis restarts") |
+//! | `session_logouts_unreplicated_total` | counter | logouts, revocations and logs-out-everywhere that no replica acknowledged within `LOGOUT_REPLICAS_TIMEOUT_MS` |
 //! | `session_connections` | gauge | HTTP connections open now |
 //! | `session_redis_used_memory_bytes` | gauge | Redis's `used_memory` at the last `GET /health` (on a cluster, the fullest master's) |
 //! | `session_redis_maxmemory_bytes` | gauge | Redis's `maxmemory` at the last `GET /health` (0: no limit) |
@@ -89,6 +91,8 @@ const LOGINS: &str = "session_logins_total";
 const AUTHENTICATED: &str = "session_authenticated_requests_total";
 const REDIS_CALL: &str = "session_redis_call_seconds";
 const REDIS_ERRORS: &str = "session_redis_errors_total";
+const REDIS_RESENT: &str = "session_redis_resent_total";
+const UNREPLICATED: &str = "session_logouts_unreplicated_total";
 const CONNECTIONS: &str = "session_connections";
 const USED_MEMORY: &str = "session_redis_used_memory_bytes";
 const MAXMEMORY: &str = "session_redis_maxmemory_bytes";
@@ -110,6 +114,8 @@ struct Inner {
     authenticated: [Counter; 3],
     redis_call: Histogram,
     redis_errors: Counter,
+    redis_resent: Counter,
+    unreplicated: Counter,
     connections: Gauge,
     used_memory: Gauge,
     maxmemory: Gauge,
@@ -148,6 +154,8 @@ impl Metrics {
             authenticated: AuthOutcome::ALL.map(|outcome| counter(AUTHENTICATED, outcome.label())),
             redis_call: recorder.register_histogram(&Key::from_static_name(REDIS_CALL), &META),
             redis_errors: recorder.register_counter(&Key::from_static_name(REDIS_ERRORS), &META),
+            redis_resent: recorder.register_counter(&Key::from_static_name(REDIS_RESENT), &META),
+            unreplicated: recorder.register_counter(&Key::from_static_name(UNREPLICATED), &META),
             connections: recorder.register_gauge(&Key::from_static_name(CONNECTIONS), &META),
             used_memory: recorder.register_gauge(&Key::from_static_name(USED_MEMORY), &META),
             maxmemory: recorder.register_gauge(&Key::from_static_name(MAXMEMORY), &META),
@@ -174,6 +182,16 @@ impl Metrics {
         if failed {
             self.inner.redis_errors.increment(1);
         }
+    }
+
+    /// Counts a round trip sent again on a fresh connection after the first was lost.
+    pub fn redis_resent(&self) {
+        self.inner.redis_resent.increment(1);
+    }
+
+    /// Counts a logout (or revocation) whose deletion no replica acknowledged in time.
+    pub fn logout_unreplicated(&self) {
+        self.inner.unreplicated.increment(1);
     }
 
     /// The gauge of open connections, for the accept loop (`serve_counted`).
@@ -208,6 +226,16 @@ fn describe(recorder: &PrometheusRecorder) {
         "One round trip to Redis: a command, a script or a pipeline".into(),
     );
     recorder.describe_counter(REDIS_ERRORS.into(), None, "Round trips to Redis that failed".into());
+    recorder.describe_counter(
+        REDIS_RESENT.into(),
+        None,
+        "Round trips to Redis sent again on a fresh connection after the first was lost".into(),
+    );
+    recorder.describe_counter(
+        UNREPLICATED.into(),
+        None,
+        "Logouts and revocations no replica acknowledged within LOGOUT_REPLICAS_TIMEOUT_MS".into(),
+    );
     recorder.describe_gauge(CONNECTIONS.into(), None, "HTTP connections open now".into());
     recorder.describe_gauge(
         USED_MEMORY.into(),
@@ -251,6 +279,9 @@ mod tests {
         one.login(LoginOutcome::Throttled);
         one.authenticated(AuthOutcome::Unauthorized);
         one.redis_call(Duration::from_micros(300), true);
+        one.redis_resent();
+        one.logout_unreplicated();
+        one.logout_unreplicated();
         one.connections().increment(3.0);
         one.redis_memory(1000, 4000);
         let text = one.render();
@@ -264,6 +295,8 @@ mod tests {
         assert_eq!(sample(&text, "session_redis_errors_total"), Some(1.0));
         assert_eq!(sample(&text, r#"session_redis_call_seconds_bucket{le="0.0005"}"#), Some(1.0));
         assert_eq!(sample(&text, r#"session_redis_call_seconds_bucket{le="0.00025"}"#), Some(0.0));
+        assert_eq!(sample(&text, "session_redis_resent_total"), Some(1.0));
+        assert_eq!(sample(&text, "session_logouts_unreplicated_total"), Some(2.0));
         assert_eq!(sample(&text, "session_connections"), Some(3.0));
         assert_eq!(sample(&text, "session_redis_used_memory_bytes"), Some(1000.0));
         assert_eq!(sample(&text, "session_redis_maxmemory_bytes"), Some(4000.0));

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::http::{AppState, app_beside, metrics_app};
 use crate::redis::{RedisHandle, RedisOrigin, RedisUrl, SetupError, connect_backend, connect_or_start};
 use crate::server::{Limits, raise_open_files_limit, serve_counted, serve_on_threads, shutdown_signal};
-use crate::store::{SessionStore, Unavailable};
+use crate::store::{LogoutReplicas, SessionStore, Unavailable};
 
 // ANCHOR: run
 /// Runs the service with `routes` (yours, on the service's [`AppState`]) merged beside its
@@ -119,6 +119,7 @@ pub struct Service {
     addr: SocketAddr,
     state: AppState,
     metrics: Option<(TcpListener, SocketAddr)>,
+    logout_replicas: LogoutReplicas,
 }
 
 impl Service {
@@ -139,14 +140,23 @@ impl Service {
         if let Some(warning) = redis.version_warning() {
             tracing::warn!("{warning}");
         }
-        let store = SessionStore::new(redis.backend.clone(), config.lifetimes, config.redis_timeout)
+        // The store's own connection, in the protocol the service speaks (`connect_backend`).
+        let backend = connect_backend(&redis.url, redis.backend.topology(), config.redis_timeout)
+            .await
+            .map_err(|error| SetupError::Unreachable { url: redis.url.clone(), error: error.to_string() })?;
+        let store = SessionStore::new(backend, config.lifetimes, config.redis_timeout)
             .await
             .map_err(StartError::Store)?
             .with_max_sessions_per_user(config.max_sessions_per_user)
             .with_login_limits(config.login_limits)
             .with_key_hashing(config.session_key_hashing)
             .with_privileged_window(config.privileged_window)
-            .with_data_limits(config.data_limits);
+            .with_data_limits(config.data_limits)
+            .with_logout_replicas(config.logout_replicas, config.logout_replicas_timeout);
+        let logout_replicas = config.logout_replicas;
+        if logout_replicas == LogoutReplicas::Auto {
+            learn_replicas(&store).await;
+        }
         let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
         let metrics = match config.metrics_addr {
             Some(wanted) => Some(bind(wanted, "METRICS_ADDR").await?),
@@ -169,6 +179,7 @@ impl Service {
             addr,
             state,
             metrics,
+            logout_replicas,
         })
     }
 
@@ -191,7 +202,31 @@ impl Service {
     /// Serves until `shutdown` completes, then lets requests in flight finish and stops the
     /// private Redis, if it started one.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Service { listener, routes, threads, redis_timeout, limits, redis, state, metrics, .. } = self;
+        let Service {
+            listener,
+            routes,
+            threads,
+            redis_timeout,
+            limits,
+            redis,
+            state,
+            metrics,
+            logout_replicas,
+            ..
+        } = self;
+        // With LOGOUT_REPLICAS=auto, which masters have replicas is asked again every few
+        // seconds, off the requests' path: a replica added, or a failover, is seen soon.
+        let relearn = (logout_replicas == LogoutReplicas::Auto).then(|| {
+            let store = state.store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(REPLICAS_RELEARNED_EVERY);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    learn_replicas(&store).await;
+                }
+            })
+        });
         // `/metrics` on its own listener, stopped when the service stops. Plain `axum::serve`:
         // it is for a scraper on the operator's network, not for the public.
         let connections = state.store.metrics().connections();
@@ -227,6 +262,9 @@ impl Service {
         if let Some(task) = metrics_server {
             task.abort();
         }
+        if let Some(task) = relearn {
+            task.abort();
+        }
         match redis.origin {
             #[cfg(feature = "private-redis")]
             RedisOrigin::Private(server) => {
@@ -239,6 +277,19 @@ impl Service {
             RedisOrigin::Configured | RedisOrigin::LocalDefault => {}
         }
         served.map_err(StartError::Serve)
+    }
+}
+
+/// How often the service asks Redis again which masters have replicas (`LOGOUT_REPLICAS=auto`).
+const REPLICAS_RELEARNED_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Asks Redis which masters have replicas; a failure is logged and changes nothing (logouts
+/// keep what was known).
+async fn learn_replicas(store: &SessionStore) {
+    match store.learn_replicas().await {
+        Ok(0) => tracing::debug!("no replicas: logouts do not wait (LOGOUT_REPLICAS=auto)"),
+        Ok(n) => tracing::debug!("{n} replica(s): logouts wait for one (LOGOUT_REPLICAS=auto)"),
+        Err(error) => tracing::warn!(%error, "could not ask Redis for its replicas (LOGOUT_REPLICAS=auto)"),
     }
 }
 
@@ -322,7 +373,21 @@ impl fmt::Display for StartError {
             StartError::Redis(error) => error.fmt(f),
             StartError::Store(error) => write!(f, "cannot load the store's scripts: {error}"),
             StartError::Listen { what, addr, source } => {
-                write!(f, "cannot listen on {addr} ({what}): {source}")
+                write!(f, "cannot listen on {addr} ({what}): {source}")?;
+                if source.kind() != io::ErrorKind::AddrInUse {
+                    return Ok(());
+                }
+                match *what {
+                    "METRICS_ADDR" => f.write_str(
+                        ". Another process holds it, perhaps another instance of this service on this \
+                         host: give each instance its own METRICS_ADDR (127.0.0.1:0 picks a free port, \
+                         printed at start), or METRICS_ADDR=off to serve no metrics",
+                    ),
+                    _ => f.write_str(
+                        ". Another process holds it, perhaps another instance of this service: give \
+                         this one another PORT (PORT=0 picks a free port, printed at start)",
+                    ),
+                }
             }
             StartError::NoPrivateCluster => f.write_str(
                 "REDIS_CLUSTER needs the private-redis feature; set REDIS_URL to a cluster node instead",

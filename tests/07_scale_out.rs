@@ -418,3 +418,83 @@ async fn a_failover_is_followed_without_a_restart() {
     let fresh = login(&app.url(""), "after-failover").await;
     assert_eq!(profile(&app.url(""), &fresh).await, 200, "new sessions work after the failover");
 }
+
+/// The replica of the master at `master_port`, from the master's `INFO replication`.
+fn replica_of(cluster: &PrivateCluster, master_port: u16) -> usize {
+    let info = std::process::Command::new("redis-cli")
+        .args(["-p", &master_port.to_string(), "INFO", "replication"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let port: u16 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("slave0:"))
+        .and_then(|fields| fields.split(',').find_map(|field| field.strip_prefix("port=")))
+        .and_then(|port| port.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the master at {master_port} has no replica:\n{info}"));
+    node_index(cluster, port)
+}
+
+/// `LOGOUT_REPLICAS=auto` on a cluster with a replica per master: the logout answers only once
+/// the session's replica has the deletion (held back here by pausing the replica), so when the
+/// master dies right after the answer, the promoted replica does not bring the session back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_acknowledged_by_the_replica_survives_a_failover() {
+    let cluster =
+        PrivateCluster::start_with(3, 1, Duration::from_millis(1000)).expect("cluster with replicas");
+    let settings = Settings {
+        timeout: Duration::from_millis(2000),
+        logout_replicas: (session_storage::store::LogoutReplicas::Auto, Duration::from_millis(1500)),
+        ..Settings::default()
+    };
+    let mut app = TestApp::start_on_cluster(cluster, settings).await;
+    // The master lists a replica once it has its first acknowledgement, a moment after the
+    // replica says its link is up: asked until it does, as the service asks every 5 s.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store.learn_replicas().await.expect("ROLE") < 1 {
+        assert!(Instant::now() < deadline, "the master never listed its replica");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shards = slot_map(&app).await;
+    let victim_port = shards[0].port;
+    let mut n = 0;
+    let id = loop {
+        let id = login(&app.url(""), &format!("leaver{n}")).await;
+        n += 1;
+        if shard_of(&shards, &format!("session:{id}")) == 0 {
+            break id;
+        }
+    };
+    let replica = replica_of(app.cluster(), victim_port);
+    app.cluster().nodes()[replica].pause().expect("pause the replica");
+    let base = app.url("");
+    let (logout_id, started) = (id.clone(), Instant::now());
+    let logging_out =
+        tokio::spawn(async move { post_with_session(&format!("{base}/logout"), &logout_id).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let waited = !logging_out.is_finished();
+    app.cluster().nodes()[replica].resume().expect("resume the replica");
+    assert!(waited, "the logout answered while its replica was paused: it did not wait for it");
+    assert_eq!(logging_out.await.expect("logout task"), 200);
+    let took = started.elapsed();
+    // The master dies right after the logout's answer.
+    let victim = node_index(app.cluster(), victim_port);
+    app.cluster_mut().node_mut(victim).kill();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slot_map(&app).await.iter().any(|shard| shard.port == victim_port) {
+        assert!(Instant::now() < deadline, "no failover within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = profile(&app.url(""), &id).await;
+        if status != 503 || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, 401, "the session came back with the promoted replica");
+    let metrics = app.metrics();
+    assert!(metrics.contains("session_logouts_unreplicated_total 0"), "{metrics}");
+    println!("logout waited {took:?} for its paused replica; after the failover the cookie answers {status}");
+}

@@ -394,3 +394,227 @@ async fn without_persistence_a_redis_restart_is_a_clean_401() {
     // Users simply log in again, under the same user id (derived from the name).
     assert_eq!(post_login(&plain_client(), &app, "alice").await.status(), 200);
 }
+
+/// The service as the binary runs it: `SERVE_THREADS=4` serving threads, each with a Redis
+/// connection of its own, on `redis_url`; the address, and the trigger that stops it.
+async fn threaded_service(redis_url: &str) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config = session_storage::Config::from_lookup(|name| {
+        let value = match name {
+            "REDIS_URL" => redis_url,
+            "HOST" => "127.0.0.1",
+            "PORT" => "0",
+            "METRICS_ADDR" => "off",
+            "SERVE_THREADS" => "4",
+            "REDIS_TIMEOUT_MS" => "500",
+            _ => return None,
+        };
+        Some(value.to_string())
+    })
+    .expect("config");
+    let service = session_storage::Service::start(config, axum::Router::new()).await.expect("start");
+    let addr = service.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(service.serve(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+/// One request on a connection of its own, so that requests spread over the serving threads;
+/// its status and, for a login, the session id.
+async fn fresh(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    session: Option<&str>,
+) -> (u16, Option<String>) {
+    static LOGINS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let url = format!("http://{addr}{path}");
+    let mut request = match method {
+        "POST" => client.post(&url),
+        _ => client.get(&url),
+    };
+    if path == "/login" {
+        // A name per login: the per-username throttle is not what this test is about.
+        let n = LOGINS.fetch_add(1, Ordering::Relaxed);
+        request = request.json(&json!({"username": format!("restart-{n}"), "password": "pw"}));
+    }
+    if let Some(id) = session {
+        request = request.header("cookie", format!("session_id={id}"));
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let id = if path == "/login" && status == 200 {
+        let body: Value = response.json().await.expect("json");
+        body["session_id"].as_str().map(str::to_string)
+    } else {
+        None
+    };
+    (status, id)
+}
+
+/// Redis (a single one, or one master of a cluster) killed and started again empty on its port
+/// under the service with four serving threads. Every serving thread's connection was cut, and
+/// each must find the new Redis by itself: once one request has succeeded, no request answers
+/// 503, whichever thread serves it (each request comes on a connection of its own).
+async fn after_a_redis_restart_no_request_answers_503(kind: Kind) {
+    let mut redis = TestRedis::start(kind);
+    let url = redis.urls().join(",");
+    let (addr, _stop) = threaded_service(&url).await;
+    let (status, old) = fresh(addr, "POST", "/login", None).await;
+    assert_eq!(status, 200);
+    let old = old.expect("session id");
+    for _ in 0..16 {
+        assert_eq!(fresh(addr, "GET", "/profile", Some(&old)).await.0, 200, "before the restart");
+    }
+    let server = match &mut redis {
+        TestRedis::Single(redis) => redis,
+        // The master holding the old session: its shard is the one that fails.
+        TestRedis::Cluster(cluster) => {
+            let slot = session_storage::redis::hash_slot(&format!("session:{old}"));
+            let mut admin = admin_connection(&cluster.nodes()[0]).await;
+            let reply: redis::Value = query(&mut admin, &["CLUSTER", "SLOTS"]).await;
+            let shards = session_storage::redis::shards_from_cluster_slots(&reply);
+            let holds = |shard: &&session_storage::redis::Shard| {
+                shard.slots.iter().any(|&(low, high)| (low..=high).contains(&slot))
+            };
+            let port = shards.iter().find(holds).expect("the slot's shard").port;
+            let index = cluster.nodes().iter().position(|node| node.port() == port).expect("node");
+            cluster.node_mut(index)
+        }
+    };
+    tokio::task::block_in_place(|| {
+        server.kill();
+        server.restart()
+    })
+    .expect("restart");
+    // The first success. On a single Redis, `restart` returned once the new server answered,
+    // so no request may answer 503 at all. On a cluster, the restarted master refuses its
+    // slots (`CLUSTERDOWN`) for a rejoin delay of up to 5 s, which Redis imposes: the first
+    // success that counts is the failed shard's, polled with the old session's id (a 401).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut before_first = Vec::new();
+    loop {
+        let status = match kind {
+            Kind::Single => fresh(addr, "POST", "/login", None).await.0,
+            Kind::Cluster => fresh(addr, "GET", "/profile", Some(&old)).await.0,
+        };
+        if status != 503 {
+            break;
+        }
+        before_first.push(status);
+        assert!(
+            Instant::now() < deadline,
+            "no request succeeded within 20 s of the restart: {before_first:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if kind == Kind::Single {
+        assert!(before_first.is_empty(), "Redis was back before the first request: {before_first:?}");
+    }
+    let (status, new) = fresh(addr, "POST", "/login", None).await;
+    assert_eq!(status, 200, "the first login after the first success");
+    let new = new.expect("session id");
+    // Then every kind of request, each on a new connection: reads, the renewal, logins and logouts.
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let (login, id) = fresh(addr, "POST", "/login", None).await;
+        let id = id.unwrap_or_default();
+        let profile = fresh(addr, "GET", "/profile", Some(&id)).await.0;
+        let old_profile = fresh(addr, "GET", "/profile", Some(&old)).await.0;
+        let new_profile = fresh(addr, "GET", "/profile", Some(&new)).await.0;
+        let logout = fresh(addr, "POST", "/logout", Some(&id)).await.0;
+        let after_logout = fresh(addr, "GET", "/profile", Some(&id)).await.0;
+        seen.push([login, profile, old_profile, new_profile, logout, after_logout]);
+    }
+    eprintln!("{kind:?}: before the first 200 {before_first:?}; after it {seen:?}");
+    for round in &seen {
+        let [login, profile, old_profile, new_profile, logout, after_logout] = *round;
+        assert_eq!(
+            [login, profile, new_profile, logout, after_logout],
+            [200, 200, 200, 200, 401],
+            "{seen:?}"
+        );
+        // The old session died with the restarted Redis (no persistence).
+        assert_eq!(old_profile, 401, "{seen:?}");
+    }
+}
+
+on_every_backend! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    after_a_redis_restart_no_request_answers_503;
+}
+
+/// A single Redis with one replica (`LOGOUT_REPLICAS=auto`): a logout sends one `WAIT 1`,
+/// which the running replica acknowledges at once; with the replica paused, the logout still
+/// answers 200 after `LOGOUT_REPLICAS_TIMEOUT_MS`, well within the deadline, and is counted
+/// as unreplicated. Without replicas nothing waits (`route_costs`: logout stays two round trips).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_waits_for_the_replica_within_its_timeout() {
+    let master = PrivateRedis::start().expect("master");
+    let replica = PrivateRedis::start_with_args(&["--replicaof", "127.0.0.1", &master.port().to_string()])
+        .expect("replica");
+    let mut admin = admin_connection(&replica).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !query::<String>(&mut admin, &["INFO", "replication"]).await.contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "the replica never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let wait = Duration::from_millis(150);
+    let settings = Settings {
+        logout_replicas: (session_storage::store::LogoutReplicas::Auto, wait),
+        ..Settings::default()
+    };
+    let app = TestApp::serve_on(master, settings).await;
+    // The master lists a replica once it has its first acknowledgement, a moment after the
+    // replica says its link is up: asked until it does, as the service asks every 5 s.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store.learn_replicas().await.expect("ROLE") < 1 {
+        assert!(Instant::now() < deadline, "the master never listed its replica");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.reset_stats().await;
+    let id = login_id(&app, "alice").await;
+    let started = Instant::now();
+    assert_eq!(post_with_session(&app.url("/logout"), &id).await, 200);
+    let acknowledged = started.elapsed();
+    assert_eq!(app.command_calls().await.get("wait").copied(), Some(1), "one WAIT");
+    assert!(app.metrics().contains("session_logouts_unreplicated_total 0"));
+    let replica_has: u64 = query(&mut admin, &["EXISTS", &format!("session:{id}")]).await;
+    assert_eq!(replica_has, 0, "the replica had the deletion when the logout answered");
+
+    let id = login_id(&app, "bob").await;
+    replica.pause().expect("pause the replica");
+    let started = Instant::now();
+    let status = post_with_session(&app.url("/logout"), &id).await;
+    let unacknowledged = started.elapsed();
+    replica.resume().expect("resume the replica");
+    assert_eq!(status, 200, "the session is gone from the master: the logout succeeded");
+    assert!(unacknowledged >= wait, "it waited the timeout ({unacknowledged:?})");
+    assert!(unacknowledged < app.settings.timeout, "and answered within the deadline ({unacknowledged:?})");
+    assert!(app.metrics().contains("session_logouts_unreplicated_total 1"), "{}", app.metrics());
+
+    // A revocation and a "log out everywhere" wait too: one WAIT each.
+    let (first, second, third) =
+        (login_id(&app, "carol").await, login_id(&app, "carol").await, login_id(&app, "carol").await);
+    app.reset_stats().await;
+    let handle = session_storage::store::SessionId::parse(&second).expect("id").handle();
+    let revoke = plain_client()
+        .delete(app.url(&format!("/sessions/{handle}")))
+        .header("cookie", format!("session_id={first}"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoke.status(), 200);
+    assert_eq!(app.command_calls().await.get("wait").copied(), Some(1), "the revocation's WAIT");
+    assert_eq!(post_with_session(&app.url("/logout-everywhere"), &third).await, 200);
+    assert_eq!(app.command_calls().await.get("wait").copied(), Some(2), "log out everywhere's WAIT");
+    for id in [&first, &second, &third] {
+        let on_replica: u64 = query(&mut admin, &["EXISTS", &format!("session:{id}")]).await;
+        assert_eq!(on_replica, 0, "every ended session is gone from the replica too");
+    }
+    println!(
+        "logout acknowledged by the replica in {acknowledged:?}; with the replica paused, answered in {unacknowledged:?}"
+    );
+}

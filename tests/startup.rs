@@ -296,6 +296,46 @@ fn a_port_in_use_stops_the_server() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("error: cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("give this one another PORT (PORT=0 picks a free port"), "{stderr}");
+}
+
+/// A second instance on one host finds `METRICS_ADDR` taken by the first: the error names the
+/// setting and the ways out. With `METRICS_ADDR=127.0.0.1:0` each instance picks a free port,
+/// says which, and both serve their metrics.
+#[tokio::test]
+async fn a_second_instance_on_one_host_needs_its_own_metrics_address() {
+    let redis = PrivateRedis::start().expect("redis");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let metrics = taken.local_addr().expect("addr").to_string();
+    let output = run_to_exit(&[("REDIS_URL", &redis.url()), ("PORT", "0"), ("METRICS_ADDR", &metrics)]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("error: cannot listen on {metrics} (METRICS_ADDR)")), "{stderr}");
+    assert!(stderr.contains("METRICS_ADDR (127.0.0.1:0 picks a free port"), "{stderr}");
+    assert!(stderr.contains("METRICS_ADDR=off"), "{stderr}");
+
+    let env = [("REDIS_URL", redis.url()), ("PORT", "0".to_string()), ("METRICS_ADDR", "127.0.0.1:0".into())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (one, two) = (Server::start(&env), Server::start(&env));
+    let metrics_url = |server: &Server| {
+        let log = server.log();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(url) = server.log().lines().find_map(|line| {
+                line.split_once("metrics at ")?.1.split_whitespace().next().map(str::to_string)
+            }) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "no metrics address in the log: {log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (first, second) = (metrics_url(&one), metrics_url(&two));
+    assert_ne!(first, second, "each instance its own port");
+    for url in [first, second] {
+        let body = reqwest::get(&url).await.expect("GET /metrics").text().await.expect("text");
+        assert!(body.contains("session_logins_total"), "{url}: {body}");
+    }
 }
 
 #[test]

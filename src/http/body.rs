@@ -3,15 +3,28 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+// ANCHOR: username_pattern
+/// What a username's shape must be, as far as a JSON Schema pattern can say it: words of
+/// characters that are not controls (`U+0000`-`U+001F`, `U+007F`-`U+009F`), invisible
+/// formatting characters (zero-width, bidi controls, the byte-order mark, the soft hyphen) or
+/// line and paragraph separators, joined by single spaces. Every name outside it is refused
+/// (422); a name inside it may still break RFC 8265's rules, which no pattern can express.
+pub(crate) const USERNAME_PATTERN: &str = "^[^ \\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF]+( [^ \\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF]+)*$";
+// ANCHOR_END: username_pattern
+
 /// `POST /login` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    /// 1 to `MAX_USERNAME_CHARS` characters, no control characters. (The limit in the
-    /// published document is set from the constant by `document_limits`.)
-    #[schema(example = "alice", min_length = 1, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    /// 1 to `MAX_USERNAME_CHARS` characters: words of RFC 8265's `UsernameCaseMapped` separated
+    /// by single spaces. The pattern says what a pattern can: no control, invisible-formatting
+    /// or line-separator character, no space at either end or two in a row; the rest of the
+    /// rules (letters, digits and printable ASCII only, the Bidi rule) are in words; the pattern,
+    /// the words and the length limit are set from the constants by `document_limits`.
+    #[schema(example = "alice", min_length = 1)]
     pub username: String,
-    /// Any password is accepted, as in the original mini-project: this workbook is about
-    /// sessions, not about checking passwords.
+    /// Any text: the service's password check decides (by default any password is accepted, as
+    /// in the original mini-project: this workbook is about sessions). The whole body is at
+    /// most `BODY_LIMIT` (set in the published document by `document_limits`).
     #[schema(example = "secret")]
     pub password: String,
 }

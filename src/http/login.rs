@@ -194,4 +194,66 @@ mod tests {
         assert!(validate_username("nul\0").is_err());
         assert!(validate_username("del\u{7f}").is_err());
     }
+
+    /// The published pattern (`USERNAME_PATTERN`) is never stricter than the service: every
+    /// name the service accepts matches it, and every name outside it is refused. Names that
+    /// match it may still be refused (RFC 8265's rules, in words in the document).
+    #[test]
+    fn the_published_pattern_refuses_only_what_the_service_refuses() {
+        let pattern = regex::Regex::new(super::super::body::USERNAME_PATTERN).expect("a valid regex");
+        let accepted = |name: &str| validate_username(name).is_ok() && canonical_username(name).is_ok();
+        let names = [
+            "alice",
+            "Zoë Ångström",
+            "bob@example.com",
+            "a b c",
+            "\u{FF41}lice",
+            "\u{5d0}\u{5d1}",
+            "李小龙",
+            "o'neil",
+            "!#$%&*+-./:;<=>?@[]^_`{|}~",
+            "l\u{b7}l",
+            "a\u{301}",
+            "123",
+            "x",
+            // Outside the pattern: each must be refused.
+            "",
+            " alice",
+            "alice ",
+            "a  b",
+            "a\tb",
+            "a\nb",
+            "nul\0",
+            "del\u{7f}",
+            "c1\u{85}",
+            "al\u{200B}ice",
+            "\u{202E}ecila",
+            "\u{FEFF}bom",
+            "soft\u{AD}hy",
+            "l\u{2028}s",
+            "p\u{2029}s",
+            "w\u{2060}j",
+            "i\u{2066}s",
+            "m\u{180E}v",
+            "a\u{61C}m",
+            // Inside the pattern, refused for RFC 8265's rules only: the 422 the document allows.
+            "\u{3000}alice",
+            "emoji\u{1F600}",
+            "\u{C4F00}",
+            "a\u{5d0}",
+            "\u{FB01}sh",
+        ];
+        for name in names {
+            let matches = pattern.is_match(name);
+            if accepted(name) {
+                assert!(matches, "{name:?} is accepted but outside the published pattern");
+            }
+            if !matches {
+                assert!(!accepted(name), "{name:?} is outside the published pattern but accepted");
+            }
+        }
+        assert!(pattern.is_match("\u{C4F00}") && !accepted("\u{C4F00}"), "a private-use character: 422");
+        let longest = "é".repeat(MAX_USERNAME_CHARS);
+        assert!(accepted(&longest) && pattern.is_match(&longest));
+    }
 }

@@ -228,7 +228,29 @@ fn document_limits(api: &mut OpenApi) {
         && let Some(RefOr::T(Schema::Object(username))) = login.properties.get_mut("username")
     {
         username.max_length = Some(MAX_USERNAME_CHARS);
-        username.description = Some(format!("1 to {MAX_USERNAME_CHARS} characters, no control characters."));
+        username.pattern = Some(body::USERNAME_PATTERN.to_string());
+        username.description = Some(format!(
+            "1 to {MAX_USERNAME_CHARS} characters (Unicode code points): words separated by single \
+             spaces, with no space at either end. Each word must be a valid RFC 8265 \
+             `UsernameCaseMapped` username: letters, digits and printable ASCII (fullwidth forms are \
+             mapped to their ordinary ones), no symbols such as emoji, no unassigned or private-use \
+             code points, and the Bidi rule for right-to-left scripts. No control, invisible \
+             formatting (zero-width, bidi control, byte-order mark, soft hyphen) or line-separator \
+             character anywhere. The pattern checks the rules a pattern can; a name that matches it \
+             but breaks another rule is refused with 422 and a `detail` naming the rule. The \
+             user's identity is the name's canonical form (lower case, NFC): `Alice` and `alice` \
+             are one user."
+        ));
+    }
+    if let Some(components) = api.components.as_mut()
+        && let Some(RefOr::T(Schema::Object(login))) = components.schemas.get_mut("LoginRequest")
+        && let Some(RefOr::T(Schema::Object(password))) = login.properties.get_mut("password")
+    {
+        password.description = Some(format!(
+            "Any text: the service's password check decides (by default every password is accepted, \
+             as in the original mini-project). The whole body is at most {} KiB.",
+            BODY_LIMIT / 1024
+        ));
     }
     for path in ["/login", "/reauth"] {
         if let Some(item) = api.paths.paths.get_mut(path)

@@ -19,6 +19,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{IntoConnectionInfo, ProtocolVersion};
 
 mod backend;
 mod cluster;
@@ -45,7 +46,9 @@ pub(crate) const INSTALL_HELP: &str = "redis-server was not found on PATH. Insta
   macOS:         brew install redis
   Docker:        docker run --rm -p 6379:6379 redis:7   (then REDIS_URL=redis://127.0.0.1:6379)";
 
-/// Opens the one shared, multiplexed connection the whole service uses.
+/// Opens a shared, multiplexed connection to one Redis, speaking RESP2 as `redis-cli` does: the
+/// lessons' connection. The service's store makes its own with [`connect_backend`] (RESP3), one
+/// per serving thread.
 ///
 /// Why one connection and not a pool: Redis executes commands one at a time anyway, and a
 /// multiplexed connection pipelines every concurrent request's commands onto one socket, so
@@ -58,7 +61,22 @@ pub(crate) const INSTALL_HELP: &str = "redis-server was not found on PATH. Insta
 /// command. (A timed-out response does not make redis-rs reconnect either way: only a dropped
 /// connection does.)
 pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
-    let client = redis::Client::open(url)?;
+    connect_speaking(url, timeout, ProtocolVersion::RESP2).await
+}
+
+/// [`connect`] in the given protocol. The lessons speak RESP2, as `redis-cli` does by default, so
+/// their transcripts read like it (a sorted set's score is a string there, a double in RESP3).
+/// The service's store speaks RESP3 ([`connect_backend`]): with it the connection hears at once
+/// when Redis goes away (its end of stream is a push the manager listens to) and reconnects
+/// before any request finds it broken, which RESP2 cannot tell it.
+async fn connect_speaking(
+    url: &str,
+    timeout: Duration,
+    protocol: ProtocolVersion,
+) -> redis::RedisResult<ConnectionManager> {
+    let info = url.into_connection_info()?;
+    let settings = info.redis_settings().clone().set_protocol(protocol);
+    let client = redis::Client::open(info.set_redis_settings(settings))?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(None)
@@ -68,10 +86,10 @@ pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<Connect
     ConnectionManager::new_with_config(client, config).await
 }
 
-/// A new connection to the Redis at `url`, of a known `topology`: a [`ConnectionManager`], or
-/// on a cluster a cluster connection seeded with the same nodes. The service's serving threads
-/// (`SERVE_THREADS`) each make one on their own runtime, so a request and its Redis reply are
-/// handled on one thread.
+/// A new connection for the service's store to the Redis at `url`, of a known `topology`: a
+/// [`ConnectionManager`] speaking RESP3 (see `connect_speaking`), or on a cluster a cluster
+/// connection seeded with the same nodes. The service's serving threads (`SERVE_THREADS`) each
+/// make one on their own runtime, so a request and its Redis reply are handled on one thread.
 pub async fn connect_backend(
     url: &str,
     topology: Topology,
@@ -81,7 +99,7 @@ pub async fn connect_backend(
         Topology::Cluster => {
             Backend::Cluster(cluster::connect_cluster(&cluster::node_urls(url), timeout).await?)
         }
-        Topology::Single => Backend::Single(connect(url, timeout).await?),
+        Topology::Single => Backend::Single(connect_speaking(url, timeout, ProtocolVersion::RESP3).await?),
     })
 }
 

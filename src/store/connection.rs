@@ -78,6 +78,58 @@ pub(super) struct Counted<'a> {
     metrics: &'a Metrics,
     tap: Option<&'a dyn Tap>,
     timeout: Duration,
+    resend: Resend,
+}
+
+// ANCHOR: resend
+/// Which failed round trips a call sends again, once, on the fresh connection, within its own
+/// deadline (single Redis; a cluster connection does its own, see the store's docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Resend {
+    /// Only a round trip that never reached Redis: no connection could be had (the reconnect
+    /// after a restart had failed, `connection refused`), so nothing ran and any write may be
+    /// sent again. Every call of the store does at least this.
+    IfNeverSent,
+    /// Also a round trip cut off with no answer (`broken pipe`, `connection reset`, end of
+    /// stream): it may or may not have run, so only a call that does the same when done twice
+    /// may send it again: the renewal and the reads.
+    IfLost,
+}
+
+impl Resend {
+    /// True when `error` is one this call may send again after.
+    fn allows(self, error: &redis::RedisError) -> bool {
+        // Refused (or, for a unix socket, no socket file): the connection was never made.
+        error.is_connection_refusal() || (self == Resend::IfLost && error.is_connection_dropped())
+    }
+}
+// ANCHOR_END: resend
+
+/// Where a cluster transaction went when Redis refused the whole of it (`EXECABORT`, so none of
+/// it ran) because its slot lives on another node (`MOVED <slot> <host>:<port>`): that node.
+/// redis-rs follows `MOVED` for single commands, not for a transaction, which it may send to a
+/// random node while it repairs the connection to a node that came back (seen after a master
+/// restarted: a login's transaction answered `MOVED 218` to the restarted node).
+fn moved_transaction(error: &redis::RedisError) -> Option<(String, u16)> {
+    if error.kind() != redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort) {
+        return None;
+    }
+    let refusals = error.clone().into_server_errors()?;
+    let mut target = None;
+    for (_, refusal) in refusals.iter() {
+        if refusal.kind() != Some(redis::ServerErrorKind::Moved) {
+            return None;
+        }
+        let address = refusal.details()?.split_whitespace().nth(1)?;
+        let (host, port) = address.rsplit_once(':')?;
+        let here = (host.to_string(), port.parse().ok()?);
+        match &target {
+            None => target = Some(here),
+            Some(seen) if *seen == here => {}
+            Some(_) => return None,
+        }
+    }
+    target
 }
 
 /// Counts and times a round trip, `call`, then shows it to the tap with `show`. A round trip
@@ -139,11 +191,62 @@ impl Counted<'_> {
     }
 }
 
+impl Counted<'_> {
+    /// `cmd` sent to the master of `slot`, counted, timed and tapped like any round trip: on
+    /// one Redis, to it; on a cluster, to that slot's master, whatever the command names (a
+    /// `WAIT` names no key, and must reach the node that ran the writes it waits for).
+    pub(super) fn on_slot(
+        &self,
+        slot: u16,
+        cmd: Cmd,
+    ) -> impl Future<Output = RedisResult<Value>> + Send + '_ {
+        use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+        let seen = (self.round_trips, self.metrics, self.tap);
+        let mut con = self.con.clone();
+        async move {
+            let call: RedisFuture<'_, Value> = match &mut con {
+                Backend::Single(single) => Box::pin(single.send_packed_command(&cmd)),
+                Backend::Cluster(cluster) => {
+                    let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+                    Box::pin(cluster.route_command(cmd.clone(), RoutingInfo::SingleNode(route)))
+                }
+            };
+            observe(seen, call, |tap, reply| tap.command(&cmd, reply)).await
+        }
+    }
+
+    /// This call's round trips may also be sent again when cut off with no answer: for calls
+    /// that do the same when done twice (see [`Resend::IfLost`]).
+    pub(super) fn idempotent(mut self) -> Self {
+        self.resend = Resend::IfLost;
+        self
+    }
+
+    /// True when a round trip that failed with `error` is to be sent again: once, on a single
+    /// Redis, as [`Resend`] allows.
+    fn resend_after(&self, error: &redis::RedisError) -> bool {
+        let again = matches!(self.con, Backend::Single(_)) && self.resend.allows(error);
+        if again {
+            self.metrics.redis_resent();
+        }
+        again
+    }
+}
+
 impl ConnectionLike for Counted<'_> {
     fn req_packed_command<'b>(&'b mut self, cmd: &'b Cmd) -> RedisFuture<'b, Value> {
         let seen = (self.round_trips, self.metrics, self.tap);
-        let call = self.con.req_packed_command(cmd);
-        observe(seen, call, move |tap, reply| tap.command(cmd, reply))
+        Box::pin(async move {
+            let first =
+                observe(seen, self.con.req_packed_command(cmd), |tap, reply| tap.command(cmd, reply)).await;
+            match first {
+                Err(error) if self.resend_after(&error) => {
+                    observe(seen, self.con.req_packed_command(cmd), |tap, reply| tap.command(cmd, reply))
+                        .await
+                }
+                answer => answer,
+            }
+        })
     }
 
     fn req_packed_commands<'b>(
@@ -153,8 +256,27 @@ impl ConnectionLike for Counted<'_> {
         count: usize,
     ) -> RedisFuture<'b, Vec<Value>> {
         let seen = (self.round_trips, self.metrics, self.tap);
-        let call = self.con.req_packed_commands(pipeline, offset, count);
-        observe(seen, call, move |tap, replies| tap.pipeline(pipeline, replies))
+        let show = |tap: &dyn Tap, replies: &RedisResult<Vec<Value>>| tap.pipeline(pipeline, replies);
+        Box::pin(async move {
+            let first = observe(seen, self.con.req_packed_commands(pipeline, offset, count), show).await;
+            match first {
+                Err(error) if self.resend_after(&error) => {
+                    observe(seen, self.con.req_packed_commands(pipeline, offset, count), show).await
+                }
+                Err(error) => match (&mut self.con, moved_transaction(&error)) {
+                    // A transaction refused whole with `MOVED` ran nothing: sent again, once, to
+                    // the node the refusal names (see `moved_transaction`).
+                    (Backend::Cluster(cluster), Some((host, port))) => {
+                        self.metrics.redis_resent();
+                        let to = redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port };
+                        let again = cluster.route_pipeline(pipeline.clone(), offset, count, to);
+                        observe(seen, Box::pin(again), show).await
+                    }
+                    _ => Err(error),
+                },
+                answer => answer,
+            }
+        })
     }
 
     fn get_db(&self) -> i64 {
@@ -171,6 +293,7 @@ impl SessionStore {
             metrics: &self.inner.metrics,
             tap: self.inner.con.tap.as_deref(),
             timeout: self.inner.timeout,
+            resend: Resend::IfNeverSent,
         }
     }
 

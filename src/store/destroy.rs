@@ -20,7 +20,9 @@ impl SessionStore {
     /// first <!-- sends: POST /logout | a live session -->one pipeline reads the owner (`HGET`)
     /// and deletes the session (`DEL`), then one script takes it out of its owner's index and
     /// appends a `logout` event on `device` (the request's) to the owner's log (two steps: on a
-    /// cluster the session and the index live in different slots). Returns how many existed.
+    /// cluster the session and the index live in different slots). Where the session's master
+    /// has a replica, a `WAIT` then makes sure it has the deletion (`LOGOUT_REPLICAS`, see
+    /// `replicas.rs`). Returns how many existed.
     ///
     /// Why a plain pipeline and not a transaction: at `maxmemory` under `noeviction` Redis refuses
     /// every command queued after a `MULTI`, even `DEL`, which frees memory. Outside a
@@ -35,7 +37,7 @@ impl SessionStore {
     ) -> Result<u64, Unavailable> {
         let mut con = self.connection();
         self.within_deadline(async {
-            let mut deleted = 0;
+            let mut deleted = Vec::new();
             for id in ids.iter() {
                 let id = self.at_rest(&id);
                 let key = self.inner.keys.session(&id);
@@ -46,9 +48,13 @@ impl SessionStore {
                     let event = NewEvent { kind: EventKind::Logout, device, handle: Some(&handle) };
                     self.unlist(&mut con, &owner, &[id], &event).await?;
                 }
-                deleted += existed;
+                if existed == 1 {
+                    deleted.push(key);
+                }
             }
-            Ok(deleted)
+            let count = deleted.len() as u64;
+            self.wait_for_replicas(&con, deleted).await?;
+            Ok(count)
         })
         .await
     }

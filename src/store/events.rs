@@ -235,7 +235,8 @@ impl SessionStore {
     /// just <!-- cost: GET /security-events | the user's log minus GET /profile | a live session -->one
     /// round trip (after the caller's own read of its session).
     pub async fn security_events(&self, user_id: &str) -> Result<Vec<SecurityEvent>, Unavailable> {
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         let log = self.inner.keys.user_events(user_id);
         self.within_deadline(latest_events(&mut con, &log, EVENTS_SHOWN)).await
     }

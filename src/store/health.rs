@@ -85,7 +85,8 @@ impl SessionStore {
     pub async fn health(&self) -> Result<Health, Unavailable> {
         let mut info = redis::cmd("INFO");
         info.arg("memory");
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         if let Backend::Cluster(cluster) = &self.inner.con.backend {
             let answers = con.every_master(cluster, &info, self.deadline()).await?;
             return Ok(self.cluster_health(&answers));

@@ -12,9 +12,7 @@
 //!   and then removes their entries, so the set has a size bound. The script that names them
 //!   also *claims* them, rescoring them 0 (the prune only drops scores above 0, and the bound
 //!   counts only those): a named session stays in the index until its session is deleted, and
-//!   the concurrent logins of a flood do not name the same old sessions again. Before claims,
-//!   32 concurrent logins of one user each named the ~16 entries in flight and sent about 33
-//!   `DEL`s per login.
+//!   the concurrent logins of a flood do not name the same old sessions again.
 //! - The set's own TTL is its largest score (`PEXPIREAT`), so an index nobody reads again
 //!   disappears when its last session's absolute lifetime ends.
 //! - An entry whose session ended early (idle expiry, logout elsewhere) is removed the next time
@@ -344,7 +342,8 @@ impl SessionStore {
         user_id: &str,
         current: &SessionId,
     ) -> Result<Vec<ListedSession>, Unavailable> {
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         let index = self.inner.keys.user_sessions(user_id);
         let current = &self.at_rest(current);
         self.within_deadline(async {
@@ -427,6 +426,7 @@ impl SessionStore {
             let handle = id.handle();
             let event = NewEvent { kind: EventKind::Revoked, device: &device, handle: Some(&handle) };
             self.unlist(&mut con, user_id, &[id], &event).await?;
+            self.wait_for_replicas(&con, [key]).await?;
             Ok(Privileged::Done(Some(id)))
         })
         .await
@@ -491,6 +491,7 @@ impl SessionStore {
             let handle = current.handle();
             let event = NewEvent { kind: EventKind::LogoutEverywhere, device, handle: Some(&handle) };
             self.unlist(&mut con, user_id, &ended, &event).await?;
+            self.wait_for_replicas(&con, ended.iter().map(|id| self.inner.keys.session(id))).await?;
             Ok(Privileged::Done(deleted.iter().filter(|deleted| **deleted).count() as u64))
         })
         .await

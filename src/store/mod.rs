@@ -17,6 +17,7 @@
 //! | `events.rs` | each user's security log, a capped stream: [`append_event`], [`latest_events`] (lesson 10) |
 //! | `throttle.rs` | [`throttle`]: the login limits per client and per username, in Redis (lesson 09), and the login's use of them |
 //! | `health.rs` | [`Health`]: Redis's memory for `/health`, on one Redis or every shard |
+//! | `replicas.rs` | [`LogoutReplicas`]: logout, revoke and "log out everywhere" wait for a replica's acknowledgement, so a failover cannot undo them |
 //! | `error.rs` | [`Unavailable`]: the one error, a 503 for the HTTP layer |
 //! | `scripts/*.lua` | the Lua scripts, loaded with `include_str!`; each runs as it is with `redis-cli --eval` |
 //!
@@ -40,7 +41,8 @@
 //!   with it.
 //! - Logging out, with [`destroy_session`]: one `DEL` (the service also reads the owner in the same
 //!   pipeline, then removes the index entry and records the logout in the user's security log in
-//!   one script: <!-- cost: POST /logout | a live session -->two round trips).
+//!   one script: <!-- cost: POST /logout | a live session -->two round trips). Where the
+//!   session's master has a replica, the logout then also waits for it (`replicas.rs`).
 //! - Recording what happened, in the user's security log (`events.rs`): inside a round trip the
 //!   route makes anyway wherever it can (the login's index check, the index removal of logout,
 //!   revoke and "log out everywhere").
@@ -52,6 +54,27 @@
 //!
 //! None of them grows with the number of users; the listing's pipeline grows with the user's own
 //! sessions, at most [`MAX_SESSIONS_PER_USER`].
+//!
+//! ## Redis restarts and lost connections
+//! A restarted Redis (or a promoted replica on the same address) must cost no request once it
+//! answers again, on any serving thread. Two things make it so (`connection.rs`):
+//! - The connection is RESP3 ([`connect`](crate::redis::connect)): it hears Redis go away (the
+//!   end of its stream) and reconnects at once, before a request finds it broken.
+//! - A round trip that failed because the connection was lost is sent again, once, on the fresh
+//!   connection, inside the same deadline, when that cannot do harm: always when it never reached
+//!   Redis (`connection refused`: the reconnect after a restart had failed, so nothing ran); and
+//!   when it was cut off with no answer (`broken pipe`, `connection reset`) only for the calls
+//!   that are the same done twice: the renewal ([`touch_first`](SessionStore::touch_first)),
+//!   the values' reads, the listing, the security log's read, `/health` and
+//!   [`learn_replicas`](SessionStore::learn_replicas). A login, a logout, a revocation or a write
+//!   of values may have run before the connection broke: repeated, it would log twice, create a
+//!   second session or add twice, so it answers 503 and the client decides.
+//!
+//! On a cluster, redis-rs's cluster connection repairs a node's connection and sends a command
+//! again by itself (up to 3 times) when the connection dropped, whatever the command, and follows
+//! `MOVED`; what it does not follow is a transaction refused whole with `MOVED` (it ran nothing),
+//! which the store sends again, once, to the node named. Each resend counts in
+//! `session_redis_resent_total`; `tests/resilience.rs` restarts Redis under four serving threads.
 //!
 //! The free functions take any async connection so the lessons can call them directly; the
 //! [`SessionStore`] adds what the service needs around them: the [`Lifetimes`], a deadline on each
@@ -76,6 +99,7 @@ mod health;
 mod index;
 mod keys;
 mod login;
+mod replicas;
 mod session;
 mod throttle;
 mod touch;
@@ -101,6 +125,7 @@ pub use index::{
 };
 pub use keys::{Keys, MAX_SESSIONS_PER_USER, UserKeys};
 pub use login::{Login, NewSession, script_path};
+pub use replicas::{LOGOUT_REPLICAS_TIMEOUT, LogoutReplicas};
 pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, fields, unix_now};
 pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};
@@ -133,6 +158,11 @@ struct StoreInner {
     key_hashing: bool,
     privileged_window: Duration,
     data_limits: DataLimits,
+    /// `LOGOUT_REPLICAS` and `LOGOUT_REPLICAS_TIMEOUT_MS` (see `replicas.rs`).
+    logout_replicas: LogoutReplicas,
+    replica_timeout: Duration,
+    /// Which masters have replicas, as last learned; shared by every copy of the store.
+    replicas: Arc<replicas::KnownReplicas>,
     /// Redis's clock as its answers tell it: the login's `created_at` (see `clock.rs`). Shared
     /// by every copy of the store, like the counters.
     clock: Arc<RedisClock>,
@@ -176,6 +206,9 @@ impl SessionStore {
             key_hashing: false,
             privileged_window: PRIVILEGED_WINDOW,
             data_limits: DataLimits::DEFAULT,
+            logout_replicas: LogoutReplicas::Auto,
+            replica_timeout: LOGOUT_REPLICAS_TIMEOUT,
+            replicas: Arc::default(),
             clock: Arc::new(RedisClock::new(unix_now().saturating_mul(1000))),
         });
         let mut con = store.connection();
@@ -243,6 +276,12 @@ impl SessionStore {
         self.with(|inner| inner.privileged_window = window)
     }
 
+    /// The same store with other replica acknowledgements for logouts (`LOGOUT_REPLICAS`,
+    /// `LOGOUT_REPLICAS_TIMEOUT_MS`): see [`LogoutReplicas`].
+    pub fn with_logout_replicas(self, replicas: LogoutReplicas, timeout: Duration) -> SessionStore {
+        self.with(|inner| (inner.logout_replicas, inner.replica_timeout) = (replicas, timeout))
+    }
+
     /// How long a session stays privileged after its login or re-authentication.
     pub fn privileged_window(&self) -> Duration {
         self.inner.privileged_window
@@ -304,7 +343,8 @@ impl SessionStore {
     /// carries several (see `cookies::read_session_cookies`), each is tried in order, all under
     /// one deadline, and the first live one is returned, renewed.
     pub async fn touch_first(&self, ids: &SessionIds) -> Result<Option<(SessionId, Touched)>, Unavailable> {
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         self.within_deadline(async {
             for id in ids.iter() {
                 let key = self.inner.keys.session(&self.at_rest(&id));

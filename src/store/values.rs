@@ -29,7 +29,8 @@ impl SessionStore {
         &self,
         ids: &SessionIds,
     ) -> Result<Option<(SessionId, Touched, Values)>, Unavailable> {
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         self.within_deadline(async {
             for id in ids.iter() {
                 let key = self.inner.keys.session(&self.at_rest(&id));
@@ -70,7 +71,8 @@ impl SessionStore {
     /// A visitor's values, its TTL renewed like a session's (<!-- cost: GET /note | a visitor -->one round trip), or `None` when
     /// the visitor is gone (or never wrote anything).
     pub async fn visitor_values(&self, id: &SessionId) -> Result<Option<Values>, Unavailable> {
-        let mut con = self.connection();
+        // The same when done twice: it may be sent again after a lost connection.
+        let mut con = self.connection().idempotent();
         let key = self.inner.keys.visitor(&self.at_rest(id));
         let renewed = self.within_deadline(renew_all(&mut con, &key, self.inner.lifetimes)).await?;
         Ok(renewed.map(|(hash, _)| Values::from_hash(&hash)))

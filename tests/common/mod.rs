@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use session_storage::client::TrustedProxies;
-use session_storage::redis::{Backend, PrivateCluster, PrivateRedis, connect, connect_cluster};
+use session_storage::redis::{
+    Backend, PrivateCluster, PrivateRedis, Topology, connect, connect_backend, connect_cluster,
+};
 use session_storage::server::serve_counted;
 use session_storage::store::{Lifetimes, SessionStore};
 use session_storage::workbook::Narrator;
@@ -41,6 +43,8 @@ pub struct Settings {
     pub password_check: Option<fn(&str, &str) -> bool>,
     /// `SESSION_DATA_MAX_VALUES`, `SESSION_DATA_MAX_VALUE_BYTES`, `SESSION_DATA_MAX_BYTES`.
     pub data_limits: session_storage::store::DataLimits,
+    /// `LOGOUT_REPLICAS` and `LOGOUT_REPLICAS_TIMEOUT_MS`.
+    pub logout_replicas: (session_storage::store::LogoutReplicas, Duration),
 }
 
 /// A test's password check ([`Settings::password_check`]) as the service's [`PasswordCheck`].
@@ -87,6 +91,10 @@ impl Default for Settings {
             privileged_window: session_storage::Config::default().privileged_window,
             password_check: None,
             data_limits: session_storage::store::DataLimits::DEFAULT,
+            logout_replicas: {
+                let config = session_storage::Config::default();
+                (config.logout_replicas, config.logout_replicas_timeout)
+            },
         }
     }
 }
@@ -121,10 +129,20 @@ impl TestRedis {
         }
     }
 
-    /// What the service's store uses.
-    pub async fn backend(&self, timeout: Duration) -> Backend {
+    /// A connection for looking inside, in RESP2 as `redis-cli` speaks it.
+    pub async fn admin_backend(&self, timeout: Duration) -> Backend {
         match self {
             TestRedis::Single(redis) => connect(&redis.url(), timeout).await.expect("connect").into(),
+            TestRedis::Cluster(_) => self.backend(timeout).await,
+        }
+    }
+
+    /// What the service's store uses (RESP3 on a single Redis, as the service).
+    pub async fn backend(&self, timeout: Duration) -> Backend {
+        match self {
+            TestRedis::Single(redis) => {
+                connect_backend(&redis.url(), Topology::Single, timeout).await.expect("connect")
+            }
             TestRedis::Cluster(cluster) => {
                 connect_cluster(&cluster.urls(), timeout).await.expect("connect to the cluster").into()
             }
@@ -212,7 +230,8 @@ impl TestApp {
                 .with_login_limits(self.settings.login_limits)
                 .with_key_hashing(self.settings.key_hashing)
                 .with_privileged_window(self.settings.privileged_window)
-                .with_data_limits(self.settings.data_limits);
+                .with_data_limits(self.settings.data_limits)
+                .with_logout_replicas(self.settings.logout_replicas.0, self.settings.logout_replicas.1);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -257,7 +276,8 @@ impl TestApp {
             .with_login_limits(settings.login_limits)
             .with_key_hashing(settings.key_hashing)
             .with_privileged_window(settings.privileged_window)
-            .with_data_limits(settings.data_limits);
+            .with_data_limits(settings.data_limits)
+            .with_logout_replicas(settings.logout_replicas.0, settings.logout_replicas.1);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -268,7 +288,7 @@ impl TestApp {
         };
         let connections = store.metrics().connections();
         let server = tokio::spawn(serve_counted(listener, router, shutdown, settings.limits, connections));
-        let admin = redis.backend(Duration::from_secs(2)).await;
+        let admin = redis.admin_backend(Duration::from_secs(2)).await;
         let nodes = node_connections(&redis).await;
         TestApp {
             redis: Some(redis),
@@ -325,7 +345,7 @@ impl TestApp {
     /// Opens new admin connections (after Redis was restarted: the old ones are broken).
     pub async fn reconnect_admin(&mut self) {
         let redis = self.redis.as_ref().expect("redis is held until the app is dropped");
-        self.admin = redis.backend(Duration::from_secs(2)).await;
+        self.admin = redis.admin_backend(Duration::from_secs(2)).await;
         self.nodes = node_connections(redis).await;
     }
 
@@ -550,6 +570,19 @@ pub async fn login_id(app: &TestApp, username: &str) -> String {
 
 pub async fn profile_with(app: &TestApp, session_id: &str) -> reqwest::Response {
     get_with_session(&app.url("/profile"), session_id).await
+}
+
+/// `POST url` with `session_id` in the Cookie header and no body, from a client that keeps
+/// nothing: the status.
+pub async fn post_with_session(url: &str, session_id: &str) -> u16 {
+    plain_client()
+        .post(url)
+        .header("cookie", format!("session_id={session_id}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+        .status()
+        .as_u16()
 }
 
 /// `GET url` with `session_id` in the Cookie header, from a client that keeps nothing.

@@ -12,7 +12,10 @@ use crate::client::TrustedProxies;
 use crate::origin::AllowedOrigins;
 use crate::redis::RedisUrl;
 use crate::server::Limits;
-use crate::store::{DataLimits, Lifetimes, LoginLimits, MAX_SESSIONS_PER_USER, PRIVILEGED_WINDOW};
+use crate::store::{
+    DataLimits, LOGOUT_REPLICAS_TIMEOUT, Lifetimes, LoginLimits, LogoutReplicas, MAX_SESSIONS_PER_USER,
+    PRIVILEGED_WINDOW,
+};
 
 /// Everything the service can be told from outside. Its `Debug` shows `REDIS_URL` without
 /// credentials (a [`RedisUrl`] never prints them).
@@ -71,6 +74,14 @@ pub struct Config {
     /// request, its Redis reply and its answer stay on one core. `1` serves on the caller's
     /// runtime instead (what `serve_with` does for an app of its own).
     pub serve_threads: usize,
+    /// `LOGOUT_REPLICAS`, default `auto`: how many replicas logout, revoke and "log out
+    /// everywhere" wait for (`WAIT`) before answering, so that a failover cannot bring the
+    /// session back: `auto` one where the session's master has replicas, `0` (or `off`) none, a
+    /// number that many (see [`LogoutReplicas`]).
+    pub logout_replicas: LogoutReplicas,
+    /// `LOGOUT_REPLICAS_TIMEOUT_MS`, default 100: the longest that wait lasts; less than
+    /// `REDIS_TIMEOUT_MS`, so a logout still answers within its deadline.
+    pub logout_replicas_timeout: Duration,
 }
 
 /// The default `METRICS_ADDR`: loopback only, Prometheus's conventional exporter range.
@@ -96,6 +107,8 @@ impl Default for Config {
             privileged_window: PRIVILEGED_WINDOW,
             data_limits: DataLimits::DEFAULT,
             serve_threads: crate::server::cores(),
+            logout_replicas: LogoutReplicas::Auto,
+            logout_replicas_timeout: LOGOUT_REPLICAS_TIMEOUT,
         }
     }
 }
@@ -207,6 +220,22 @@ impl Config {
                 })?;
             DataLimits { values, value_bytes, total_bytes }
         };
+        let redis_timeout = setting(&get, "REDIS_TIMEOUT_MS", d.redis_timeout, &|v| {
+            number(1, 60_000, "milliseconds")(v).map(Duration::from_millis)
+        })?;
+        // Below the request's deadline, so a logout still answers in time: by default 100 ms,
+        // or half of a shorter REDIS_TIMEOUT_MS.
+        let below_deadline = u64::try_from(redis_timeout.as_millis()).unwrap_or(u64::MAX).saturating_sub(1);
+        let logout_replicas_timeout = setting(
+            &get,
+            "LOGOUT_REPLICAS_TIMEOUT_MS",
+            d.logout_replicas_timeout.min(redis_timeout / 2),
+            &|v| {
+                number(1, below_deadline, "milliseconds")(v).map(Duration::from_millis).map_err(|_| {
+                    format!("expected milliseconds from 1 to {below_deadline} (below REDIS_TIMEOUT_MS)")
+                })
+            },
+        )?;
         Ok(Config {
             redis_url,
             private_cluster: setting(&get, "REDIS_CLUSTER", None, &|v| {
@@ -219,9 +248,7 @@ impl Config {
             lifetimes: Lifetimes { idle, absolute },
             cookie_secure: setting(&get, "COOKIE_SECURE", d.cookie_secure, &boolean)?,
             session_key_hashing: setting(&get, "SESSION_KEY_HASHING", d.session_key_hashing, &boolean)?,
-            redis_timeout: setting(&get, "REDIS_TIMEOUT_MS", d.redis_timeout, &|v| {
-                number(1, 60_000, "milliseconds")(v).map(Duration::from_millis)
-            })?,
+            redis_timeout,
             limits,
             max_sessions_per_user: setting(
                 &get,
@@ -253,6 +280,15 @@ impl Config {
                 d.serve_threads,
                 &number(1, 256, "a number of threads"),
             )?,
+            logout_replicas: setting(&get, "LOGOUT_REPLICAS", d.logout_replicas, &|v| match v
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "auto" => Ok(LogoutReplicas::Auto),
+                "off" | "0" => Ok(LogoutReplicas::Off),
+                _ => number(1, 16, "auto, 0 (off), or a number of replicas")(v).map(LogoutReplicas::Exactly),
+            })?,
+            logout_replicas_timeout,
         })
     }
 }
@@ -304,180 +340,4 @@ fn seconds(low: u64, high: u64) -> impl Fn(&str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn defaults_match_the_original_service() {
-        let config = config(&[]).expect("defaults are valid");
-        assert_eq!(config.addr().to_string(), "127.0.0.1:8002");
-        assert_eq!(config.lifetimes.idle, Duration::from_secs(1800));
-        assert_eq!(config.lifetimes.absolute, Duration::from_secs(28_800));
-        assert_eq!(config.redis_timeout, Duration::from_millis(500));
-        assert_eq!(config.limits, Limits::DEFAULT);
-        assert!(!config.cookie_secure);
-        assert!(!config.session_key_hashing);
-        assert_eq!(config.redis_url, None);
-        assert_eq!(config.max_sessions_per_user, 50);
-        assert!(config.allowed_origins.as_slice().is_empty());
-        assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 10, per_client: 100 });
-        assert!(config.trusted_proxies.is_empty());
-        assert_eq!(config.metrics_addr.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9102"));
-    }
-
-    #[test]
-    fn values_are_read() {
-        let config = config(&[
-            ("REDIS_URL", "redis://10.0.0.1:7000"),
-            ("HOST", "0.0.0.0"),
-            ("PORT", "9000"),
-            ("SESSION_TTL_SECS", "60"),
-            ("SESSION_ABSOLUTE_TTL_SECS", "120"),
-            ("COOKIE_SECURE", "TRUE"),
-            ("REDIS_TIMEOUT_MS", "250"),
-            ("HEADER_TIMEOUT_SECS", "5"),
-            ("IDLE_TIMEOUT_SECS", "75"),
-            ("BODY_TIMEOUT_SECS", "6"),
-            ("REQUEST_TIMEOUT_SECS", "20"),
-            ("MAX_CONNECTIONS", "500"),
-            ("MAX_SESSIONS_PER_USER", "5"),
-            ("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000"),
-            ("LOGIN_ATTEMPTS_PER_MINUTE", "0"),
-            ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "30"),
-            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1"),
-            ("METRICS_ADDR", "0.0.0.0:9200"),
-            ("PRIVILEGED_WINDOW_SECS", "5"),
-            ("SERVE_THREADS", "3"),
-        ])
-        .expect("valid");
-        assert_eq!(config.serve_threads, 3);
-        assert_eq!(self::config(&[]).expect("defaults").serve_threads, crate::server::cores());
-        assert_eq!(config.privileged_window, Duration::from_secs(5));
-        assert_eq!(self::config(&[]).expect("defaults").privileged_window, Duration::from_secs(300));
-        assert_eq!(config.login_limits, LoginLimits { per_user_and_client: 0, per_client: 30 });
-        assert!(config.trusted_proxies.trusts("10.20.30.40".parse().expect("ip")));
-        assert!(config.trusted_proxies.trusts("192.0.2.1".parse().expect("ip")));
-        assert!(!config.trusted_proxies.trusts("192.0.2.2".parse().expect("ip")));
-        assert_eq!(config.metrics_addr.map(|a| a.to_string()).as_deref(), Some("0.0.0.0:9200"));
-        assert_eq!(self::config(&[("METRICS_ADDR", "OFF")]).expect("off").metrics_addr, None);
-        assert_eq!(
-            config.limits,
-            Limits {
-                header_timeout: Duration::from_secs(5),
-                idle_timeout: Duration::from_secs(75),
-                body_timeout: Duration::from_secs(6),
-                request_timeout: Duration::from_secs(20),
-                max_connections: 500,
-            }
-        );
-        assert_eq!(config.redis_url.as_ref().map(RedisUrl::expose), Some("redis://10.0.0.1:7000"));
-        assert_eq!(config.addr().to_string(), "0.0.0.0:9000");
-        assert_eq!(config.lifetimes.idle, Duration::from_secs(60));
-        assert_eq!(config.lifetimes.absolute, Duration::from_secs(120));
-        assert!(config.cookie_secure);
-        assert_eq!(config.redis_timeout, Duration::from_millis(250));
-        assert_eq!(config.max_sessions_per_user, 5);
-        assert_eq!(config.allowed_origins.as_slice(), ["https://app.example.com", "http://localhost:3000"]);
-    }
-
-    #[test]
-    fn a_bad_value_names_its_variable() {
-        for (var, value) in [
-            ("PORT", "80000"),
-            ("HOST", "localhost:1"),
-            ("SESSION_TTL_SECS", "0"),
-            ("SESSION_TTL_SECS", "ten"),
-            ("SESSION_ABSOLUTE_TTL_SECS", "-5"),
-            ("COOKIE_SECURE", "maybe"),
-            ("COOKIE_SECURE", ""),
-            ("COOKIE_SECURE", "  "),
-            ("SESSION_KEY_HASHING", ""),
-            ("SESSION_KEY_HASHING", "sha256"),
-            ("ALLOWED_ORIGINS", "https://*.example.com"),
-            ("ALLOWED_ORIGINS", "https://user:pw@app.example.com"),
-            ("REDIS_TIMEOUT_MS", "0"),
-            ("REDIS_URL", "http://example"),
-            ("REDIS_URL", "redis://a:1,http://b:2"),
-            ("REDIS_CLUSTER", "2"),
-            ("REDIS_CLUSTER", "many"),
-            ("HEADER_TIMEOUT_SECS", "0"),
-            ("IDLE_TIMEOUT_SECS", "forever"),
-            ("BODY_TIMEOUT_SECS", "3601"),
-            ("REQUEST_TIMEOUT_SECS", "-1"),
-            ("MAX_CONNECTIONS", "0"),
-            ("MAX_SESSIONS_PER_USER", "0"),
-            ("ALLOWED_ORIGINS", "example.com"),
-            ("LOGIN_ATTEMPTS_PER_MINUTE", "-1"),
-            ("LOGIN_ATTEMPTS_PER_MINUTE", "ten"),
-            ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "100001"),
-            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
-            ("TRUSTED_PROXIES", "10.0.0.0/40"),
-            ("METRICS_ADDR", "9102"),
-            ("METRICS_ADDR", "localhost:9102"),
-            ("SERVE_THREADS", "0"),
-            ("SERVE_THREADS", "all"),
-            ("PRIVILEGED_WINDOW_SECS", "0"),
-            ("PRIVILEGED_WINDOW_SECS", "five"),
-            ("PRIVILEGED_WINDOW_SECS", "28801"),
-            ("SESSION_DATA_MAX_VALUES", "0"),
-            ("SESSION_DATA_MAX_VALUES", "many"),
-            ("SESSION_DATA_MAX_BYTES", "15"),
-            ("SESSION_DATA_MAX_VALUE_BYTES", "16385"),
-        ] {
-            let err = config(&[(var, value)]).expect_err(var);
-            assert_eq!(err.var, var);
-            assert!(err.to_string().starts_with(&format!("invalid {var}: ")), "{err}");
-        }
-    }
-
-    #[test]
-    fn no_credential_in_an_error_or_in_debug() {
-        let err = config(&[("REDIS_URL", "http://:hunter2@example")]).expect_err("bad scheme");
-        assert!(!err.to_string().contains("hunter2"), "{err}");
-        let config = config(&[("REDIS_URL", "redis://:hunter2@10.0.0.1:6379")]).expect("valid");
-        let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2") && debug.contains("redis://10.0.0.1:6379"), "{debug}");
-        assert_eq!(
-            config.redis_url.as_ref().map(RedisUrl::expose),
-            Some("redis://:hunter2@10.0.0.1:6379"),
-            "still usable"
-        );
-    }
-
-    #[test]
-    fn data_limits_are_read_and_one_value_fits_in_all() {
-        assert_eq!(config(&[]).expect("defaults").data_limits, DataLimits::DEFAULT);
-        let config = config(&[
-            ("SESSION_DATA_MAX_VALUES", "3"),
-            ("SESSION_DATA_MAX_BYTES", "100"),
-            ("SESSION_DATA_MAX_VALUE_BYTES", "100"),
-        ])
-        .expect("valid");
-        assert_eq!(config.data_limits, DataLimits { values: 3, value_bytes: 100, total_bytes: 100 });
-        let err = self::config(&[("SESSION_DATA_MAX_BYTES", "100"), ("SESSION_DATA_MAX_VALUE_BYTES", "101")])
-            .expect_err("one value larger than all");
-        assert_eq!(err.var, "SESSION_DATA_MAX_VALUE_BYTES");
-    }
-
-    #[test]
-    fn key_hashing_is_off_unless_asked() {
-        assert!(!config(&[]).expect("defaults").session_key_hashing);
-        for on in ["on", "true", "1", "YES"] {
-            assert!(config(&[("SESSION_KEY_HASHING", on)]).expect(on).session_key_hashing, "{on}");
-        }
-        assert!(!config(&[("SESSION_KEY_HASHING", "off")]).expect("off").session_key_hashing);
-    }
-
-    #[test]
-    fn absolute_ttl_may_not_be_shorter_than_idle_ttl() {
-        let err = config(&[("SESSION_TTL_SECS", "600"), ("SESSION_ABSOLUTE_TTL_SECS", "60")])
-            .expect_err("absolute < idle");
-        assert_eq!(err.var, "SESSION_ABSOLUTE_TTL_SECS");
-    }
-}
+mod tests;
