@@ -654,6 +654,19 @@ async fn docs_and_openapi_are_served(kind: Kind) {
         let responses = spec["paths"][path][method]["responses"].as_object().expect("responses");
         assert_eq!(responses.keys().collect::<Vec<_>>(), statuses, "{path}");
     }
+    // The username's rules, as far as a pattern says them, and the rest in words.
+    let username = &spec["components"]["schemas"]["LoginRequest"]["properties"]["username"];
+    assert_eq!((username["minLength"].as_u64(), username["maxLength"].as_u64()), (Some(1), Some(64)));
+    assert!(username["pattern"].as_str().is_some_and(|p| p.starts_with("^[^ \\u0000-")), "{username}");
+    assert!(username["description"].as_str().is_some_and(|d| d.contains("RFC 8265")), "{username}");
+    // Login links its session to every operation that reads the cookie, by `operationId`.
+    let links = spec["paths"]["/login"]["post"]["responses"]["200"]["links"].as_object().expect("links");
+    assert_eq!(links.len(), 11, "{links:?}");
+    for (id, link) in links {
+        assert_eq!(link["operationId"], id.as_str());
+        assert_eq!(link["parameters"]["session_id"], "$response.body#/session_id");
+    }
+    assert!(links.contains_key("profile") && links.contains_key("logout") && !links.contains_key("health"));
     let health = client.get(app.url("/health")).send().await.expect("health");
     assert_eq!(health.status(), 200);
 }

@@ -158,6 +158,7 @@ pub fn app_beside(state: AppState, extra: Router) -> Router {
         .routes(routes!(crate::page::index))
         .split_for_parts();
     document_limits(&mut api);
+    crate::docs::link_the_session(&mut api);
 
     routes
         .merge(crate::page::assets())
