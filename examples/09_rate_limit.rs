@@ -15,7 +15,7 @@
 //! login the throttle allows is <!-- sends: 09_rate_limit | POST /login -->EVALSHA of the
 //! throttle, then one pipeline (EVAL of the index script, MULTI/HSET/EXPIRE/EXEC,
 //! MULTI/ZSCORE/XADD/PEXPIRE/EXEC); a refused one is <!-- sends: 09_rate_limit | POST /login
-//! refused -->EVALSHA of the throttle, then an XADD of a `throttled` event.
+//! refused -->EVALSHA of the throttle, then EVALSHA of the script that records the refusal.
 //!
 //! Test: `tests/09_rate_limit.rs`. Chapter: `book/src/09-rate-limit.md`.
 //! Exercises: `lessons/src/ex09_rate_limit.rs`.
@@ -143,8 +143,9 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
         let status = login(out, &base, "carol", Some("192.0.2.10")).await?;
         out.cost(if status == 429 { "POST /login refused" } else { "POST /login" });
     }
-    out.say("No session and no index entry for the refused one: only a `throttled` event in carol's");
-    out.say("security log (lesson 10), which exists already; a refusal never creates a log.");
+    out.say("No session and no index entry for the refused one: only a record of the refusal in");
+    out.say("carol's refusals (lesson 10), one entry per client with its count, beside her log; it is");
+    out.say("written only while her log exists, and lives no longer.");
     // ANCHOR_END: service
 
     // ANCHOR: another_client
@@ -175,7 +176,12 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     let _ = stop.send(());
     let _ = server.await;
     let carol = user_id_for("carol");
-    let mut written = vec![keys.login_client(client), keys.user_sessions(&carol), keys.user_events(&carol)];
+    let mut written = vec![
+        keys.login_client(client),
+        keys.user_sessions(&carol),
+        keys.user_events(&carol),
+        keys.user_refusals(&carol),
+    ];
     for address in [other, "192.0.2.10", "192.0.2.20"] {
         written.push(keys.login_client(address));
     }

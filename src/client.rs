@@ -39,7 +39,14 @@ impl TrustedProxies {
                     }
                 },
             };
-            networks.push(network.trunc());
+            let network = ipv4_if_mapped(network.trunc());
+            if network.prefix_len() == 0 {
+                return Err(format!(
+                    "{entry:?} covers every address: every client could then name its own address in \
+                     X-Forwarded-For; list your proxies' addresses or networks instead"
+                ));
+            }
+            networks.push(network);
         }
         Ok(TrustedProxies { networks: networks.into() })
     }
@@ -69,15 +76,18 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxie
     if trusted.is_empty() || !trusted.trusts(client) {
         return client;
     }
+    // A header line that is not visible ASCII is garbage too: `None`, which stops the walk like
+    // an entry that is not an address (it must not be skipped, letting earlier lines speak).
     let entries = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
+        .flat_map(|value| match value.to_str() {
+            Ok(text) => text.split(',').map(|entry| Some(entry.trim())).collect::<Vec<_>>(),
+            Err(_) => vec![None],
+        })
         .collect::<Vec<_>>();
     for entry in entries.into_iter().rev() {
-        match parse_entry(entry) {
+        match entry.and_then(parse_entry) {
             Some(address) if trusted.trusts(address) => client = address,
             Some(address) => return address,
             None => return client,
@@ -94,6 +104,19 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         return Some(canonical(address));
     }
     entry.parse::<std::net::SocketAddr>().ok().map(|socket| canonical(socket.ip()))
+}
+
+/// A network written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) as the IPv4 network it names
+/// (`10.0.0.0/8`): addresses are compared in their IPv4 form ([`canonical`]), so the mapped form
+/// would never match.
+fn ipv4_if_mapped(network: IpNet) -> IpNet {
+    match network {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(network, IpNet::V4),
+            None => network,
+        },
+        other => other,
+    }
 }
 
 /// An IPv4 client seen through an IPv6 socket (`::ffff:1.2.3.4`) is the IPv4 client.
@@ -183,6 +206,29 @@ mod tests {
         // Garbage stops the walk at the last vouched-for hop: it cannot pick an address.
         let headers = forwarded(&["1.2.3.4, unknown, 10.8.8.8"]);
         assert_eq!(client_address(peer, &headers, &trusted), ip("10.8.8.8"));
+        // So does a whole line that is not visible ASCII: the lines before it are not read.
+        let mut headers = forwarded(&["6.6.6.6", "10.8.8.8"]);
+        headers.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff\xfe").expect("opaque bytes"));
+        assert_eq!(client_address(peer, &headers, &trusted), peer, "not 6.6.6.6");
+        let mut headers = forwarded(&["6.6.6.6"]);
+        headers.append("x-forwarded-for", HeaderValue::from_bytes(b"caf\xc3\xa9").expect("bytes"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("10.8.8.8"));
+        assert_eq!(client_address(peer, &headers, &trusted), ip("10.8.8.8"));
+    }
+
+    #[test]
+    fn a_range_of_every_address_is_refused_and_mapped_ipv6_is_its_ipv4() {
+        for every in ["0.0.0.0/0", "::/0", "10.0.0.1, ::/0", "::ffff:0.0.0.0/96"] {
+            let error = TrustedProxies::parse(every).expect_err(every);
+            assert!(error.contains("covers every address"), "{every}: {error}");
+        }
+        assert!(TrustedProxies::parse("0.0.0.0/1").is_ok(), "half of them is a choice, not a slip");
+        let mapped = TrustedProxies::parse("::ffff:10.0.0.1, ::ffff:192.0.2.0/120").expect("valid");
+        assert!(mapped.trusts(ip("10.0.0.1")));
+        assert!(mapped.trusts(ip("::ffff:10.0.0.1")));
+        assert!(mapped.trusts(ip("192.0.2.77")));
+        assert!(!mapped.trusts(ip("192.0.3.1")));
+        assert!(!mapped.trusts(ip("10.0.0.2")));
     }
 
     #[test]

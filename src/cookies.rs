@@ -54,7 +54,7 @@ pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
                 continue;
             };
             named += 1;
-            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
                 continue;
             };
             if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
@@ -143,7 +143,7 @@ pub fn read_visitor_cookie(headers: &HeaderMap, secure: bool) -> Option<SessionI
     headers.get_all(COOKIE).iter().flat_map(|header| header.as_bytes().split(|&byte| byte == b';')).find_map(
         |pair| {
             let value = pair.trim_ascii().strip_prefix(name)?.strip_prefix(b"=")?;
-            std::str::from_utf8(value).ok().and_then(SessionId::parse)
+            std::str::from_utf8(value).ok().and_then(SessionId::from_cookie)
         },
     )
 }

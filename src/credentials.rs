@@ -36,6 +36,22 @@ pub trait PasswordCheck: Send + Sync + 'static {
         username: &'a str,
         password: &'a str,
     ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+    /// [`verify`](Self::verify), told the name's canonical form as well (RFC 8265, see
+    /// [`canonical_username`](crate::store::canonical_username)): `Bob`, `bob` and a fullwidth
+    /// `ｂob` are one user to the service, which derives the user's id from the canonical form.
+    /// An application whose accounts are told apart by case would otherwise let `Bob`'s password
+    /// open a session whose id is `bob`'s: override this to look the account up by `canonical`.
+    /// The service calls this; the default asks `verify` with the name as typed.
+    fn verify_named<'a>(
+        &'a self,
+        username: &'a str,
+        canonical: &'a str,
+        password: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        let _ = canonical;
+        self.verify(username, password)
+    }
 }
 
 /// The original mini-project's check: every password is accepted.

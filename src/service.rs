@@ -231,9 +231,20 @@ impl Service {
         // it is for a scraper on the operator's network, not for the public.
         let connections = state.store.metrics().connections();
         let metrics_state = state.clone();
+        // Under the API's timeouts, with a cap of its own: a scraper needs a connection or two,
+        // and idle connections to this address must not use up the descriptors the API needs.
         let metrics_server = metrics.map(|(listener, addr)| {
             tracing::info!("metrics at http://{addr}/metrics");
-            tokio::spawn(async move { axum::serve(listener, metrics_app(metrics_state)).await })
+            let limits =
+                Limits { max_connections: limits.max_connections.min(METRICS_CONNECTIONS), ..limits };
+            let app = metrics_app(metrics_state);
+            tokio::spawn(serve_counted(
+                listener,
+                app,
+                std::future::pending(),
+                limits,
+                ::metrics::Gauge::noop(),
+            ))
         });
         let served = if threads > 1 {
             // One router per thread, on a Redis connection of its own (see `serve_on_threads`);
@@ -279,6 +290,10 @@ impl Service {
         served.map_err(StartError::Serve)
     }
 }
+
+/// The most connections `METRICS_ADDR` holds at once (fewer when `MAX_CONNECTIONS` is lower):
+/// it fits in the 64 descriptors `fit_connections` keeps apart from the API's.
+const METRICS_CONNECTIONS: usize = 16;
 
 /// How often the service asks Redis again which masters have replicas (`LOGOUT_REPLICAS=auto`).
 const REPLICAS_RELEARNED_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

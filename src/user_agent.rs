@@ -5,32 +5,35 @@
 //! The parsing is Project Woothee's (the `woothee` crate): a compiled table of browsers and
 //! systems, a parse in microseconds, nothing to load at start. Only the browser's and the
 //! system's names are kept, never versions: enough to recognise a device, and the same name
-//! across its updates. A header woothee does not recognise is kept as it came (bounded and
-//! cleaned by [`Device::new`]), so `curl/8.5.0` still reads as something.
+//! across its updates. A header woothee does not recognise is "unknown device", never the header
+//! itself: a `User-Agent` is whatever the client sends, and shown raw in the list of sessions or
+//! the security log it would let anyone write text into another user's page ("SECURITY NOTICE:
+//! ..."), under the service's authority.
 
 use axum::http::HeaderMap;
 use axum::http::header::USER_AGENT;
 use std::net::IpAddr;
 
-use crate::store::Device;
+use crate::store::{Device, UNKNOWN_DEVICE};
 
 /// Woothee's word for a field it could not tell.
 const UNKNOWN: &str = "UNKNOWN";
 
 // ANCHOR: device_name
 /// A short name for the device that sent `user_agent`: `"<browser> on <system>"` when woothee
-/// knows both, one of them when it knows one, else the header itself (bounded by the caller).
+/// knows both, one of them when it knows one, else [`UNKNOWN_DEVICE`]: only names from woothee's
+/// table are ever shown, never text the client chose.
 pub fn device_name(user_agent: &str) -> String {
     let parser = woothee::parser::Parser::new();
     let Some(found) = parser.parse(user_agent) else {
-        return user_agent.to_string();
+        return UNKNOWN_DEVICE.to_string();
     };
     let known = |name: &str| !name.is_empty() && name != UNKNOWN;
     match (known(found.name), known(found.os)) {
         (true, true) => format!("{} on {}", found.name, found.os),
         (true, false) => found.name.to_string(),
         (false, true) => found.os.to_string(),
-        (false, false) => user_agent.to_string(),
+        (false, false) => UNKNOWN_DEVICE.to_string(),
     }
 }
 // ANCHOR_END: device_name
@@ -60,8 +63,10 @@ mod tests {
     }
 
     #[test]
-    fn what_woothee_does_not_know_is_kept_as_sent() {
-        assert_eq!(device_name("my-sync-tool/2.1"), "my-sync-tool/2.1");
+    fn what_woothee_does_not_know_is_an_unknown_device() {
+        for unknown in ["my-sync-tool/2.1", "SECURITY NOTICE: your account is locked, call +1 555 0100", ""] {
+            assert_eq!(device_name(unknown), UNKNOWN_DEVICE, "{unknown}");
+        }
     }
 
     #[test]

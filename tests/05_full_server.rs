@@ -898,3 +898,63 @@ on_every_backend! {
     #[tokio::test]
     an_unreadable_body_is_a_400;
 }
+
+/// Only `bob` (by its canonical name) with `pw`, recording what it was told.
+struct CanonicalBob(std::sync::Mutex<Vec<(String, String)>>);
+
+impl session_storage::PasswordCheck for CanonicalBob {
+    fn verify<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        Box::pin(std::future::ready(false))
+    }
+
+    fn verify_named<'a>(
+        &'a self,
+        username: &'a str,
+        canonical: &'a str,
+        password: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        self.0.lock().expect("lock").push((username.to_string(), canonical.to_string()));
+        Box::pin(std::future::ready(canonical == "bob" && password == "pw"))
+    }
+}
+
+/// The password check is told the name's canonical form as well as the name as typed: an
+/// application whose accounts differ by case looks them up by the identity the service uses.
+#[tokio::test]
+async fn the_password_check_is_told_the_canonical_name() {
+    let app = TestApp::start().await;
+    let check = CanonicalBob(std::sync::Mutex::new(Vec::new()));
+    let typed = "\u{FF22}ob"; // a fullwidth B
+    let login =
+        app.store.start_session(NewSession::new(typed).with_password(&check, "pw")).await.expect("redis");
+    let (_, session) = login.started().expect("accepted by its canonical name");
+    assert_eq!(session.user_id, user_id_for("bob"));
+    let refused =
+        app.store.start_session(NewSession::new("Bob").with_password(&check, "nope")).await.expect("redis");
+    assert!(refused.started().is_none());
+    let told = check.0.lock().expect("lock").clone();
+    assert_eq!(told, [(typed.to_string(), "bob".to_string()), ("Bob".to_string(), "bob".to_string())]);
+}
+
+/// Only ids this service mints are cookies. With `SESSION_KEY_HASHING` on at one instance and
+/// off at another (a rolling deploy, or another app on the same Redis), the digest the first
+/// keeps in Redis (`session:<digest>`) is a key the second would find: it must still be no
+/// cookie there, for reading or for ending sessions.
+#[tokio::test]
+async fn a_digest_read_from_redis_is_never_a_cookie() {
+    let app = TestApp::start_with(Settings { key_hashing: true, ..Settings::default() }).await;
+    let plain = app.another_instance_with(Settings { key_hashing: false, ..app.settings }).await;
+    let id = login_id(&app, "alice").await;
+    let keys = app.session_keys().await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let digest = keys[0].strip_prefix("session:").expect("a session key").to_string();
+    assert_ne!(digest, id);
+    assert_eq!(get_with_session(&plain.url("/profile"), &digest).await.status(), 401);
+    assert_eq!(post_with_session(&plain.url("/logout-everywhere"), &digest).await, 401);
+    assert_eq!(post_with_session(&plain.url("/logout"), &digest).await, 200, "a logout always answers 200");
+    assert_eq!(profile_with(&app, &id).await.status(), 200, "the real session is untouched");
+}

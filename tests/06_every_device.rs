@@ -492,8 +492,11 @@ async fn round_trips_counted_by_redis(kind: Kind) {
     );
 
     let (log, trips) = cost(&app, phone.get(&app, "/security-events")).await;
-    assert_eq!(trips, 2, "touch, one XREVRANGE");
-    assert_eq!(log, calls(&[("expire", 1), ("hmget", 1), ("pexpiretime", 1), ("xrevrange", 1)]));
+    assert_eq!(trips, 2, "touch, one pipeline: XREVRANGE and the refusals' HVALS");
+    assert_eq!(
+        log,
+        calls(&[("expire", 1), ("hmget", 1), ("hvals", 1), ("pexpiretime", 1), ("xrevrange", 1)])
+    );
 
     let reauth = async {
         phone.client.post(app.url("/reauth")).json(&json!({"password": "pw"})).send().await.expect("reauth")

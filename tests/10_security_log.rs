@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 #[allow(dead_code)]
 #[path = "../examples/10_security_log.rs"]
 mod lesson;
@@ -155,14 +157,15 @@ on_every_backend! {
     the_privileged_window_guards_ending_other_sessions;
 }
 
+/// A header woothee does not recognise, huge or with a control character, is "unknown device"
+/// in the session, the list and the log: never text the client chose.
 #[tokio::test]
-async fn a_huge_user_agent_is_stored_bounded() {
+async fn an_unrecognised_user_agent_is_an_unknown_device_everywhere() {
     let app = TestApp::start_with(proxied()).await;
     let agent = format!("SyncTool/1.0 ({})", "x".repeat(5000));
     let robot = device(&app, "bob", &agent, "192.0.2.1").await;
     let stored: String = app.cmd(&["HGET", &format!("session:{}", robot.id), "device"]).await;
-    assert!(stored.chars().count() <= 200, "{} characters", stored.chars().count());
-    assert!(stored.starts_with("SyncTool/1.0 (xxx"), "{stored}");
+    assert_eq!(stored, "unknown device", "a header woothee does not know is never shown as sent");
     let list = robot.json(&app, "/sessions").await;
     assert_eq!(list["sessions"][0]["device"], stored.as_str());
 
@@ -177,7 +180,7 @@ async fn a_huge_user_agent_is_stored_bounded() {
     let id = response.json::<Value>().await.expect("json")["session_id"].as_str().expect("id").to_string();
     let stored: String = app.cmd(&["HGET", &format!("session:{id}"), "device"]).await;
     assert_eq!(stored, "unknown device");
-    // A header may carry a tab (the only control character HTTP lets through): it is removed.
+    // A header may carry a tab (the only control character HTTP lets through): still unknown.
     let raw = reqwest::header::HeaderValue::from_bytes(b"Tool/1.0\t(evil)").expect("header");
     let response = plain_client()
         .post(app.url("/login"))
@@ -188,7 +191,15 @@ async fn a_huge_user_agent_is_stored_bounded() {
         .expect("login");
     let id = response.json::<Value>().await.expect("json")["session_id"].as_str().expect("id").to_string();
     let stored: String = app.cmd(&["HGET", &format!("session:{id}"), "device"]).await;
-    assert_eq!(stored, "Tool/1.0(evil)");
+    assert_eq!(stored, "unknown device");
+    let events = robot.json(&app, "/security-events").await;
+    let devices: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["device"].as_str().expect("device"))
+        .collect();
+    assert!(devices.iter().all(|device| *device == "unknown device"), "{devices:?}");
 }
 
 #[tokio::test]
@@ -316,7 +327,16 @@ async fn reauth_is_throttled_like_login_and_refused_logins_are_logged() {
     let exists: u64 = app.cmd(&["EXISTS", &log]).await;
     assert_eq!(exists, 1, "three logins made it");
     let length: u64 = app.cmd(&["XLEN", &log]).await;
-    assert_eq!(length, 4, "three logins and one refusal");
+    assert_eq!(length, 3, "three logins; the refusal is kept apart");
+    let refused = format!("user:{{{}}}:refused", user_id_for("nobody-here"));
+    let clients: u64 = app.cmd(&["HLEN", &refused]).await;
+    assert_eq!(clients, 1, "one refusing client");
+    let (log_ttl, refused_ttl): (i64, i64) =
+        (app.cmd(&["PTTL", &log]).await, app.cmd(&["PTTL", &refused]).await);
+    assert!(
+        0 < refused_ttl && refused_ttl <= log_ttl,
+        "the refusals never outlive the log: {refused_ttl} {log_ttl}"
+    );
     // The log of a user whose sessions are all gone may be gone too: a refusal does not bring it back.
     let ghost = format!("user:{{{}}}:events", user_id_for("ghost"));
     let mut statuses = Vec::new();
@@ -336,6 +356,82 @@ async fn reauth_is_throttled_like_login_and_refused_logins_are_logged() {
     assert_eq!(statuses, [200, 200, 200, 429]);
     let exists: u64 = app.cmd(&["EXISTS", &ghost]).await;
     assert_eq!(exists, 0, "a refusal never creates the log");
+    let ghost_refused = format!("user:{{{}}}:refused", user_id_for("ghost"));
+    let exists: u64 = app.cmd(&["EXISTS", &ghost_refused]).await;
+    assert_eq!(exists, 0, "nor a record of refusals without it");
+}
+
+/// Anyone can make refused logins of any user. 300 of them, from one address with a
+/// `User-Agent` of its own choosing (wrong passwords, then the throttle), leave the user's own
+/// events alone: their last `login` is still shown, the refusals are one entry with a count, and
+/// nothing shows the attacker's header. Refusals from many addresses keep at most 20 entries.
+#[tokio::test]
+async fn refused_logins_cannot_push_the_users_own_events_out() {
+    fn only_wonderland(_: &str, password: &str) -> bool {
+        password == "wonderland"
+    }
+    let limits = session_storage::store::LoginLimits { per_user_and_client: 10, per_client: 1000 };
+    let settings = Settings { login_limits: limits, password_check: Some(only_wonderland), ..proxied() };
+    let app = TestApp::start_with(settings).await;
+    let client =
+        reqwest::Client::builder().cookie_store(true).user_agent(FIREFOX_LINUX).build().expect("client");
+    let login = client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"username": "frank", "password": "wonderland"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    let notice = "SECURITY NOTICE: your account is locked, call +1 555 0100";
+    let attacker = reqwest::Client::builder().user_agent(notice).build().expect("client");
+    let mut statuses = BTreeMap::new();
+    for _ in 0..300 {
+        let response = attacker
+            .post(app.url("/login"))
+            .header("x-forwarded-for", "198.51.100.66")
+            .json(&json!({"username": "frank", "password": "guess"}))
+            .send()
+            .await
+            .expect("login");
+        *statuses.entry(response.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(401, 10), (429, 290)]));
+    let events: Value =
+        client.get(app.url("/security-events")).send().await.expect("events").json().await.expect("json");
+    assert_eq!(kinds(&events), ["throttled", "login"], "{events}");
+    let refusal = &events["events"][0];
+    assert_eq!(refusal["count"], 300, "{events}");
+    assert_eq!(refusal["device"], "unknown device");
+    assert_eq!(refusal["ip"], "198.51.100.66");
+    assert_eq!(events["events"][1]["device"], "Firefox on Linux");
+    assert_eq!(events["events"][1]["count"], 1);
+    assert!(!events.to_string().contains("SECURITY NOTICE"), "{events}");
+
+    // From 30 addresses: at most 20 entries, the newest clients' (one was the flood above).
+    for n in 0..30 {
+        attacker
+            .post(app.url("/login"))
+            .header("x-forwarded-for", format!("192.0.2.{n}"))
+            .json(&json!({"username": "frank", "password": "guess"}))
+            .send()
+            .await
+            .expect("login");
+    }
+    let events: Value =
+        client.get(app.url("/security-events")).send().await.expect("events").json().await.expect("json");
+    let shown = kinds(&events);
+    assert_eq!(shown.len(), 21, "20 refusing clients and the login: {events}");
+    assert_eq!(shown.last().map(String::as_str), Some("login"));
+    assert!(shown[..20].iter().all(|kind| kind == "wrong_password"), "{shown:?}");
+    let ips: Vec<&str> = events["events"].as_array().expect("events")[..20]
+        .iter()
+        .map(|e| e["ip"].as_str().expect("ip"))
+        .collect();
+    assert!(
+        ips.contains(&"192.0.2.29") && !ips.contains(&"198.51.100.66"),
+        "the oldest clients went first: {ips:?}"
+    );
 }
 
 #[tokio::test]

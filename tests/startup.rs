@@ -231,7 +231,9 @@ fn each_bad_setting_stops_the_server_naming_the_variable() {
         ("LOGIN_ATTEMPTS_PER_MINUTE", "many"),
         ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "-3"),
         ("TRUSTED_PROXIES", "10.0.0.0/8,proxy"),
+        ("TRUSTED_PROXIES", "0.0.0.0/0"),
         ("METRICS_ADDR", "9102"),
+        ("LOGOUT_REPLICAS", "all"),
     ] {
         let output = run_to_exit(&[(var, value)]);
         assert!(!output.status.success(), "{var}={value} should stop the server");
@@ -749,4 +751,54 @@ async fn serve_threads_share_one_store_and_one_set_of_metrics() {
         let said = log.contains("serving on 3 threads, each with its own Redis connection");
         assert_eq!(said, threads == "3", "SERVE_THREADS={threads}: {log}");
     }
+}
+
+/// Idle connections to `METRICS_ADDR` cannot starve the API: the metrics listener holds at most
+/// 16 at once (the rest are closed at once), closes the held ones after `HEADER_TIMEOUT_SECS`,
+/// and the API answers meanwhile. Any other path there is the API's JSON 404.
+#[tokio::test]
+async fn idle_connections_to_the_metrics_address_cannot_starve_the_api() {
+    use std::io::Read;
+    let redis = PrivateRedis::start().expect("redis");
+    let metrics = free_metrics_addr();
+    let env = [
+        ("REDIS_URL", redis.url()),
+        ("PORT", "0".into()),
+        ("METRICS_ADDR", metrics.clone()),
+        ("HEADER_TIMEOUT_SECS", "2".into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start(&env);
+    let mut idle: Vec<TcpStream> = (0..64).map(|_| TcpStream::connect(&metrics).expect("connect")).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // Closed: the end of the stream (after an answer, if the server sent one) or a reset; open:
+    // nothing to read within 20 ms.
+    let is_closed = |stream: &mut TcpStream| {
+        stream.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+        let mut buf = [0u8; 512];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) => {
+                    return !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    );
+                }
+            }
+        }
+    };
+    let closed =
+        |streams: &mut Vec<TcpStream>| streams.iter_mut().map(&is_closed).filter(|closed| *closed).count();
+    let refused = closed(&mut idle);
+    assert!((48..64).contains(&refused), "{refused} of 64 idle connections closed at once; 16 may be held");
+    let health = reqwest::get(server.url("/health")).await.expect("the API answers");
+    assert_eq!(health.status(), 200);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(closed(&mut idle), 64, "the held ones are closed after the header timeout");
+    let missing = reqwest::get(format!("http://{metrics}/nope")).await.expect("GET");
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.expect("a JSON 404");
+    assert!(body["detail"].is_string(), "{body}");
 }

@@ -34,8 +34,8 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 ///
 /// Look at every `Cookie` header (one over HTTP/1.1, several over HTTP/2) and every cookie in
 /// each, named `session_id` (or `__Host-session_id` when `secure`). Read the header as bytes:
-/// another cookie's value may be UTF-8 or anything, and must not hide ours. Keep only values that
-/// are canonical session ids ([`SessionId::parse`]), each once, and at most eight (malformed and
+/// another cookie's value may be UTF-8 or anything, and must not hide ours. Keep only ids this
+/// service mints ([`SessionId::from_cookie`]), each once, and at most eight (malformed and
 /// repeated ones take no place): a few planted cookies must not lock anyone out, and a flood of
 /// them must not cost a Redis call each.
 pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {

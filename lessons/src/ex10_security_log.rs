@@ -30,7 +30,7 @@ pub async fn append_event<C: ConnectionLike>(
 /// Exercise 10b: the newest `count` events of the stream at `key`, newest first, in one command.
 /// A missing stream is an empty list. Each entry becomes a [`SecurityEvent`]: `kind` from the
 /// `type` field, `at` the entry id's milliseconds in whole seconds, `ip` and `handle` `None` when
-/// empty.
+/// empty, and `count` 1 (an entry of the log is one event).
 pub async fn latest_events<C: ConnectionLike>(
     con: &mut C,
     key: &str,

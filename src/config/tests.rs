@@ -113,6 +113,8 @@ fn a_bad_value_names_its_variable() {
         ("LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT", "100001"),
         ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
         ("TRUSTED_PROXIES", "10.0.0.0/40"),
+        ("TRUSTED_PROXIES", "0.0.0.0/0"),
+        ("TRUSTED_PROXIES", "10.0.0.1,::/0"),
         ("METRICS_ADDR", "9102"),
         ("METRICS_ADDR", "localhost:9102"),
         ("SERVE_THREADS", "0"),

@@ -174,7 +174,8 @@ pub struct ReauthResponse {
 /// One entry of the security log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecurityEventEntry {
-    /// What happened: `login`, `logout`, `revoked`, `logout_everywhere`, `reauth` or `throttled`.
+    /// What happened: `login`, `logout`, `revoked`, `logout_everywhere`, `reauth`; or one
+    /// client's refused logins of this user, `throttled` or `wrong_password` (the last reason).
     #[serde(rename = "type")]
     #[schema(example = "login")]
     pub kind: String,
@@ -187,9 +188,13 @@ pub struct SecurityEventEntry {
     /// The client address; `null` when unknown.
     #[schema(example = "198.51.100.23")]
     pub ip: Option<String>,
-    /// The session's handle (as in `GET /sessions`), never its id; `null` for a refused login.
+    /// The session's handle (as in `GET /sessions`), never its id; `null` for refused logins.
     #[schema(example = "3f2a9c0d41b7e865")]
     pub handle: Option<String>,
+    /// How many attempts the entry stands for: 1 for the user's own events; for refused logins,
+    /// that client's refused attempts, coalesced into one entry (`at` is the last one's).
+    #[schema(example = 1)]
+    pub count: u64,
 }
 
 /// `GET /security-events` answer.

@@ -100,11 +100,14 @@ impl AppState {
 }
 
 /// `GET /metrics` alone, in the Prometheus text format, for its own listener (`METRICS_ADDR`):
-/// the store's counters, read from memory, with no Redis call.
+/// the store's counters, read from memory, with no Redis call. Any other path is the API's JSON
+/// 404 (and 405).
 pub fn metrics_app(state: AppState) -> Router {
     let secure = state.cookie_secure;
     Router::new()
         .route("/metrics", axum::routing::get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response_with_state(secure, security_headers))
         .with_state(state)
 }

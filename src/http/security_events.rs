@@ -11,9 +11,10 @@ use super::body::{SecurityEventEntry, SecurityEvents};
 use super::extract::Authenticated;
 
 // ANCHOR: security_events
-/// The user's security log, newest first, at most 100 events: logins, logouts, revocations
-/// (with the device that was ended), "log out everywhere", re-authentications, and refused
-/// logins of this user. Each names a session by its handle, never its id. Renews the caller's
+/// The user's security log, newest first: at most 100 of the user's own events (logins,
+/// logouts, revocations with the device that was ended, "log out everywhere",
+/// re-authentications), and the refused logins of this user, one entry per client with its
+/// count (at most 20 clients). Each names a session by its handle, never its id. Renews the caller's
 /// session like `/profile`.
 #[utoipa::path(
     get, path = "/security-events", tag = "every device",
@@ -32,12 +33,13 @@ pub async fn security_events(
     let events = state.store.security_events(who.user_id()).await?;
     let events = events
         .into_iter()
-        .map(|SecurityEvent { kind, at, device, ip, handle }| SecurityEventEntry {
+        .map(|SecurityEvent { kind, at, device, ip, handle, count }| SecurityEventEntry {
             kind,
             at,
             device,
             ip,
             handle,
+            count,
         })
         .collect();
     Ok(Json(SecurityEvents { events }))

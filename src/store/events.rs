@@ -1,6 +1,7 @@
 //! The security log (lesson 10): one capped Redis Stream per user, `user:{<user_id>}:events`,
 //! holding what happened to that user's sessions: `login`, `logout`, `revoked`,
-//! `logout_everywhere`, `reauth`, `throttled`.
+//! `logout_everywhere`, `reauth`; and beside it, apart, the user's refused logins
+//! (`throttled`, `wrong_password`), one entry per client in `user:{<user_id>}:refused`.
 //!
 //! ## Why a stream
 //! A log is appended at one end and read from the newest. A stream does both in one command each
@@ -14,9 +15,12 @@
 //! - At most about [`MAX_EVENTS`] entries (`MAXLEN ~`).
 //! - A TTL as long as a session can live (the absolute lifetime), set again by every write of
 //!   the user's own: the log outlives the last session it describes, by at most that.
-//! - A refused login (`throttled`) is written only into a log that exists (`NOMKSTREAM`) and
-//!   does not extend its TTL: an anonymous client hammering a name creates no key and keeps none
-//!   alive.
+//! - Refused logins never enter the stream: anyone can make them, for any user, so written
+//!   there they would push the user's own events out (300 refusals did, before). They go to the
+//!   user's refusals (`scripts/refusal.lua`): one entry per client, its count and last time
+//!   rewritten in place, at most [`MAX_REFUSING_CLIENTS`] clients, written only while the user's
+//!   log exists and never outliving it. An anonymous client hammering a name creates no key for
+//!   a name never used, and keeps none alive.
 //! - The index and the log share the user's hash tag, `{<user_id>}`: on a cluster they live on
 //!   one shard, so one script or transaction may name both.
 //!
@@ -36,8 +40,13 @@ use super::{Device, SessionStore, Unavailable, millis};
 /// The log's length bound: `XADD ... MAXLEN ~ 200`.
 pub const MAX_EVENTS: usize = 200;
 
-/// How many events `GET /security-events` returns at most, newest first.
+/// How many of the user's own events `GET /security-events` returns at most, newest first
+/// (the refusals come on top: at most [`MAX_REFUSING_CLIENTS`] entries).
 pub const EVENTS_SHOWN: usize = 100;
+
+/// The most clients whose refused logins a user's refusals keep (the one seen longest ago is
+/// dropped for a new one).
+pub const MAX_REFUSING_CLIENTS: usize = 20;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -53,8 +62,10 @@ pub enum EventKind {
     LogoutEverywhere,
     /// A session proved its password again and was given a new id (`POST /reauth`).
     Reauth,
-    /// A login of this user was refused by the login throttle.
+    /// Logins of this user from one client were refused by the login throttle (coalesced).
     Throttled,
+    /// Logins of this user from one client were refused by the password check (coalesced).
+    WrongPassword,
 }
 
 impl EventKind {
@@ -67,6 +78,7 @@ impl EventKind {
             EventKind::LogoutEverywhere => "logout_everywhere",
             EventKind::Reauth => "reauth",
             EventKind::Throttled => "throttled",
+            EventKind::WrongPassword => "wrong_password",
         }
     }
 }
@@ -95,20 +107,35 @@ impl NewEvent<'_> {
     }
 }
 
-/// One event read back from the log.
+/// One event read back from the log, or one client's refused logins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SecurityEvent {
-    /// `login`, `logout`, `revoked`, `logout_everywhere`, `reauth` or `throttled`.
+    /// `login`, `logout`, `revoked`, `logout_everywhere`, `reauth`; or, for refused logins,
+    /// `throttled` or `wrong_password` (the last refusal's reason).
     #[serde(rename = "type")]
     pub kind: String,
-    /// Unix seconds, Redis's clock: the entry id's milliseconds.
+    /// Unix seconds, Redis's clock: the entry id's milliseconds (for refusals, the last one's).
     pub at: u64,
     /// The device's name.
     pub device: String,
     /// The client address; `None` when unknown.
     pub ip: Option<String>,
-    /// The session's handle; `None` for a refused login.
+    /// The session's handle; `None` for refused logins.
     pub handle: Option<String>,
+    /// How many attempts the entry stands for: 1 for the user's own events, the client's
+    /// refused attempts for a refusal.
+    pub count: u64,
+}
+
+/// One client's entry in a user's refusals, as `scripts/refusal.lua` writes it.
+#[derive(serde::Deserialize)]
+struct Refusal {
+    count: u64,
+    at: u64,
+    #[serde(rename = "type")]
+    kind: String,
+    device: String,
+    ip: String,
 }
 
 impl SecurityEvent {
@@ -116,15 +143,41 @@ impl SecurityEvent {
     fn from_entry(id: &str, fields: &[(String, String)]) -> Option<SecurityEvent> {
         let field = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
         let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
-        let ms: u64 = id.split_once('-')?.0.parse().ok()?;
+        let ms = entry_ms(id)?;
         Some(SecurityEvent {
             kind: field("type")?,
             at: ms / 1000,
             device: field("device").unwrap_or_default(),
             ip: non_empty(field("ip")),
             handle: non_empty(field("handle")),
+            count: 1,
         })
     }
+
+    /// A client's entry in the user's refusals, with its last time in milliseconds; `None` for
+    /// one that does not read.
+    fn from_refusal(json: &str) -> Option<(u64, SecurityEvent)> {
+        let refusal: Refusal = serde_json::from_str(json).ok()?;
+        Some((
+            refusal.at,
+            SecurityEvent {
+                kind: refusal.kind,
+                at: refusal.at / 1000,
+                device: refusal.device,
+                ip: Some(refusal.ip).filter(|ip| !ip.is_empty()),
+                handle: None,
+                count: refusal.count,
+            },
+        ))
+    }
+}
+
+/// A stream entry as `XREVRANGE` answers it: its id and its fields.
+type StreamEntry = (String, Vec<(String, String)>);
+
+/// The milliseconds of a stream entry's id (`<ms>-<seq>`).
+fn entry_ms(id: &str) -> Option<u64> {
+    id.split_once('-')?.0.parse().ok()
 }
 
 // ANCHOR: event_commands
@@ -169,25 +222,35 @@ pub async fn latest_events<C: ConnectionLike>(
 }
 // ANCHOR_END: latest_events
 
-/// Appends a refused login to a log that already exists (`XADD ... NOMKSTREAM`), leaving its TTL
-/// alone: what an anonymous client can write creates no key and keeps none alive.
-pub(super) async fn append_to_existing<C: ConnectionLike>(
+// ANCHOR: refusal
+/// `scripts/refusal.lua`: a refused login, in the user's refusals (see the module).
+pub(super) static REFUSAL_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/refusal.lua")));
+
+/// Records a refused login of the user whose keys are `user` (`kind`: throttled or a wrong
+/// password) from `client` (its throttle key) on `device`: one script on the user's slot, which
+/// writes only while the user's log exists. The client's count of refused attempts, 0 when
+/// nothing was written.
+pub(super) async fn record_refusal<C: ConnectionLike>(
     con: &mut C,
-    key: &str,
-    event: &NewEvent<'_>,
-    cap: usize,
-) -> redis::RedisResult<()> {
-    redis::cmd("XADD")
-        .arg(key)
-        .arg("NOMKSTREAM")
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(cap)
-        .arg("*")
-        .arg(&event.fields())
-        .exec_async(con)
+    user: &UserKeys,
+    refusals: &str,
+    client: &str,
+    kind: EventKind,
+    device: &Device,
+) -> redis::RedisResult<u64> {
+    REFUSAL_SCRIPT
+        .key(&user.log)
+        .key(refusals)
+        .arg(client)
+        .arg(kind.as_str())
+        .arg(device.name())
+        .arg(device.ip_field())
+        .arg(MAX_REFUSING_CLIENTS)
+        .invoke_async(con)
         .await
 }
+// ANCHOR_END: refusal
 
 /// `scripts/unlist.lua`: the index step of every route that ends sessions. It removes the
 /// ended sessions from the user's index and appends the event to the user's log, in one script
@@ -231,14 +294,27 @@ pub(super) async fn unlist_and_log<C: ConnectionLike>(
 
 impl SessionStore {
     // ANCHOR: security_events
-    /// The user's newest events, at most [`EVENTS_SHOWN`], newest first:
+    /// The user's newest events, at most [`EVENTS_SHOWN`], with each refusing client's entry
+    /// (at most [`MAX_REFUSING_CLIENTS`]), newest first, read in one pipeline:
     /// just <!-- cost: GET /security-events | the user's log minus GET /profile | a live session -->one
     /// round trip (after the caller's own read of its session).
     pub async fn security_events(&self, user_id: &str) -> Result<Vec<SecurityEvent>, Unavailable> {
         // The same when done twice: it may be sent again after a lost connection.
         let mut con = self.connection().idempotent();
-        let log = self.inner.keys.user_events(user_id);
-        self.within_deadline(latest_events(&mut con, &log, EVENTS_SHOWN)).await
+        let (log, refused) = (self.inner.keys.user_events(user_id), self.inner.keys.user_refusals(user_id));
+        let mut read = redis::pipe();
+        read.cmd("XREVRANGE").arg(&log).arg("+").arg("-").arg("COUNT").arg(EVENTS_SHOWN);
+        read.cmd("HVALS").arg(&refused);
+        let (entries, refusals): (Vec<StreamEntry>, Vec<String>) =
+            self.within_deadline(read.query_async(&mut con)).await?;
+        // Newest first, to the millisecond; the refusals take no place of the user's own events.
+        let mut events: Vec<(u64, SecurityEvent)> = entries
+            .iter()
+            .filter_map(|(id, fields)| Some((entry_ms(id)?, SecurityEvent::from_entry(id, fields)?)))
+            .chain(refusals.iter().filter_map(|json| SecurityEvent::from_refusal(json)))
+            .collect();
+        events.sort_by(|(a, _), (b, _)| b.cmp(a));
+        Ok(events.into_iter().map(|(_, event)| event).collect())
     }
     // ANCHOR_END: security_events
 }
@@ -277,6 +353,7 @@ mod tests {
             EventKind::LogoutEverywhere,
             EventKind::Reauth,
             EventKind::Throttled,
+            EventKind::WrongPassword,
         ] {
             assert_eq!(serde_json::to_value(kind).expect("json"), serde_json::json!(kind.as_str()));
         }

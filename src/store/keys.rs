@@ -6,6 +6,7 @@
 //! | `visitor:<uuid>` | hash `created_at` and values `data:<name>` | a visitor's values before login (a cart), created at its first write (lesson 11) | TTL: idle, capped by the absolute lifetime; values bounded by [`DataLimits`](super::DataLimits); each creation is an attempt of the client's login throttle | no hash tag |
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
 //! | `user:{<user_id>}:events` | stream: `type`, `device`, `ip`, `handle` per entry | the user's security log (lesson 10) | about [`MAX_EVENTS`](super::MAX_EVENTS) entries (`MAXLEN ~`); TTL: the absolute lifetime, set again by each write of the user's own | the index's hash tag |
+//! | `user:{<user_id>}:refused` | hash: client → JSON `count`, `at`, `type`, `device`, `ip` | refused logins of the user (429, wrong password), one entry per client, rewritten in place (lesson 10) | at most [`MAX_REFUSING_CLIENTS`](super::MAX_REFUSING_CLIENTS) fields; written only while the user's log exists, its TTL the log's remaining TTL | the index's hash tag |
 //! | `login:{<client>}` | string: a time in unix ms | the login throttle's count for one client (lesson 09); `<client>` is an IPv4 address or an IPv6 /64 | TTL: at most the throttle's period (60 s) | hash tag `{<client>}` |
 //! | `login:{<client>}:<user_id>` | string: a time in unix ms | the throttle's count for one username from that client | TTL: at most 60 s | the same slot as its client's key |
 //!
@@ -90,6 +91,12 @@ impl Keys {
     /// the user's index.
     pub fn user_events(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:events", self.prefix)
+    }
+
+    /// `user:{user_7}:refused`, the user's refused logins, one entry per client (lesson 10);
+    /// the same slot as the user's log.
+    pub fn user_refusals(&self, user_id: &str) -> String {
+        format!("{}user:{{{user_id}}}:refused", self.prefix)
     }
 
     /// Both of one user's keys, which share a slot: what one script may name together.

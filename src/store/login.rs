@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use redis::RedisResult;
 
+use crate::client::client_key;
 use crate::credentials::PasswordCheck;
 
 use super::connection::Counted;
 use super::data::{Values, take};
-use super::events::{EventKind, MAX_EVENTS, NewEvent, event_commands};
+use super::events::{EventKind, MAX_EVENTS, NewEvent, event_commands, record_refusal};
 use super::index::{INDEX_ADD_SOURCE, Indexed, index_add_args, index_session};
 use super::{
     Device, Session, SessionId, SessionStore, Unavailable, destroy_session, fields, ttl_secs, user_id_for,
@@ -152,9 +153,19 @@ impl SessionStore {
         }
         if let Some((check, password)) = new.password {
             let started = tokio::time::Instant::now();
-            let right = check.verify(new.username, password).await;
+            let canonical =
+                super::canonical_username(new.username).unwrap_or_else(|_| new.username.to_string());
+            let right = check.verify_named(new.username, &canonical, password).await;
             deadline += started.elapsed();
             if !right {
+                // Recorded like a throttled attempt, in the user's refusals (`events.rs`).
+                let (keys, user_id) = (self.keys(), user_id_for(new.username));
+                let client = new.client.map_or_else(|| "unknown".to_string(), client_key);
+                let refusals = keys.user_refusals(&user_id);
+                let user = keys.user(&user_id);
+                let kind = EventKind::WrongPassword;
+                self.before(deadline, record_refusal(&mut con, &user, &refusals, &client, kind, &new.device))
+                    .await?;
                 return Ok(Login::WrongPassword);
             }
         }

@@ -116,7 +116,8 @@ pub use destroy::destroy_session;
 pub use device::{Device, MAX_DEVICE_CHARS, UNKNOWN_DEVICE};
 pub use error::Unavailable;
 pub use events::{
-    EVENTS_SHOWN, EventKind, MAX_EVENTS, NewEvent, SecurityEvent, append_event, event_commands, latest_events,
+    EVENTS_SHOWN, EventKind, MAX_EVENTS, MAX_REFUSING_CLIENTS, NewEvent, SecurityEvent, append_event,
+    event_commands, latest_events,
 };
 pub use health::Health;
 pub use index::{
@@ -132,7 +133,7 @@ pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};
 pub use username::canonical_username;
 
 use clock::RedisClock;
-use events::UNLIST_SCRIPT;
+use events::{REFUSAL_SCRIPT, UNLIST_SCRIPT};
 use index::{INDEX_ADD_SCRIPT, INDEX_READ_SCRIPT};
 use throttle::THROTTLE_SCRIPT;
 
@@ -219,6 +220,7 @@ impl SessionStore {
                 INDEX_ADD_SCRIPT.load_async(&mut con).await?;
                 INDEX_READ_SCRIPT.load_async(&mut con).await?;
                 UNLIST_SCRIPT.load_async(&mut con).await?;
+                REFUSAL_SCRIPT.load_async(&mut con).await?;
                 data::DATA_WRITE_SCRIPT.load_async(&mut con).await?;
                 // Redis's clock, for the first login's `created_at` (every login reads it again).
                 let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut con).await?;

@@ -49,7 +49,20 @@ impl SessionId {
         SessionId(Uuid::new_v4())
     }
 
-    /// Accepts only a canonical UUID (`8-4-4-4-12` lowercase hex).
+    // ANCHOR: from_cookie
+    /// An id as a cookie may carry it: [`parse`](Self::parse), and a random, version-4 UUID, the
+    /// only kind this service mints. A digest ([`hashed`](Self::hashed), version 8), read from
+    /// Redis, a replica or a backup of an instance with key hashing on, is never a cookie, even
+    /// on an instance with hashing off, where `session:<digest>` is a key it would find.
+    pub fn from_cookie(value: &str) -> Option<SessionId> {
+        let id = SessionId::parse(value)?;
+        (id.0.get_version_num() == 4 && id.0.get_variant() == uuid::Variant::RFC4122).then_some(id)
+    }
+    // ANCHOR_END: from_cookie
+
+    /// Accepts only a canonical UUID (`8-4-4-4-12` lowercase hex), of any version: the ids at
+    /// rest in an index (digests with key hashing) parse with it. A cookie is read with
+    /// [`from_cookie`](Self::from_cookie).
     pub fn parse(value: &str) -> Option<SessionId> {
         if value.len() != 36 {
             return None;
@@ -242,6 +255,25 @@ mod tests {
         assert_eq!(hashed.to_string().replace('-', ""), hex);
         assert_eq!(hashed.to_string().as_bytes()[14], b'8', "version 8: {hashed}");
         assert_ne!(SessionId::new().hashed(), hashed);
+    }
+
+    #[test]
+    fn only_random_ids_are_cookies() {
+        let id = SessionId::new();
+        assert_eq!(SessionId::from_cookie(&id.to_string()), Some(id));
+        let digest = id.hashed().to_string();
+        assert_eq!(SessionId::parse(&digest), Some(id.hashed()), "a digest is an id at rest");
+        assert_eq!(SessionId::from_cookie(&digest), None, "but never a cookie");
+        for other in [
+            "00000000-0000-0000-0000-000000000000", // nil
+            "6ba7b810-9dad-11d1-80b4-00c04fd430c8", // version 1
+            "0f8fad5b-d9cb-369f-a165-70867728950e", // version 3
+            "0f8fad5b-d9cb-569f-a165-70867728950e", // version 5
+            "0f8fad5b-d9cb-469f-c165-70867728950e", // version 4, Microsoft's variant
+        ] {
+            assert_eq!(SessionId::from_cookie(other), None, "{other}");
+            assert!(SessionId::parse(other).is_some(), "{other} parses as an id at rest");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! - Per client: a spray of many usernames from one place stops at the client's cap.
 //!
 //! Both keys carry the client in a hash tag (`login:{198.51.100.7}` and
-//! `login:{198.51.100.7}:user_...`), so one script can check both in <!-- cost: POST /login | a wrong password (401) -->one round trip, atomically,
+//! `login:{198.51.100.7}:user_...`), so one script can check both in <!-- cost: POST /login | a new session minus POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0) -->one round trip, atomically,
 //! on a single Redis and on a cluster alike: either both budgets are spent or neither is.
 //! Different clients hash to different slots, so no slot sees every login.
 
@@ -32,7 +32,7 @@ use redis::aio::ConnectionLike;
 use crate::client::client_key;
 
 use super::connection::Counted;
-use super::events::{EventKind, MAX_EVENTS, NewEvent, append_to_existing};
+use super::events::{EventKind, record_refusal};
 use super::{Device, SessionStore, millis, user_id_for};
 
 // ANCHOR: throttle
@@ -105,9 +105,9 @@ impl Default for LoginLimits {
 impl SessionStore {
     /// The login throttle for one attempt of `username` from `client`: `Some(wait)` when it is
     /// over a limit. A refused attempt costs
-    /// <!-- cost: POST /login | refused by the throttle (429) minus POST /login | a wrong password (401) -->one
-    /// more round trip: a `throttled` event on `device`, appended to the user's security log if
-    /// the user has one (see `events.rs`).
+    /// <!-- cost: POST /login | refused by the throttle (429) -->two round trips in all: the
+    /// throttle, then the refusal on `device`, recorded in the user's refusals if the user has a
+    /// log (see `events.rs`).
     pub(super) async fn throttled(
         &self,
         con: &mut Counted<'_>,
@@ -128,8 +128,9 @@ impl SessionStore {
         ];
         let wait = throttle(&mut *con, &limits, LoginLimits::PERIOD).await?;
         if wait.is_some() {
-            let refused = NewEvent { kind: EventKind::Throttled, device, handle: None };
-            append_to_existing(con, &keys.user_events(&user_id), &refused, MAX_EVENTS).await?;
+            let refusals = keys.user_refusals(&user_id);
+            record_refusal(con, &keys.user(&user_id), &refusals, &client, EventKind::Throttled, device)
+                .await?;
         }
         Ok(wait)
     }

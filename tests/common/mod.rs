@@ -173,6 +173,20 @@ macro_rules! on_every_backend {
     };
 }
 
+/// The service's store on `redis`, with `settings`: its own connection, as each instance has.
+async fn store_for(redis: &TestRedis, settings: &Settings) -> SessionStore {
+    let lifetimes = Lifetimes { idle: settings.idle_ttl, absolute: settings.absolute_ttl };
+    SessionStore::new(redis.backend(settings.timeout).await, lifetimes, settings.timeout)
+        .await
+        .expect("load scripts")
+        .with_max_sessions_per_user(settings.max_sessions_per_user)
+        .with_login_limits(settings.login_limits)
+        .with_key_hashing(settings.key_hashing)
+        .with_privileged_window(settings.privileged_window)
+        .with_data_limits(settings.data_limits)
+        .with_logout_replicas(settings.logout_replicas.0, settings.logout_replicas.1)
+}
+
 /// The service on 127.0.0.1:<random port>, backed by its own redis-server or cluster.
 pub struct TestApp {
     redis: Option<TestRedis>,
@@ -220,29 +234,24 @@ impl TestApp {
     /// A second instance of the service on the same Redis, with its own connection and store,
     /// like another machine behind a load balancer; stopped when it is dropped.
     pub async fn another_instance(&self) -> Instance {
+        self.another_instance_with(self.settings).await
+    }
+
+    /// [`another_instance`](Self::another_instance) with settings of its own (another
+    /// `SESSION_KEY_HASHING`, say, as in a rolling deploy).
+    pub async fn another_instance_with(&self, settings: Settings) -> Instance {
         let redis = self.redis.as_ref().expect("redis is held until the app is dropped");
-        let lifetimes = Lifetimes { idle: self.settings.idle_ttl, absolute: self.settings.absolute_ttl };
-        let store =
-            SessionStore::new(redis.backend(self.settings.timeout).await, lifetimes, self.settings.timeout)
-                .await
-                .expect("load scripts")
-                .with_max_sessions_per_user(self.settings.max_sessions_per_user)
-                .with_login_limits(self.settings.login_limits)
-                .with_key_hashing(self.settings.key_hashing)
-                .with_privileged_window(self.settings.privileged_window)
-                .with_data_limits(self.settings.data_limits)
-                .with_logout_replicas(self.settings.logout_replicas.0, self.settings.logout_replicas.1);
+        let store = store_for(redis, &settings).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = test_state(store.clone(), &self.settings);
+        let state = test_state(store.clone(), &settings);
         let router = app_with(state, axum::Router::new());
         let shutdown = async move {
             let _ = rx.await;
         };
         let connections = store.metrics().connections();
-        let server =
-            tokio::spawn(serve_counted(listener, router, shutdown, self.settings.limits, connections));
+        let server = tokio::spawn(serve_counted(listener, router, shutdown, settings.limits, connections));
         Instance { addr, store, shutdown: Some(tx), server: Some(server) }
     }
 
@@ -268,16 +277,7 @@ impl TestApp {
     }
 
     async fn serve_router(redis: TestRedis, settings: Settings, extra: axum::Router<AppState>) -> TestApp {
-        let lifetimes = Lifetimes { idle: settings.idle_ttl, absolute: settings.absolute_ttl };
-        let store = SessionStore::new(redis.backend(settings.timeout).await, lifetimes, settings.timeout)
-            .await
-            .expect("load scripts")
-            .with_max_sessions_per_user(settings.max_sessions_per_user)
-            .with_login_limits(settings.login_limits)
-            .with_key_hashing(settings.key_hashing)
-            .with_privileged_window(settings.privileged_window)
-            .with_data_limits(settings.data_limits)
-            .with_logout_replicas(settings.logout_replicas.0, settings.logout_replicas.1);
+        let store = store_for(&redis, &settings).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();

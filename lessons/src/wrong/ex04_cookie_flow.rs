@@ -131,6 +131,7 @@ pub fn read_session_cookies(headers: &HeaderMap, secure: bool) -> SessionIds {
         5 => only_the_first_header(headers, secure),
         6 => plain_name_too(headers, secure),
         7 => untrimmed(headers, secure),
+        8 => any_uuid(headers, secure),
         n => no_wrong_answer("04c", n),
     }
 }
@@ -152,7 +153,7 @@ fn as_text(headers: &HeaderMap, secure: bool) -> SessionIds {
             let Some(value) = pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')) else {
                 continue;
             };
-            let Some(id) = SessionId::parse(value) else {
+            let Some(id) = SessionId::from_cookie(value) else {
                 continue;
             };
             if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
@@ -172,7 +173,7 @@ fn only_the_first(headers: &HeaderMap, secure: bool) -> SessionIds {
             let Some(value) = value_of(pair, name) else {
                 continue;
             };
-            if let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) {
+            if let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) {
                 ids.push(id);
                 return ids;
             }
@@ -190,7 +191,7 @@ fn every_copy(headers: &HeaderMap, secure: bool) -> SessionIds {
             let Some(value) = value_of(pair, name) else {
                 continue;
             };
-            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
                 continue;
             };
             if !ids.push(id) {
@@ -215,7 +216,7 @@ fn cap_on_every_named_cookie(headers: &HeaderMap, secure: bool) -> SessionIds {
             if seen > session_storage::store::MAX_SESSION_COOKIES {
                 return ids;
             }
-            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
                 continue;
             };
             if !ids.iter().any(|known| known == id) {
@@ -237,7 +238,7 @@ fn only_the_first_header(headers: &HeaderMap, secure: bool) -> SessionIds {
         let Some(value) = value_of(pair, name) else {
             continue;
         };
-        let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+        let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
             continue;
         };
         if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
@@ -256,7 +257,7 @@ fn plain_name_too(headers: &HeaderMap, secure: bool) -> SessionIds {
             let Some(value) = names.iter().find_map(|name| value_of(pair, name)) else {
                 continue;
             };
-            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
                 continue;
             };
             if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
@@ -274,6 +275,26 @@ fn untrimmed(headers: &HeaderMap, secure: bool) -> SessionIds {
     'headers: for header in headers.get_all(COOKIE) {
         for pair in header.as_bytes().split(|&byte| byte == b';') {
             let Some(value) = pair.strip_prefix(name).and_then(|rest| rest.strip_prefix(b"=")) else {
+                continue;
+            };
+            let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::from_cookie) else {
+                continue;
+            };
+            if !ids.iter().any(|seen| seen == id) && !ids.push(id) {
+                break 'headers;
+            }
+        }
+    }
+    ids
+}
+
+// WRONG (04c/8): the value is checked with `SessionId::parse`, which takes any canonical UUID, so a digest of step 6 (a version-8 UUID read from Redis, a replica or a backup) is taken for a session id: the check records `id 0; id 1` for "a digest (version 8) first". Shows: `a digest (version 8) first`.
+fn any_uuid(headers: &HeaderMap, secure: bool) -> SessionIds {
+    let name = cookie_name(secure).as_bytes();
+    let mut ids = SessionIds::default();
+    'headers: for header in headers.get_all(COOKIE) {
+        for pair in header.as_bytes().split(|&byte| byte == b';') {
+            let Some(value) = value_of(pair, name) else {
                 continue;
             };
             let Some(id) = std::str::from_utf8(value).ok().and_then(SessionId::parse) else {

@@ -69,6 +69,7 @@ fn event(id: &str, fields: &[(String, String)]) -> Option<SecurityEvent> {
         device: field("device").unwrap_or_default(),
         ip: field("ip").filter(|ip| !ip.is_empty()),
         handle: field("handle").filter(|handle| !handle.is_empty()),
+        count: 1,
     })
 }
 
@@ -143,6 +144,7 @@ pub async fn latest_events<C: ConnectionLike>(
                         device: value(1).unwrap_or_default(),
                         ip: value(2).filter(|ip| !ip.is_empty()),
                         handle: value(3).filter(|handle| !handle.is_empty()),
+                        count: 1,
                     })
                 })
                 .collect())

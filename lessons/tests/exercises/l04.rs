@@ -65,9 +65,10 @@ async fn ex04b_clear_session_cookie() {
     insta::assert_yaml_snapshot!("ex04b_clear_session_cookie", outcome);
 }
 
-/// `read_session_cookies` on 22 requests: no header, other cookies, one or several session
+/// `read_session_cookies` on 23 requests: no header, other cookies, one or several session
 /// cookies in one header or several, malformed and repeated ones, more than eight, near names,
-/// other cookies' UTF-8 and non-UTF-8 bytes, and the `__Host-` name with planted plain ones. The
+/// other cookies' UTF-8 and non-UTF-8 bytes, a digest of step 6 (no cookie), and the `__Host-`
+/// name with planted plain ones. The
 /// ids found, by their place in the check's own list (`id 1` ... `id 9`).
 #[tokio::test]
 async fn ex04c_read_session_cookies() {
@@ -85,6 +86,8 @@ async fn ex04c_read_session_cookies() {
         "e9f8a7b6-c5d4-4e3f-a2b1-c0d9e8f7a6b5",
     ];
     let [a, b, c, d, ..] = ids;
+    // What Redis holds for `a` with key hashing on (step 6): a canonical UUID, but no cookie.
+    let digest = session_storage::store::SessionId::parse(a).expect("an id").hashed().to_string();
     let session_cookies = |ids: &[&str]| {
         ids.iter().map(|id| format!("session_id={id}")).collect::<Vec<_>>().join("; ").into_bytes()
     };
@@ -114,6 +117,7 @@ async fn ex04c_read_session_cookies() {
         ("not a session id", false, vec![b"session_id=not-an-id".to_vec()]),
         ("upper-case id", false, vec![format!("session_id={}", a.to_uppercase()).into_bytes()]),
         ("a planted one first", false, vec![format!("session_id={b}; session_id={a}").into_bytes()]),
+        ("a digest (version 8) first", false, vec![format!("session_id={digest}; session_id={a}").into_bytes()]),
         (
             "in two headers",
             false,
