@@ -27,7 +27,7 @@ use session_storage::server::serve;
 use session_storage::store::{
     Device, EventKind, Keys, LoginLimits, MAX_EVENTS, NewEvent, append_event, latest_events, user_id_for,
 };
-use session_storage::store::{Lifetimes, SessionStore};
+use session_storage::store::{Lifetimes, SessionId, SessionStore};
 use session_storage::workbook::{Narrator, run_lesson};
 
 #[tokio::main]
@@ -56,7 +56,7 @@ impl Browser {
     }
 
     /// One request, printed as `curl` would show it: the request line, the status, the body
-    /// (with any session id left out).
+    /// (with any session id left out); the body as it came.
     async fn send(
         &self,
         out: &Narrator,
@@ -72,13 +72,14 @@ impl Browser {
         }
         let response = request.send().await.map_err(io_error)?;
         let status = response.status().as_u16();
-        let mut answer: serde_json::Value = response.json().await.map_err(io_error)?;
+        let raw: serde_json::Value = response.json().await.map_err(io_error)?;
+        let mut answer = raw.clone();
         if let Some(id) = answer.get_mut("session_id") {
             *id = "<id>".into();
         }
         out.say(&format!("> {method} {path} (from {})", self.forwarded));
         out.say(&format!("< {status}, {answer}"));
-        Ok(answer)
+        Ok(raw)
     }
 }
 
@@ -201,7 +202,10 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.count_from_here();
     laptop.send(out, (reqwest::Method::POST, &base, "/login"), Some(login.clone())).await?;
     out.cost("POST /login with the throttle off");
-    phone.send(out, (reqwest::Method::POST, &base, "/login"), Some(login)).await?;
+    // A second apart: the list is newest login first, by the second, on every run.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let phone_login = phone.send(out, (reqwest::Method::POST, &base, "/login"), Some(login)).await?;
+    let phone_id = phone_login["session_id"].as_str().and_then(SessionId::parse);
     out.cost("POST /login with the throttle off");
     phone.send(out, (reqwest::Method::GET, &base, "/sessions"), None).await?;
     out.cost("GET /sessions");
@@ -227,10 +231,12 @@ pub async fn run(out: &Narrator, con: ConnectionManager) -> redis::RedisResult<(
     out.step("Cleaning up");
     let _ = stop.send(());
     let _ = server.await;
-    let written: Vec<String> = [demo, exact, rough, list, log.as_str(), bob_log.as_str()]
+    let mut written: Vec<String> = [demo, exact, rough, list, log.as_str(), bob_log.as_str()]
         .iter()
         .map(|key| key.to_string())
         .collect();
+    // The phone's re-authentication left a marker naming its new session (60 s TTL).
+    written.extend(phone_id.map(|id| keys.moved(&id)));
     out.say("Every session of bob has ended (and his index with them); the logs go now, and the demo keys:");
     let _: u64 = con.del(&written).await?;
 

@@ -474,3 +474,110 @@ async fn the_password_check_is_one_replaceable_place() {
     assert_eq!(right.status(), 200);
     assert_eq!(profile_with(&app, &id).await.status(), 401);
 }
+
+/// `POST /reauth` racing `POST /logout` with the same cookie, 150 times, the logout a little
+/// later each time: however they interleave, once the logout has answered 200 no session of
+/// that login is alive, neither the old one nor the one the re-authentication made
+/// (`rotate.rs`). Then a logout with the old cookie after a finished re-authentication ends the
+/// new session too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reauth_racing_a_logout_leaves_nothing_alive() {
+    let app = TestApp::start().await;
+    let mut outcomes = BTreeMap::new();
+    for n in 0..150 {
+        let old = login_id(&app, &format!("racer{n}")).await;
+        let reauth = plain_client()
+            .post(app.url("/reauth"))
+            .header("cookie", format!("session_id={old}"))
+            .json(&json!({"password": "pw"}))
+            .send();
+        // The logout starts from 0 to 2.9 ms after the re-authentication, so that over the 150
+        // races it lands before, between and after each of its steps.
+        let logout_url = app.url("/logout");
+        let delay = Duration::from_micros((n % 30) * 100);
+        let logout = async {
+            tokio::time::sleep(delay).await;
+            post_with_session(&logout_url, &old).await
+        };
+        let (reauth, logout) = tokio::join!(reauth, logout);
+        let reauth = reauth.expect("reauth");
+        assert_eq!(logout, 200);
+        let status = reauth.status().as_u16();
+        *outcomes.entry(status).or_insert(0) += 1;
+        let minted = set_cookie(&reauth).and_then(|cookie| {
+            cookie.strip_prefix("session_id=").and_then(|rest| rest.split(';').next()).map(str::to_string)
+        });
+        assert_eq!(profile_with(&app, &old).await.status(), 401, "race {n}: the old session");
+        if let Some(new) = minted.filter(|id| !id.is_empty()) {
+            assert_eq!(
+                profile_with(&app, &new).await.status(),
+                401,
+                "race {n}: the re-authenticated session"
+            );
+        }
+        assert!(app.session_keys().await.is_empty(), "race {n}: {:?}", app.session_keys().await);
+    }
+    println!("150 races: re-authentication answered {outcomes:?}");
+    let old = login_id(&app, "late").await;
+    let reauth = plain_client()
+        .post(app.url("/reauth"))
+        .header("cookie", format!("session_id={old}"))
+        .json(&json!({"password": "pw"}))
+        .send()
+        .await
+        .expect("reauth");
+    assert_eq!(reauth.status(), 200);
+    assert_eq!(app.session_keys().await.len(), 1, "the new session alone");
+    assert_eq!(post_with_session(&app.url("/logout"), &old).await, 200);
+    assert!(app.session_keys().await.is_empty(), "the old cookie's logout ended what it became");
+}
+
+/// A re-authentication restarts the privileged window, not the session's life: the new
+/// session keeps the old one's `created_at` and absolute deadline (its index score and TTL),
+/// and records when the password was checked (`authenticated_at`), from which it may end other
+/// sessions.
+#[tokio::test]
+async fn a_reauth_keeps_the_absolute_deadline() {
+    let settings = Settings {
+        idle_ttl: Duration::from_secs(20),
+        absolute_ttl: Duration::from_secs(25),
+        privileged_window: Duration::from_secs(2),
+        ..proxied()
+    };
+    let app = TestApp::start_with(settings).await;
+    let laptop = device(&app, "grace", FIREFOX_LINUX, "203.0.113.9").await;
+    let phone = device(&app, "grace", SAFARI_IPHONE, "203.0.113.10").await;
+    let old_created: u64 = app.cmd(&["HGET", &format!("session:{}", phone.id), "created_at"]).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(phone.post(&app, "/logout-everywhere", None).await.status(), 403, "past the window");
+    let reauth = phone.post(&app, "/reauth", Some(json!({"password": "pw"}))).await;
+    assert_eq!(reauth.status(), 200);
+    let cookie = set_cookie(&reauth).expect("a new cookie");
+    let new =
+        cookie.strip_prefix("session_id=").and_then(|rest| rest.split(';').next()).expect("id").to_string();
+    let key = format!("session:{new}");
+    let created: u64 = app.cmd(&["HGET", &key, "created_at"]).await;
+    assert_eq!(created, old_created, "created_at is kept");
+    let authenticated: u64 = app.cmd(&["HGET", &key, "authenticated_at"]).await;
+    assert!(authenticated >= old_created + 3, "{authenticated} {old_created}");
+    let ttl: i64 = app.cmd(&["TTL", &key]).await;
+    assert!((19..=22).contains(&ttl), "the TTL stops at the old deadline (25 s from login, 3 s ago): {ttl}");
+    let index = format!("user:{{{}}}:sessions", user_id_for("grace"));
+    let score: f64 = app.cmd(&["ZSCORE", &index, &new]).await;
+    let deadline_ms = (old_created + 25) as f64 * 1000.0;
+    assert!(
+        (score - deadline_ms).abs() <= 1000.0,
+        "the index keeps the deadline: {score} against {deadline_ms}"
+    );
+    // Privileged again, from authenticated_at: it may end the laptop's session.
+    let everywhere = phone
+        .client
+        .post(app.url("/logout-everywhere"))
+        .header("x-forwarded-for", phone.forwarded)
+        .header("cookie", format!("session_id={new}"))
+        .send()
+        .await
+        .expect("logout everywhere");
+    assert_eq!(everywhere.status(), 200);
+    assert_eq!(profile_with(&app, &laptop.id).await.status(), 401);
+}

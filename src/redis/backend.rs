@@ -75,16 +75,16 @@ impl From<ClusterConnection> for Backend {
 /// (`CROSSSLOT`). The store's pipelines are lists of single-key commands about different
 /// sessions, so on a cluster each command is sent on its own, all at once, each to its shard,
 /// and the replies are put back in order: the commands wait together, as one pipeline's would.
-/// A transaction (`MULTI`) names keys of one slot and goes as it is, and so does a pipeline whose commands all name
-/// the same key ([`one_key`]): sent one by one, its commands could run out of order, while as
-/// one pipeline they run in order on the key's node.
+/// A transaction (`MULTI`) names keys of one slot and goes as it is, and so does a pipeline whose
+/// commands all name keys of one slot ([`one_slot`]): sent one by one, its commands could run out
+/// of order, while as one pipeline they run in order on the slot's node.
 fn split_pipeline<'a>(
     con: &'a mut ClusterConnection,
     pipeline: &'a Pipeline,
     offset: usize,
     count: usize,
 ) -> RedisFuture<'a, Vec<Value>> {
-    if pipeline.is_transaction() || one_key(pipeline) {
+    if pipeline.is_transaction() || one_slot(pipeline) {
         return con.req_packed_commands(pipeline, offset, count);
     }
     Box::pin(async move {
@@ -98,11 +98,12 @@ fn split_pipeline<'a>(
 }
 // ANCHOR_END: split_pipeline
 
-/// True when every command of `pipeline` has the same first argument after its name, and that
-/// argument is its key: the reads and writes of one session (`HMGET`, `EXPIRE`, `PEXPIRETIME`;
-/// `HMGET`, `DEL`). Scripts are left out (their first argument is the script, not a key).
-fn one_key(pipeline: &Pipeline) -> bool {
-    let mut key: Option<&[u8]> = None;
+/// True when the first argument after every command's name is a key, and all those keys hash to
+/// one slot: the reads and writes of one session, and a logout's take of the session's
+/// `moved:{session:<id>}` marker, whose hash tag is the session's key. Scripts are left out
+/// (their first argument is the script, not a key).
+fn one_slot(pipeline: &Pipeline) -> bool {
+    let mut slot: Option<u16> = None;
     for cmd in pipeline.cmd_iter() {
         let mut args = cmd.args_iter();
         let (Some(redis::Arg::Simple(name)), Some(redis::Arg::Simple(first))) = (args.next(), args.next())
@@ -112,13 +113,14 @@ fn one_key(pipeline: &Pipeline) -> bool {
         if name.eq_ignore_ascii_case(b"EVAL") || name.eq_ignore_ascii_case(b"EVALSHA") {
             return false;
         }
-        match key {
-            None => key = Some(first),
-            Some(seen) if seen == first => {}
+        let here = super::hash_slot(&String::from_utf8_lossy(first));
+        match slot {
+            None => slot = Some(here),
+            Some(seen) if seen == here => {}
             Some(_) => return false,
         }
     }
-    key.is_some()
+    slot.is_some()
 }
 
 impl ConnectionLike for Backend {
@@ -154,19 +156,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_pipelines_of_one_key_go_as_they_are() {
+    fn only_pipelines_of_one_slot_go_as_they_are() {
         let mut renew = redis::pipe();
         renew.cmd("HMGET").arg("session:a").arg("user_id").cmd("EXPIRE").arg("session:a").arg(1800);
-        assert!(one_key(&renew));
+        assert!(one_slot(&renew));
+        let mut logout = redis::pipe();
+        logout
+            .cmd("HGET")
+            .arg("session:a")
+            .arg("user_id")
+            .del("session:a")
+            .cmd("GETDEL")
+            .arg("moved:{session:a}");
+        assert!(one_slot(&logout), "the marker's hash tag is the session's key");
         let mut two = redis::pipe();
         two.del("session:a").del("session:b");
-        assert!(!one_key(&two));
+        assert!(!one_slot(&two));
         let mut script = redis::pipe();
         script.cmd("EVALSHA").arg("abc").arg(1).arg("k");
-        assert!(!one_key(&script));
-        assert!(!one_key(&redis::pipe()));
+        assert!(!one_slot(&script));
+        assert!(!one_slot(&redis::pipe()));
         let mut bare = redis::pipe();
         bare.cmd("PING");
-        assert!(!one_key(&bare));
+        assert!(!one_slot(&bare));
     }
 }

@@ -5,7 +5,7 @@
 
 use redis::aio::ConnectionLike;
 
-use super::{Device, EventKind, NewEvent, SessionIds, SessionStore, Unavailable, fields};
+use super::{Device, EventKind, NewEvent, SessionId, SessionIds, SessionStore, Unavailable, fields};
 
 // ANCHOR: destroy_session
 /// Logout: `DEL`. True when a session was there to delete.
@@ -17,8 +17,9 @@ pub async fn destroy_session<C: ConnectionLike>(con: &mut C, key: &str) -> redis
 
 impl SessionStore {
     /// Logout of every session id the request carries, under one deadline. For each id,
-    /// first <!-- sends: POST /logout | a live session -->one pipeline reads the owner (`HGET`)
-    /// and deletes the session (`DEL`), then one script takes it out of its owner's index and
+    /// first <!-- sends: POST /logout | a live session -->one pipeline reads the owner (`HGET`),
+    /// deletes the session (`DEL`) and takes its re-authentication marker (`GETDEL`: a session
+    /// it names is ended the same way, see `rotate.rs`), then one script takes it out of its owner's index and
     /// appends a `logout` event on `device` (the request's) to the owner's log (two steps: on a
     /// cluster the session and the index live in different slots). Where the session's master
     /// has a replica, a `WAIT` then makes sure it has the deletion (`LOGOUT_REPLICAS`, see
@@ -38,11 +39,17 @@ impl SessionStore {
         let mut con = self.connection();
         self.within_deadline(async {
             let mut deleted = Vec::new();
-            for id in ids.iter() {
-                let id = self.at_rest(&id);
+            // The cookie's sessions, and what a re-authentication made of them (`rotate.rs`).
+            let mut ending: Vec<SessionId> = ids.iter().map(|id| self.at_rest(&id)).collect();
+            while let Some(id) = ending.pop() {
                 let key = self.inner.keys.session(&id);
-                let (owner, existed): (Option<String>, u64) =
-                    redis::pipe().hget(&key, fields::USER_ID).del(&key).query_async(&mut con).await?;
+                let (owner, existed, moved): (Option<String>, u64, Option<String>) = redis::pipe()
+                    .hget(&key, fields::USER_ID)
+                    .del(&key)
+                    .cmd("GETDEL")
+                    .arg(self.inner.keys.moved(&id))
+                    .query_async(&mut con)
+                    .await?;
                 if let Some(owner) = owner {
                     let handle = id.handle();
                     let event = NewEvent { kind: EventKind::Logout, device, handle: Some(&handle) };
@@ -51,6 +58,7 @@ impl SessionStore {
                 if existed == 1 {
                     deleted.push(key);
                 }
+                ending.extend(moved.as_deref().and_then(SessionId::parse));
             }
             let count = deleted.len() as u64;
             self.wait_for_replicas(&con, deleted).await?;

@@ -404,7 +404,7 @@ impl SessionStore {
             else {
                 return Ok(Privileged::Done(None));
             };
-            if id != *current && !self.is_privileged(authenticated_at, now_ms) {
+            if id != *current && !self.privileged(&mut con, authenticated_at, current, now_ms).await? {
                 return Ok(Privileged::ReauthRequired);
             }
             let key = self.inner.keys.session(&id);
@@ -474,7 +474,7 @@ impl SessionStore {
         let current = &self.at_rest(current);
         self.within_deadline(async {
             let (now_ms, entries) = index_entries(&mut con, &index).await?;
-            if !self.is_privileged(authenticated_at, now_ms) {
+            if !self.privileged(&mut con, authenticated_at, current, now_ms).await? {
                 return Ok(Privileged::ReauthRequired);
             }
             let targets = Self::targets(&entries, current);

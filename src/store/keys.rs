@@ -7,6 +7,7 @@
 //! | `user:{<user_id>}:sessions` | sorted set: session id → absolute expiry (unix ms) | the index of one user's sessions (lesson 06) | at most [`MAX_SESSIONS_PER_USER`](super::MAX_SESSIONS_PER_USER) members; `PEXPIREAT` at its largest score | hash tag `{<user_id>}`: one user's keys share a slot |
 //! | `user:{<user_id>}:events` | stream: `type`, `device`, `ip`, `handle` per entry | the user's security log (lesson 10) | about [`MAX_EVENTS`](super::MAX_EVENTS) entries (`MAXLEN ~`); TTL: the absolute lifetime, set again by each write of the user's own | the index's hash tag |
 //! | `user:{<user_id>}:refused` | hash: client → JSON `count`, `at`, `type`, `device`, `ip` | refused logins of the user (429, wrong password), one entry per client, rewritten in place (lesson 10) | at most [`MAX_REFUSING_CLIENTS`](super::MAX_REFUSING_CLIENTS) fields; written only while the user's log exists, its TTL the log's remaining TTL | the index's hash tag |
+//! | `moved:{session:<uuid>}` | string: the new session's id | what a re-authenticated session became, so that a logout with the old cookie ends the new one too (`rotate.rs`) | TTL 60 s ([`MOVED_TTL`](super::MOVED_TTL)); one per re-authentication, which needs a live session | the hash tag is the old session's key: its slot |
 //! | `login:{<client>}` | string: a time in unix ms | the login throttle's count for one client (lesson 09); `<client>` is an IPv4 address or an IPv6 /64 | TTL: at most the throttle's period (60 s) | hash tag `{<client>}` |
 //! | `login:{<client>}:<user_id>` | string: a time in unix ms | the throttle's count for one username from that client | TTL: at most 60 s | the same slot as its client's key |
 //!
@@ -91,6 +92,12 @@ impl Keys {
     /// the user's index.
     pub fn user_events(&self, user_id: &str) -> String {
         format!("{}user:{{{user_id}}}:events", self.prefix)
+    }
+
+    /// `moved:{session:<id>}`: what a re-authenticated session became (see `rotate.rs`); its
+    /// hash tag is the session's key, so it lives in the session's slot.
+    pub fn moved(&self, id: &SessionId) -> String {
+        format!("{}moved:{{{}}}", self.prefix, self.session(id))
     }
 
     /// `user:{user_7}:refused`, the user's refused logins, one entry per client (lesson 10);

@@ -17,7 +17,7 @@ use crate::client::client_key;
 use crate::credentials::PasswordCheck;
 
 use super::connection::Counted;
-use super::data::{Values, take};
+use super::data::Values;
 use super::events::{EventKind, MAX_EVENTS, NewEvent, event_commands, record_refusal};
 use super::index::{INDEX_ADD_SOURCE, Indexed, index_add_args, index_session};
 use super::{
@@ -39,11 +39,11 @@ use super::{
 pub struct NewSession<'a> {
     username: &'a str,
     device: Device,
-    replacing: Option<SessionId>,
-    kind: EventKind,
+    pub(super) replacing: Option<SessionId>,
+    pub(super) kind: EventKind,
     client: Option<IpAddr>,
     password: Option<(&'a dyn PasswordCheck, &'a str)>,
-    visitor: Option<SessionId>,
+    pub(super) visitor: Option<SessionId>,
 }
 
 impl<'a> NewSession<'a> {
@@ -78,10 +78,11 @@ impl<'a> NewSession<'a> {
         NewSession { visitor: visitor.copied(), ..self }
     }
 
-    /// A re-authentication of the caller's `session` (`POST /reauth`): it is taken (its values
-    /// carried over into the new session, whose `created_at` is now: a password check restarts
-    /// the privileged window and the absolute lifetime) and replaced, and the log records
-    /// `reauth`. A session that is gone by then is [`Login::Gone`]: nothing is started.
+    /// A re-authentication of the caller's `session` (`POST /reauth`): it is replaced by a new
+    /// session with its values, its `created_at` (so its absolute deadline: a password check
+    /// does not extend a session's life) and a fresh `authenticated_at` (the privileged window
+    /// restarts), and the log records `reauth`. A session that is gone by then, or that a logout
+    /// ends meanwhile, is [`Login::Gone`]: nothing is left alive (see `rotate.rs`).
     pub fn reauthenticating(self, session: &SessionId) -> NewSession<'a> {
         NewSession { replacing: Some(*session), kind: EventKind::Reauth, ..self }
     }
@@ -169,38 +170,21 @@ impl SessionStore {
                 return Ok(Login::WrongPassword);
             }
         }
-        let carried = match self.before(deadline, self.carried(&mut con, &new)).await? {
+        let id = SessionId::new();
+        let carried = match self.before(deadline, self.carried(&mut con, &new, &id)).await? {
             Some(carried) => carried,
             None => return Ok(Login::Gone),
         };
-        let id = SessionId::new();
         let session = self.before(deadline, self.create(&mut con, &id, &new, carried)).await?;
+        if new.kind == EventKind::Reauth
+            && let Some(old) = &new.replacing
+            && !self.before(deadline, self.finish_rotation(&mut con, old, &id, &session)).await?
+        {
+            return Ok(Login::Gone);
+        }
         Ok(Login::Started(id, session))
     }
     // ANCHOR_END: start_session
-
-    // ANCHOR: carried
-    /// What the new session takes over, taken atomically from where it was (all its fields read
-    /// and the key deleted in one transaction on that key): on a re-authentication the old
-    /// session's values (`None` when that session is gone), at a login the visitor's values.
-    /// Nothing to take costs nothing.
-    async fn carried(&self, con: &mut Counted<'_>, new: &NewSession<'_>) -> RedisResult<Option<Carried>> {
-        if new.kind == EventKind::Reauth
-            && let Some(old) = &new.replacing
-        {
-            let hash = take(&mut *con, &self.inner.keys.session(&self.at_rest(old))).await?;
-            let alive = hash.contains_key(fields::USER_ID);
-            return Ok(alive.then(|| Carried { values: Values::from_hash(&hash) }));
-        }
-        let values = match &new.visitor {
-            Some(visitor) => {
-                Values::from_hash(&take(&mut *con, &self.inner.keys.visitor(&self.at_rest(visitor))).await?)
-            }
-            None => Values::default(),
-        };
-        Ok(Some(Carried { values }))
-    }
-    // ANCHOR_END: carried
 
     async fn create(
         &self,
@@ -332,8 +316,11 @@ struct LoginSteps<'a> {
 
 /// What a new session takes over: values, a visitor's or on re-authentication the old
 /// session's.
-struct Carried {
-    values: Values,
+pub(super) struct Carried {
+    pub(super) values: Values,
+    /// On a re-authentication, the old session's `created_at`: the new one keeps it, and so its
+    /// absolute deadline.
+    pub(super) created_at: Option<u64>,
 }
 
 /// What the steps found: what the index step named to end, and whether the login's entry was
@@ -364,23 +351,37 @@ impl LoginSteps<'_> {
     /// after a Redis restart could not be retried without running the later steps once more).
     fn index(&self, pipe: &mut redis::Pipeline) {
         let store = self.store;
-        let args = index_add_args(
-            &self.id,
-            store.inner.lifetimes.absolute,
-            store.inner.max_sessions,
-            self.replacing.as_ref(),
-        );
+        let args =
+            index_add_args(&self.id, self.lifetime(), store.inner.max_sessions, self.replacing.as_ref());
         pipe.cmd("EVAL").arg(INDEX_ADD_SOURCE).arg(1).arg(&self.index).arg(args);
     }
 
-    /// The session's hash, with `created_at` and the device, and its idle TTL: `HSET` and
-    /// `EXPIRE`, which the caller puts in one transaction (a session key never exists without
-    /// its TTL).
+    /// What is left of the absolute lifetime: all of it for a login; for a re-authentication,
+    /// what the old session had left (its `created_at` is kept), at least a second.
+    fn lifetime(&self) -> Duration {
+        let absolute = self.store.inner.lifetimes.absolute;
+        match self.carried.created_at {
+            Some(created_at) => {
+                let deadline = created_at.saturating_add(absolute.as_secs());
+                Duration::from_secs(deadline.saturating_sub(self.store.inner.clock.now_secs()).max(1))
+            }
+            None => absolute,
+        }
+    }
+
+    /// The session's hash, with `created_at` and the device, and its idle TTL (no more than
+    /// the absolute lifetime leaves): `HSET` and `EXPIRE`, which the caller puts in one
+    /// transaction (a session key never exists without its TTL). A re-authentication also
+    /// records when it checked the password (`authenticated_at`).
     fn write(&self, pipe: &mut redis::Pipeline, session: &Session) {
         pipe.cmd("HSET").arg(&self.key).arg(&session.to_fields());
         pipe.arg(fields::DEVICE).arg(self.device.name()).arg(fields::IP).arg(self.device.ip_field());
+        if self.carried.created_at.is_some() {
+            pipe.arg(fields::AUTHENTICATED_AT).arg(self.store.inner.clock.now_secs());
+        }
         pipe.arg(self.carried.values.to_fields()).ignore();
-        pipe.cmd("EXPIRE").arg(&self.key).arg(ttl_secs(self.store.inner.lifetimes.idle)).ignore();
+        let ttl = self.store.inner.lifetimes.idle.min(self.lifetime());
+        pipe.cmd("EXPIRE").arg(&self.key).arg(ttl_secs(ttl)).ignore();
     }
 
     /// The check and the event: `ZSCORE`, then `XADD` + `PEXPIRE` (their answers ignored). Put
@@ -398,9 +399,11 @@ impl LoginSteps<'_> {
     /// guarantees need (other clients' commands may run between them, as between round trips).
     async fn in_one_round_trip(&self, con: &mut Counted<'_>, session: &mut Session) -> RedisResult<Created> {
         let clock = &self.store.inner.clock;
-        session.created_at = clock.now_secs();
+        session.created_at = self.carried.created_at.unwrap_or_else(|| clock.now_secs());
         let mut pipe = redis::pipe();
-        if let Some(old) = &self.replacing {
+        if let Some(old) = &self.replacing
+            && self.kind != EventKind::Reauth
+        {
             pipe.del(self.store.inner.keys.session(old)).ignore();
         }
         self.index(&mut pipe);
@@ -422,7 +425,8 @@ impl LoginSteps<'_> {
         // second or, at a second's turn, the one before. Anything else means the estimate was
         // stale (this machine slept, or Redis's clock was set): write the right value, once.
         let told = now_ms / 1000;
-        if listed && !(told.saturating_sub(1)..=told).contains(&session.created_at) {
+        let kept = self.carried.created_at.is_some();
+        if listed && !kept && !(told.saturating_sub(1)..=told).contains(&session.created_at) {
             tracing::warn!(
                 estimated = session.created_at,
                 redis = told,
@@ -445,20 +449,23 @@ impl LoginSteps<'_> {
     /// its own, the replaced session's `DEL` first when there is one.
     async fn step_by_step(&self, con: &mut Counted<'_>, session: &mut Session) -> RedisResult<Created> {
         let store = self.store;
-        if let Some(old) = &self.replacing {
+        if let Some(old) = &self.replacing
+            && self.kind != EventKind::Reauth
+        {
             destroy_session(&mut *con, &store.inner.keys.session(old)).await?;
         }
+        let lifetime = self.lifetime();
         let indexed = index_session(
             &mut *con,
             &self.index,
             &self.id,
-            store.inner.lifetimes.absolute,
+            lifetime,
             store.inner.max_sessions,
             self.replacing.as_ref(),
         )
         .await?;
         store.inner.clock.observe(indexed.now_ms);
-        session.created_at = indexed.now_ms / 1000;
+        session.created_at = self.carried.created_at.unwrap_or(indexed.now_ms / 1000);
         let mut pipe = redis::pipe();
         pipe.atomic();
         self.write(&mut pipe, session);
@@ -472,9 +479,15 @@ impl LoginSteps<'_> {
 }
 
 /// The file of each script the store sends whole with `EVAL` (the login's index step, the
-/// clock's correction), for the lessons' narration: `None` for any other text.
+/// clock's correction, a re-authentication's two steps), for the lessons' narration: `None` for
+/// any other text.
 pub fn script_path(source: &str) -> Option<&'static str> {
-    [(INDEX_ADD_SOURCE, "src/store/scripts/index_add.lua"), (RESTAMP_SOURCE, "src/store/scripts/restamp.lua")]
-        .into_iter()
-        .find_map(|(known, path)| (known == source).then_some(path))
+    [
+        (INDEX_ADD_SOURCE, "src/store/scripts/index_add.lua"),
+        (RESTAMP_SOURCE, "src/store/scripts/restamp.lua"),
+        (super::rotate::ROTATE_SOURCE, "src/store/scripts/rotate.lua"),
+        (super::rotate::ROTATED_SOURCE, "src/store/scripts/rotated.lua"),
+    ]
+    .into_iter()
+    .find_map(|(known, path)| (known == source).then_some(path))
 }

@@ -17,6 +17,7 @@
 //! | `events.rs` | each user's security log, a capped stream: [`append_event`], [`latest_events`] (lesson 10) |
 //! | `throttle.rs` | [`throttle`]: the login limits per client and per username, in Redis (lesson 09), and the login's use of them |
 //! | `health.rs` | [`Health`]: Redis's memory for `/health`, on one Redis or every shard |
+//! | `rotate.rs` | `POST /reauth`'s rotation of the id, which a logout with the old cookie always wins |
 //! | `replicas.rs` | [`LogoutReplicas`]: logout, revoke and "log out everywhere" wait for a replica's acknowledgement, so a failover cannot undo them |
 //! | `error.rs` | [`Unavailable`]: the one error, a 503 for the HTTP layer |
 //! | `scripts/*.lua` | the Lua scripts, loaded with `include_str!`; each runs as it is with `redis-cli --eval` |
@@ -100,6 +101,7 @@ mod index;
 mod keys;
 mod login;
 mod replicas;
+mod rotate;
 mod session;
 mod throttle;
 mod touch;
@@ -127,6 +129,7 @@ pub use index::{
 pub use keys::{Keys, MAX_SESSIONS_PER_USER, UserKeys};
 pub use login::{Login, NewSession, script_path};
 pub use replicas::{LOGOUT_REPLICAS_TIMEOUT, LogoutReplicas};
+pub use rotate::MOVED_TTL;
 pub use session::{Lifetimes, MAX_SESSION_COOKIES, Session, SessionId, SessionIds, fields, unix_now};
 pub use throttle::{Limit, LoginLimits, THROTTLE_SOURCE, throttle};
 pub use touch::{TOUCH_SOURCE, Touched, renew, touch, touch_script};

@@ -137,6 +137,9 @@ pub mod fields {
     pub const DEVICE: &str = "device";
     /// The address it logged in from, or empty.
     pub const IP: &str = "ip";
+    /// Unix seconds of the last password check, when it was not the login's (`POST /reauth`,
+    /// which keeps `created_at`): the privileged window counts from it.
+    pub const AUTHENTICATED_AT: &str = "authenticated_at";
 }
 
 // ANCHOR: session
