@@ -216,7 +216,8 @@ pub async fn run(out: &Narrator, cluster: &PrivateCluster) -> redis::RedisResult
     let replicas: u64 = redis::cmd("WAIT").arg(1).arg(1000).query_async(&mut direct).await?;
     out.say(&format!("acknowledged by {replicas} replica(s): now a failover cannot bring it back."));
     out.say("It costs the replication delay on every logout, and 0 replicas after the timeout is still");
-    out.say("possible. The service does not WAIT; the production notes say when you should.");
+    out.say("possible. The service WAITs like this after every logout (LOGOUT_REPLICAS); the production");
+    out.say("notes say what it promises and what not.");
     // ANCHOR_END: wait
 
     out.step("Cleaning up");

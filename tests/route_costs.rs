@@ -231,7 +231,7 @@ impl Service {
         .await;
         self.measure(
             "POST /login",
-            "with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0)",
+            "with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT=0)",
             async { sent(login(&browser(), &other, "dave", "pw").await) },
         )
         .await;

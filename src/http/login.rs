@@ -55,7 +55,7 @@ pub fn validate_username(username: &str) -> Result<(), String> {
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Malformed JSON, missing fields or an invalid username: 1 to 64 characters; no control, zero-width, bidi-control, byte-order-mark, line- or paragraph-separator characters; no space at either end or two in a row; letters, digits, printable ASCII and single spaces (RFC 8265)", body = ErrorBody),
-        (status = 429, description = "Too many login attempts from this client (LOGIN_ATTEMPTS_PER_MINUTE for this username, LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT in all); no session was created (only a `throttled` event in the user's security log)", body = ErrorBody,
+        (status = 429, description = "Too many login attempts from this client (LOGIN_ATTEMPTS_PER_MINUTE for this username, LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT in all); no session was created (the refusal is recorded in the user's refusals, beside the security log)", body = ErrorBody,
             headers(("retry-after" = u64, description = "Seconds until the next attempt is allowed"))),
         (status = 503, description = "Redis did not answer in time, or is full", body = ErrorBody),
     )

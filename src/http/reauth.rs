@@ -1,5 +1,5 @@
 //! `POST /reauth`: the password proved again, and the caller's session replaced by a new,
-//! privileged one (lesson 06).
+//! privileged one (lesson 10).
 
 use axum::Json;
 use axum::extract::State;

@@ -394,7 +394,7 @@ impl LoginSteps<'_> {
     }
 
     /// On one Redis: every step in one pipeline, in
-    /// just <!-- cost: POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0) -->one
+    /// just <!-- cost: POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT=0) -->one
     /// round trip. One connection runs them in the order they were sent, which is all the
     /// guarantees need (other clients' commands may run between them, as between round trips).
     async fn in_one_round_trip(&self, con: &mut Counted<'_>, session: &mut Session) -> RedisResult<Created> {

@@ -59,7 +59,7 @@
 //! ## Redis restarts and lost connections
 //! A restarted Redis (or a promoted replica on the same address) must cost no request once it
 //! answers again, on any serving thread. Two things make it so (`connection.rs`):
-//! - The connection is RESP3 ([`connect`](crate::redis::connect)): it hears Redis go away (the
+//! - The connection is RESP3 ([`connect_backend`](crate::redis::connect_backend)): it hears Redis go away (the
 //!   end of its stream) and reconnects at once, before a request finds it broken.
 //! - A round trip that failed because the connection was lost is sent again, once, on the fresh
 //!   connection, inside the same deadline, when that cannot do harm: always when it never reached

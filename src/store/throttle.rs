@@ -18,7 +18,7 @@
 //! - Per client: a spray of many usernames from one place stops at the client's cap.
 //!
 //! Both keys carry the client in a hash tag (`login:{198.51.100.7}` and
-//! `login:{198.51.100.7}:user_...`), so one script can check both in <!-- cost: POST /login | a new session minus POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGINS_PER_CLIENT_PER_MINUTE=0) -->one round trip, atomically,
+//! `login:{198.51.100.7}:user_...`), so one script can check both in <!-- cost: POST /login | a new session minus POST /login | with the throttle off (LOGIN_ATTEMPTS_PER_MINUTE=0 and LOGIN_ATTEMPTS_PER_MINUTE_PER_CLIENT=0) -->one round trip, atomically,
 //! on a single Redis and on a cluster alike: either both budgets are spent or neither is.
 //! Different clients hash to different slots, so no slot sees every login.
 

@@ -5,12 +5,12 @@
 -- Answers the client's count of refused attempts, or 0 when nothing was written.
 --
 -- Only a user with a log (a session in the last absolute lifetime) gets refusals recorded, and
--- the record lives no longer than that log: an anonymous client creates no key for a name never
+-- the record expires when that log does (the same PEXPIREAT): an anonymous client creates no key for a name never
 -- used, and keeps none alive. One field per client, rewritten in place: a flood is one entry
 -- with a count, and at most ARGV[5] clients are kept (the one seen longest ago goes first), so
 -- refusals never push the user's own events out of the log, which they never touch.
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then return 0 end
+local deadline = redis.call('PEXPIRETIME', KEYS[1])
+if deadline <= 0 then return 0 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local count = 1
@@ -28,5 +28,5 @@ elseif redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then
 end
 redis.call('HSET', KEYS[2], ARGV[1],
   cjson.encode({count = count, at = now, type = ARGV[2], device = ARGV[3], ip = ARGV[4]}))
-redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIREAT', KEYS[2], deadline)
 return count
