@@ -154,7 +154,7 @@ impl Service {
             .with_data_limits(config.data_limits)
             .with_logout_replicas(config.logout_replicas, config.logout_replicas_timeout);
         let logout_replicas = config.logout_replicas;
-        if logout_replicas == LogoutReplicas::Auto {
+        if logout_replicas != LogoutReplicas::Off {
             learn_replicas(&store).await;
         }
         let (listener, addr) = bind(config.addr(), "HOST:PORT").await?;
@@ -214,9 +214,9 @@ impl Service {
             logout_replicas,
             ..
         } = self;
-        // With LOGOUT_REPLICAS=auto, which masters have replicas is asked again every few
+        // Unless LOGOUT_REPLICAS=off, which masters have replicas is asked again every few
         // seconds, off the requests' path: a replica added, or a failover, is seen soon.
-        let relearn = (logout_replicas == LogoutReplicas::Auto).then(|| {
+        let relearn = (logout_replicas != LogoutReplicas::Off).then(|| {
             let store = state.store.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(REPLICAS_RELEARNED_EVERY);

@@ -34,7 +34,7 @@ use redis::aio::ConnectionLike;
 use redis::{Pipeline, Script};
 use serde::Serialize;
 
-use super::keys::UserKeys;
+use super::keys::{Keys, UserKeys};
 use super::{Device, SessionStore, Unavailable, millis};
 
 /// The log's length bound: `XADD ... MAXLEN ~ 200`.
@@ -227,21 +227,20 @@ pub async fn latest_events<C: ConnectionLike>(
 pub(super) static REFUSAL_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/refusal.lua")));
 
-/// Records a refused login of the user whose keys are `user` (`kind`: throttled or a wrong
-/// password) from `client` (its throttle key) on `device`: one script on the user's slot, which
-/// writes only while the user's log exists. The client's count of refused attempts, 0 when
-/// nothing was written.
+/// Records a refused login of `user_id` (`kind`: throttled or a wrong password) from `client`
+/// (its throttle key) on `device`: one script on the user's slot, which writes only while the
+/// user's log exists. The client's count of refused attempts, 0 when nothing was written.
 pub(super) async fn record_refusal<C: ConnectionLike>(
     con: &mut C,
-    user: &UserKeys,
-    refusals: &str,
+    keys: &Keys,
+    user_id: &str,
     client: &str,
     kind: EventKind,
     device: &Device,
 ) -> redis::RedisResult<u64> {
     REFUSAL_SCRIPT
-        .key(&user.log)
-        .key(refusals)
+        .key(keys.user_events(user_id))
+        .key(keys.user_refusals(user_id))
         .arg(client)
         .arg(kind.as_str())
         .arg(device.name())

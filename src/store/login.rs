@@ -106,7 +106,7 @@ impl<'a> NewSession<'a> {
 pub enum Login {
     /// A new session.
     Started(SessionId, Session),
-    /// Over a login limit: no session was created (only a `throttled` event in the user's log);
+    /// Over a login limit: no session was created (only the refusal, recorded beside the user's log);
     /// try again after this long.
     Throttled(Duration),
     /// The password check refused: nothing was written.
@@ -162,10 +162,8 @@ impl SessionStore {
                 // Recorded like a throttled attempt, in the user's refusals (`events.rs`).
                 let (keys, user_id) = (self.keys(), user_id_for(new.username));
                 let client = new.client.map_or_else(|| "unknown".to_string(), client_key);
-                let refusals = keys.user_refusals(&user_id);
-                let user = keys.user(&user_id);
                 let kind = EventKind::WrongPassword;
-                self.before(deadline, record_refusal(&mut con, &user, &refusals, &client, kind, &new.device))
+                self.before(deadline, record_refusal(&mut con, keys, &user_id, &client, kind, &new.device))
                     .await?;
                 return Ok(Login::WrongPassword);
             }

@@ -50,19 +50,11 @@ pub const LOGOUT_REPLICAS_TIMEOUT: Duration = Duration::from_millis(100);
 pub(super) struct KnownReplicas(RwLock<Vec<(u16, u16, usize)>>);
 
 impl KnownReplicas {
-    /// How many replicas the master of `slot` has, as far as known (0 before anything is known).
-    fn of_slot(&self, slot: u16) -> usize {
+    /// The known range holding `slot` (one Redis: the one range) and how many replicas its
+    /// master has; `None` before anything is known.
+    fn of_slot(&self, slot: u16) -> Option<(u16, u16, usize)> {
         let ranges = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ranges.iter().find(|(low, high, _)| (*low..=*high).contains(&slot)).map_or(0, |(_, _, n)| *n)
-    }
-
-    /// The known range holding `slot`, if any (one Redis: the one range).
-    fn range_of(&self, slot: u16) -> Option<(u16, u16)> {
-        let ranges = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ranges
-            .iter()
-            .find(|(low, high, _)| (*low..=*high).contains(&slot))
-            .map(|(low, high, _)| (*low, *high))
+        ranges.iter().find(|(low, high, _)| (*low..=*high).contains(&slot)).copied()
     }
 
     fn set(&self, ranges: Vec<(u16, u16, usize)>) {
@@ -109,12 +101,13 @@ impl SessionStore {
         Ok(most)
     }
 
-    /// How many replicas to wait for after deleting `key`, by `LOGOUT_REPLICAS`.
-    fn replicas_wanted(&self, key: &str) -> u32 {
+    /// How many replicas to wait for after deleting a key of a master with `replicas` replicas
+    /// (`None`: not known), by `LOGOUT_REPLICAS`.
+    fn replicas_wanted(&self, replicas: Option<usize>) -> u32 {
         match self.inner.logout_replicas {
             LogoutReplicas::Off => 0,
             LogoutReplicas::Exactly(n) => n,
-            LogoutReplicas::Auto => u32::from(self.inner.replicas.of_slot(hash_slot(key)) > 0),
+            LogoutReplicas::Auto => u32::from(replicas.unwrap_or(0) > 0),
         }
     }
 
@@ -129,12 +122,17 @@ impl SessionStore {
         con: &Counted<'_>,
         keys: impl IntoIterator<Item = String>,
     ) -> redis::RedisResult<()> {
-        // One `WAIT` per master: on one Redis, one; on a cluster, one per slot range involved.
+        // One `WAIT` per master: on one Redis, one; on a cluster, one per slot range involved
+        // (per slot where no range is known yet).
         let mut waits: Vec<(u16, u32)> = Vec::new();
+        let mut masters: Vec<(u16, u16)> = Vec::new();
         for key in keys {
-            let (slot, wanted) = (hash_slot(&key), self.replicas_wanted(&key));
-            let range = |slot: u16| self.inner.replicas.range_of(slot);
-            if wanted > 0 && !waits.iter().any(|(seen, _)| range(*seen) == range(slot)) {
+            let slot = hash_slot(&key);
+            let known = self.inner.replicas.of_slot(slot);
+            let wanted = self.replicas_wanted(known.map(|(_, _, n)| n));
+            let master = known.map_or((slot, slot), |(low, high, _)| (low, high));
+            if wanted > 0 && !masters.contains(&master) {
+                masters.push(master);
                 waits.push((slot, wanted));
             }
         }
@@ -188,11 +186,12 @@ mod tests {
         let replica = Value::Array(vec![bulk("slave"), bulk("127.0.0.1"), Value::Int(7000)]);
         assert_eq!(replicas_of_role(&replica), 0);
         let known = KnownReplicas::default();
-        assert_eq!(known.of_slot(42), 0, "nothing known: no replica");
+        assert_eq!(known.of_slot(42), None, "nothing known");
         known.set(vec![(0, 5460, 1), (5461, 10922, 0), (10923, 16383, 2)]);
-        assert_eq!((known.of_slot(0), known.of_slot(5460), known.of_slot(5461)), (1, 1, 0));
-        assert_eq!((known.of_slot(10922), known.of_slot(10923), known.of_slot(16383)), (0, 2, 2));
-        assert_eq!(known.range_of(5461), Some((5461, 10922)));
-        assert_eq!(known.range_of(5460), Some((0, 5460)));
+        let replicas = |slot| known.of_slot(slot).map(|(_, _, n)| n);
+        assert_eq!((replicas(0), replicas(5460), replicas(5461)), (Some(1), Some(1), Some(0)));
+        assert_eq!((replicas(10922), replicas(10923), replicas(16383)), (Some(0), Some(2), Some(2)));
+        assert_eq!(known.of_slot(5461), Some((5461, 10922, 0)));
+        assert_eq!(known.of_slot(5460), Some((0, 5460, 1)));
     }
 }

@@ -128,9 +128,7 @@ impl SessionStore {
         ];
         let wait = throttle(&mut *con, &limits, LoginLimits::PERIOD).await?;
         if wait.is_some() {
-            let refusals = keys.user_refusals(&user_id);
-            record_refusal(con, &keys.user(&user_id), &refusals, &client, EventKind::Throttled, device)
-                .await?;
+            record_refusal(con, keys, &user_id, &client, EventKind::Throttled, device).await?;
         }
         Ok(wait)
     }
